@@ -1,0 +1,59 @@
+"""asciicast v1: one JSON document with ``stdout`` as ``[delay, data]`` pairs. Read only."""
+
+from __future__ import annotations
+
+from typing import Iterator, List
+
+from asciinema.asciicast import OUTPUT, Event, Header, Recording, json_loads, make_event
+from asciinema.asciicast.v2 import _decode_env, _optional
+from asciinema.errors import FormatError
+
+_NOT_ASCIICAST = "not a v1, v2 or v3 asciicast file"
+
+
+def decode(content: bytes, name: str) -> Recording:
+    try:
+        obj = json_loads(content)
+    except UnicodeDecodeError as e:
+        raise FormatError(f"{name}: invalid UTF-8 at byte {e.start}: {_NOT_ASCIICAST}") from None
+    except ValueError as e:
+        lineno = getattr(e, "lineno", None)
+        where = f"{name}:{lineno}" if lineno else name
+        raise FormatError(f"{where}: invalid JSON ({getattr(e, 'msg', e)}): {_NOT_ASCIICAST}") from None
+    if not isinstance(obj, dict) or obj.get("version") != 1:
+        raise FormatError(f"{name}:1: {_NOT_ASCIICAST}")
+    width, height, stdout = obj.get("width"), obj.get("height"), obj.get("stdout")
+    if type(width) is not int or type(height) is not int or width <= 0 or height <= 0:
+        raise FormatError(f"{name}: asciicast v1 needs positive integer width and height")
+    if not isinstance(stdout, list):
+        raise FormatError(f"{name}: asciicast v1 needs a stdout array")
+    env = _decode_env(obj.get("env"), name)
+    header = Header(
+        cols=width,
+        rows=height,
+        term_type=env.get("TERM"),
+        command=_optional(obj, "command", str, name),  # type: ignore[arg-type]
+        title=_optional(obj, "title", str, name),  # type: ignore[arg-type]
+        env=env,
+    )
+    return Recording(1, header, iter(_events(stdout, name)))
+
+
+def _events(stdout: List[object], name: str) -> List[Event]:
+    # Validated up front: the whole document is in memory already, and a v1 error found
+    # half-way through a conversion would leave a partial output behind.
+    events = []
+    now = 0
+    for k, frame in enumerate(stdout):
+        if (
+            not isinstance(frame, list)
+            or len(frame) != 2
+            or isinstance(frame[0], bool)
+            or not isinstance(frame[0], (int, float))
+            or frame[0] < 0
+            or not isinstance(frame[1], str)
+        ):
+            raise FormatError(f"{name}: stdout frame {k + 1} must be [delay, text] with a non-negative delay")
+        now += int(frame[0] * 1000000 + 0.5)
+        events.append(make_event(now, OUTPUT, frame[1]))
+    return events

@@ -1,0 +1,67 @@
+"""Output formats: an encoder per format, chosen by name or by the output file's extension.
+
+An encoder turns a header and events into text and does no I/O:
+
+* ``header(header) -> str``: what starts a new file (nothing for txt);
+* ``event(event) -> str``: one event, for live recording;
+* ``encode(events) -> Iterator[str]``: many events in chunks, for conversions;
+* ``finish() -> str``: what is left at the end (txt keeps the screen until then).
+
+The caller writes the text; :func:`write_text` is the one place that turns it into bytes.
+"""
+
+from __future__ import annotations
+
+from typing import BinaryIO, Iterable, Iterator, Optional, Protocol
+
+from asciinema.asciicast import Event, Header
+
+FORMATS = ("asciicast-v3", "asciicast-v2", "raw", "txt")
+
+
+class Encoder(Protocol):
+    def header(self, header: Header) -> str: ...
+
+    def event(self, event: Event) -> str: ...
+
+    def encode(self, events: Iterable[Event]) -> Iterator[str]: ...
+
+    def finish(self) -> str: ...
+
+
+def get_encoder(fmt: str, *, time_offset: int = 0) -> Encoder:
+    """The encoder for ``fmt`` (one of :data:`FORMATS`).
+
+    ``time_offset`` (µs) shifts event times of v2 output, which stores absolute times.
+    """
+    if fmt == "asciicast-v3":
+        from asciinema.asciicast.v3 import Encoder as V3
+
+        return V3()
+    if fmt == "asciicast-v2":
+        from asciinema.asciicast.v2 import Encoder as V2
+
+        return V2(time_offset)
+    if fmt == "raw":
+        from asciinema.encoders.raw import RawEncoder
+
+        return RawEncoder()
+    if fmt == "txt":
+        from asciinema.encoders.txt import TxtEncoder
+
+        return TxtEncoder()
+    raise ValueError(f"unknown format: {fmt}")
+
+
+def format_for_path(path: str, *, case_sensitive: bool) -> Optional[str]:
+    """The format implied by a file name: ``txt`` for ``*.txt``, else None.
+
+    asciinema 3 compares the extension case-insensitively in ``convert`` but not in ``rec``.
+    """
+    name = path if case_sensitive else path.lower()
+    return "txt" if name.endswith(".txt") else None
+
+
+def write_text(out: BinaryIO, text: str) -> None:
+    # Lone surrogates can come from JSON "\\ud800" escapes; they have no UTF-8 form.
+    out.write(text.encode("utf-8", "replace"))

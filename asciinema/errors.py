@@ -1,0 +1,40 @@
+"""The one error hierarchy.
+
+Every failure a user can cause is an :class:`AsciinemaError` carrying a message meant for
+people. Only :func:`asciinema.cli.main` catches them, prints ``Error: <message>`` and picks
+the exit status.
+"""
+
+from __future__ import annotations
+
+
+class AsciinemaError(Exception):
+    """A failure with a message for the user; exit status 1."""
+
+    exit_code = 1
+
+
+class UsageError(AsciinemaError):
+    """Wrong arguments that argparse could not catch; exit status 2, like argparse."""
+
+    exit_code = 2
+
+
+class LoadError(AsciinemaError):
+    """A recording could not be opened or read."""
+
+
+class FormatError(LoadError):
+    """A recording is malformed; the message names the file and the line."""
+
+
+class OutputError(AsciinemaError):
+    """An output file could not be created or written."""
+
+
+class ConfigError(AsciinemaError):
+    """A configuration file or value is invalid."""
+
+
+class NetworkError(AsciinemaError):
+    """A download or server request failed."""

@@ -1,0 +1,106 @@
+"""Shared fixtures.
+
+CLI tests use the ``cli`` fixture only, so the same tests run against the source tree
+(``python -m asciinema``) and against the built archive (``--pyz asciinema.pyz`` or
+``ASCIINEMA_PYZ``). With ``--pyz`` only those CLI tests are collected.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable, Dict, List, Optional
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CASTS = Path(__file__).resolve().parent / "casts"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--pyz", default=os.environ.get("ASCIINEMA_PYZ"), help="run CLI tests against this archive")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "cli: runs the asciinema command line (source tree or --pyz)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item]) -> None:
+    pyz = config.getoption("--pyz")
+    keep = []
+    for item in items:
+        if "cli" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.cli)
+            keep.append(item)
+        elif not pyz:
+            keep.append(item)
+    if pyz:
+        deselected = [i for i in items if i not in keep]
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = keep
+
+
+@pytest.fixture(scope="session")
+def cli_argv(request: pytest.FixtureRequest) -> List[str]:
+    """The command prefix that runs asciinema: source tree or built archive."""
+    pyz = request.config.getoption("--pyz")
+    if pyz:
+        path = Path(pyz).resolve()
+        if not path.is_file():
+            pytest.fail(f"--pyz {pyz}: no such file (run `make` first)")
+        return [sys.executable, str(path)]
+    return [sys.executable, "-m", "asciinema"]
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> Dict[str, str]:
+    """An environment with config and state homes inside the test's temp dir."""
+    env = dict(os.environ)
+    env["ASCIINEMA_CONFIG_HOME"] = str(tmp_path / "config")
+    env["ASCIINEMA_STATE_HOME"] = str(tmp_path / "state")
+    env["PYTHONPATH"] = str(ROOT)
+    env.pop("ASCIINEMA_SERVER_URL", None)
+    env.pop("ASCIINEMA_API_URL", None)
+    env["LC_ALL"] = "C.UTF-8"
+    return env
+
+
+CLI = Callable[..., "subprocess.CompletedProcess[bytes]"]
+
+
+@pytest.fixture
+def cli(cli_argv: List[str], cli_env: Dict[str, str], tmp_path: Path) -> CLI:
+    """Run asciinema with ``args`` in ``tmp_path``; returns the CompletedProcess (bytes)."""
+
+    def run(
+        *args: str,
+        input: Optional[bytes] = None,
+        env: Optional[Dict[str, str]] = None,
+        timeout: float = 120,
+        cwd: Optional[Path] = None,
+    ) -> "subprocess.CompletedProcess[bytes]":
+        full_env = dict(cli_env)
+        if env:
+            full_env.update(env)
+        return subprocess.run(
+            cli_argv + list(args),
+            input=input,
+            stdin=None if input is not None else subprocess.DEVNULL,
+            capture_output=True,
+            env=full_env,
+            cwd=str(cwd or tmp_path),
+            timeout=timeout,
+        )
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def ref_asciinema() -> str:
+    """asciinema 2.4.0 from PyPI, installed by `make test` into .venv-ref (test-only)."""
+    path = os.environ.get("ASCIINEMA_REF") or str(ROOT / ".venv-ref" / "bin" / "asciinema")
+    if not os.path.exists(path):
+        pytest.fail(f"asciinema 2.4.0 not found at {path}; run `make test` to install it")
+    return path
