@@ -1,0 +1,186 @@
+"""The command line: declares the command tree and dispatches; the only place that prints
+``Error: ...`` and picks the exit status.
+
+Commands live in ``asciinema.commands.<module>`` and are imported only when run, so that
+``--version``, ``cat`` and ``convert`` start without loading terminal, pyte or network code.
+Any unambiguous prefix of a command name or alias selects it, as in asciinema 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+from asciinema import __version__, status
+from asciinema.errors import AsciinemaError
+
+ABOUT = "Terminal session recorder, streamer, and player"
+
+_FORMAT_HELP = (
+    "asciicast-v3: full-featured session format, with timing and metadata (current generation); "
+    "asciicast-v2: the previous generation; raw: terminal output with control sequences, "
+    "without timing and metadata; txt: plain text without colours or control sequences"
+)
+
+#: (name, aliases, help, module under asciinema.commands, declare-arguments function)
+Declare = Callable[[argparse.ArgumentParser], None]
+
+
+def _declare_cat(p: argparse.ArgumentParser) -> None:
+    p.add_argument("files", nargs="+", metavar="FILE", help="recordings to join: paths or http(s) URLs")
+
+
+def _declare_convert(p: argparse.ArgumentParser) -> None:
+    p.add_argument("input", metavar="INPUT", help="recording to convert: path, http(s) URL, or - for stdin")
+    p.add_argument("output", metavar="OUTPUT", help="output path, or - for stdout")
+    p.add_argument(
+        "-f",
+        "--output-format",
+        choices=("asciicast-v3", "asciicast-v2", "raw", "txt"),
+        metavar="FORMAT",
+        help="output format: asciicast-v3 (default), asciicast-v2, raw or txt (default for *.txt). " + _FORMAT_HELP,
+    )
+    p.add_argument("--overwrite", action="store_true", help="overwrite the output file if it already exists")
+
+
+_CAT_EPILOG = """\
+Each recording continues where the previous one ended. The output has the version of the
+first file (a v1 first file gives v3). To dump the raw terminal output of a recording, as
+`asciinema cat` of 2.x did, use `asciinema convert -f raw FILE -`.
+
+Examples:
+  asciinema cat demo1.cast demo2.cast demo3.cast > combined.cast
+  asciinema cat https://asciinema.org/a/569727 part2.cast > combined.cast
+"""
+
+_CONVERT_EPILOG = """\
+Examples:
+  asciinema convert old.cast new.cast                  # to asciicast v3
+  asciinema convert demo.cast demo.txt                 # plain text, from the extension
+  asciinema convert --output-format raw demo.cast demo.txt
+  asciinema convert -f txt demo.cast -                 # to stdout
+  asciinema convert https://asciinema.org/a/569727 starwars.cast
+"""
+
+COMMANDS: List[Tuple[str, Tuple[str, ...], str, str, Declare, str]] = [
+    ("cat", (), "Concatenate multiple recordings", "cat", _declare_cat, _CAT_EPILOG),
+    ("convert", (), "Convert a recording to another format", "convert", _declare_convert, _CONVERT_EPILOG),
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    quiet = argparse.ArgumentParser(add_help=False)
+    quiet.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="quiet mode: suppress diagnostic messages and progress indicators",
+    )
+    parser = argparse.ArgumentParser(
+        prog="asciinema",
+        description=ABOUT,
+        parents=[quiet],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("-V", "--version", action="version", version=f"asciinema {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    sub.required = True
+    for name, aliases, about, module, declare, epilog in COMMANDS:
+        p = sub.add_parser(
+            name,
+            aliases=list(aliases),
+            help=about,
+            description=about,
+            epilog=epilog,
+            parents=[quiet],
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        declare(p)
+        p.set_defaults(module=module)
+    return parser
+
+
+def expand_command_prefix(argv: Sequence[str]) -> List[str]:
+    """Replace an abbreviated command (the first non-option word) by its full name.
+
+    Raises UsageError for a prefix of several commands.
+    """
+    argv = list(argv)
+    names: Dict[str, str] = {}
+    for name, aliases, *_ in COMMANDS:
+        names[name] = name
+        for alias in aliases:
+            names[alias] = name
+    for i, word in enumerate(argv):
+        if word == "--":
+            break
+        if word.startswith("-"):
+            continue
+        if word in names or word == "help":
+            return argv
+        matches = sorted({full for n, full in names.items() if n.startswith(word)})
+        if len(matches) == 1:
+            argv[i] = matches[0]
+        elif len(matches) > 1:
+            raise _AmbiguousCommand(word, matches)
+        return argv
+    return argv
+
+
+class _AmbiguousCommand(Exception):
+    def __init__(self, word: str, matches: List[str]) -> None:
+        super().__init__(f"command '{word}' is ambiguous: could be {', '.join(matches)}")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        args_in = expand_command_prefix(args_in)
+    except _AmbiguousCommand as e:
+        parser.error(str(e))
+    if args_in[:1] == ["help"]:
+        rest = args_in[1:]
+        args_in = (rest[:1] + ["--help"]) if rest else ["--help"]
+    args = parser.parse_args(args_in)
+    status.set_quiet(getattr(args, "quiet", False))
+    try:
+        import importlib
+
+        module = importlib.import_module(f"asciinema.commands.{args.module}")
+        return int(module.run(args) or 0)
+    except AsciinemaError as e:
+        _print_error(str(e))
+        return e.exit_code
+    except KeyboardInterrupt:
+        _print_error("interrupted")
+        return 130
+    except BrokenPipeError:
+        _silence_stdout()
+        _print_error("output closed (broken pipe)")
+        return 1
+    except Exception as e:  # a bug: still one line, with the traceback only on request
+        if os.environ.get("ASCIINEMA_DEBUG"):
+            raise
+        _print_error(f"internal error: {type(e).__name__}: {e} (set ASCIINEMA_DEBUG=1 for details)")
+        return 1
+
+
+def _print_error(message: str) -> None:
+    try:
+        sys.stderr.write(f"Error: {message}\n")
+        sys.stderr.flush()
+    except OSError:
+        pass
+
+
+def _silence_stdout() -> None:
+    # Python flushes stdout at exit; with the reader gone that would print a second error.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

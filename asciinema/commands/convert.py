@@ -1,0 +1,47 @@
+"""``asciinema convert INPUT OUTPUT``: read any asciicast version, write any output format."""
+
+from __future__ import annotations
+
+import argparse
+from typing import BinaryIO
+
+from asciinema import progress
+from asciinema.asciicast import open_recording
+from asciinema.encoders import format_for_path, get_encoder
+from asciinema.errors import LoadError, OutputError
+from asciinema.files import AtomicOutput
+from asciinema.source import display_name, open_input
+
+
+def run(args: argparse.Namespace) -> int:
+    fmt = args.output_format or format_for_path(args.output, case_sensitive=False) or "asciicast-v3"
+    name = display_name(args.input)
+    stream, size = open_input(args.input)
+    try:
+        with stream:
+            recording = open_recording(stream, name)
+            encoder = get_encoder(fmt)
+            events = recording.events
+            if progress.wanted():
+                events = progress.track(events, stream, size, f"converting {name}")
+            with AtomicOutput(args.output, overwrite=args.overwrite) as out:
+                write = _writer(out, args.output)
+                write(encoder.header(recording.header))
+                for chunk in encoder.encode(events):
+                    write(chunk)
+                write(encoder.finish())
+    except OSError as e:  # writes raise OutputError, so this is the input failing
+        raise LoadError(f"can't read {name}: {e.strerror or e}") from None
+    return 0
+
+
+def _writer(out: BinaryIO, path: str):  # type: ignore[no-untyped-def]
+    def write(text: str) -> None:
+        if text:
+            try:
+                out.write(text.encode("utf-8", "replace"))
+            except OSError as e:
+                raise OutputError(f"can't write {display_name(path) if path != '-' else '<stdout>'}: "
+                                  f"{e.strerror or e}") from None
+
+    return write

@@ -1,0 +1,61 @@
+"""Progress of long conversions on stderr, only when stderr is a terminal.
+
+A pass-through generator over events: it looks at the clock every few thousand events and
+redraws one status line; it never prints for short jobs or into pipes and logs.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import BinaryIO, Iterable, Iterator, Optional, TypeVar
+
+from asciinema import status
+
+T = TypeVar("T")
+
+_CHECK_EVERY = 8192
+_FIRST_AFTER = 1.0  #: seconds before the first line appears
+_REDRAW_EVERY = 0.25
+
+
+def wanted() -> bool:
+    return not status.is_quiet() and sys.stderr.isatty()
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
+def track(items: Iterable[T], stream: BinaryIO, size: Optional[int], label: str) -> Iterator[T]:
+    """Yield ``items`` unchanged, drawing ``label: 42% (x MB / y MB)`` as ``stream`` is read."""
+    start = time.monotonic()
+    next_draw = start + _FIRST_AFTER
+    drawn = False
+    n = 0
+    for item in items:
+        yield item
+        n += 1
+        if n % _CHECK_EVERY == 0:
+            now = time.monotonic()
+            if now >= next_draw:
+                next_draw = now + _REDRAW_EVERY
+                drawn = True
+                _draw(label, stream, size)
+    if drawn:
+        _draw(label, stream, size, done=True)
+
+
+def _draw(label: str, stream: BinaryIO, size: Optional[int], done: bool = False) -> None:
+    try:
+        pos = size if done and size else stream.tell()
+    except (OSError, ValueError):
+        pos = None
+    if pos is not None and size:
+        text = f"{label}: {min(100, pos * 100 // size)}% ({_mb(pos)} / {_mb(size)})"
+    elif pos is not None:
+        text = f"{label}: {_mb(pos)}"
+    else:
+        text = f"{label}..."
+    sys.stderr.write("\r\x1b[K" + text + ("\n" if done else ""))
+    sys.stderr.flush()

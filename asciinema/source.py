@@ -1,0 +1,89 @@
+"""Open a recording given on the command line: a path, ``-`` for stdin, or an http(s) URL.
+
+A URL that answers with an HTML page is followed to the asciicast its head links to
+(:mod:`asciinema.html`). Every failure becomes one :class:`LoadError` line that names the
+input. The result is a binary stream read lazily, so nothing is loaded whole.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from typing import BinaryIO, Optional, Tuple
+
+from asciinema.errors import LoadError
+
+USER_AGENT = "asciinema.pyz"
+
+
+def is_url(arg: str) -> bool:
+    return arg.startswith(("http://", "https://"))
+
+
+def display_name(arg: str) -> str:
+    return "<stdin>" if arg == "-" else arg
+
+
+def open_input(arg: str) -> Tuple[BinaryIO, Optional[int]]:
+    """The stream for ``arg`` and its size in bytes when known (for progress)."""
+    if arg == "-":
+        return sys.stdin.buffer, None
+    if is_url(arg):
+        return _open_url(arg)
+    try:
+        f = open(arg, "rb")
+    except OSError as e:
+        raise LoadError(f"can't open {arg}: {e.strerror or e}") from None
+    try:
+        size: Optional[int] = os.fstat(f.fileno()).st_size
+    except OSError:
+        size = None
+    return f, size
+
+
+def _get(url: str, timeout: float = 30.0):  # type: ignore[no-untyped-def]
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    try:
+        return urllib.request.urlopen(request, timeout=timeout)
+    except urllib.error.HTTPError as e:
+        raise LoadError(f"download failed: {url}: HTTP {e.code} {e.reason}") from None
+    except urllib.error.URLError as e:
+        raise LoadError(f"download failed: {url}: {getattr(e.reason, 'strerror', None) or e.reason}") from None
+    except (OSError, ValueError) as e:
+        raise LoadError(f"download failed: {url}: {e}") from None
+
+
+def _open_url(url: str) -> Tuple[BinaryIO, Optional[int]]:
+    from urllib.parse import urljoin
+
+    from asciinema.html import find_asciicast_link
+
+    response = _get(url)
+    content_type = response.headers.get("Content-Type")
+    if content_type is None:
+        response.close()
+        raise LoadError(f"download failed: {url}: no content-type header in the response")
+    if content_type.lower().startswith("text/html"):
+        try:
+            page = response.read(4 << 20).decode("utf-8", "replace")
+        except OSError as e:
+            raise LoadError(f"download failed: {url}: {e}") from None
+        finally:
+            response.close()
+        href = find_asciicast_link(page)
+        if href is None:
+            raise LoadError(
+                f'download failed: {url}: <link rel="alternate" type="application/x-asciicast" href="..."> '
+                "not found in the HTML page"
+            )
+        url = urljoin(url, href)
+        if not is_url(url):
+            raise LoadError(f"download failed: unsupported link in the HTML page: {href}")
+        response = _get(url)
+    length = response.headers.get("Content-Length")
+    size = int(length) if length and length.isdigit() else None
+    return io.BufferedReader(response, 1 << 16), size  # type: ignore[arg-type]
