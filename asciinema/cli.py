@@ -150,6 +150,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         import importlib
 
+        from asciinema.config import warn_legacy_config
+
+        warn_legacy_config(os.environ)
+
         module = importlib.import_module(f"asciinema.commands.{args.module}")
         return int(module.run(args) or 0)
     except AsciinemaError as e:

@@ -1,0 +1,236 @@
+"""Configuration: file locations, TOML loading with precedence, key definitions, install ID.
+
+Precedence, lowest first: built-in defaults, ``/etc/asciinema/config.toml``,
+``<config home>/defaults.toml``, ``<config home>/config.toml``, then the environment
+(``ASCIINEMA_API_URL``, then ``ASCIINEMA_SERVER_URL``). Command-line flags are applied by the
+commands on top. The environment is passed in, never read at import time, so tests can
+drive everything. Unknown keys are ignored; a value of the wrong type is an error naming the
+file and the key.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from asciinema import status
+from asciinema.errors import ConfigError
+
+SYSTEM_CONFIG = "/etc/asciinema/config.toml"
+
+#: ctrl+\ — the default pause key; the ``^X`` syntax cannot spell it.
+DEFAULT_PAUSE_KEY = b"\x1c"
+
+
+def config_home(env: Mapping[str, str]) -> str:
+    if env.get("ASCIINEMA_CONFIG_HOME"):
+        return env["ASCIINEMA_CONFIG_HOME"]
+    if env.get("XDG_CONFIG_HOME"):
+        return os.path.join(env["XDG_CONFIG_HOME"], "asciinema")
+    if env.get("HOME"):
+        return os.path.join(env["HOME"], ".config", "asciinema")
+    raise ConfigError("need $HOME or $XDG_CONFIG_HOME or $ASCIINEMA_CONFIG_HOME")
+
+
+def state_home(env: Mapping[str, str]) -> str:
+    if env.get("ASCIINEMA_STATE_HOME"):
+        return env["ASCIINEMA_STATE_HOME"]
+    if env.get("XDG_STATE_HOME"):
+        return os.path.join(env["XDG_STATE_HOME"], "asciinema")
+    if env.get("HOME"):
+        return os.path.join(env["HOME"], ".local", "state", "asciinema")
+    raise ConfigError("need $HOME or $XDG_STATE_HOME or $ASCIINEMA_STATE_HOME")
+
+
+def parse_key(value: str, where: str = "") -> Optional[bytes]:
+    """A key definition to the bytes one read of that key returns; None means disabled.
+
+    ``""`` disables; one character is itself; ``^x``, ``C-x`` and ``C+x`` (x a letter) are
+    control keys.
+    """
+    if value == "":
+        return None
+    if len(value) == 1:
+        return value.encode("utf-8")
+    if len(value) == 2 and value[0] == "^" and value[1].isascii() and value[1].isalpha():
+        return bytes([ord(value[1].upper()) - 0x40])
+    if (
+        len(value) == 3
+        and value[0] in "cC"
+        and value[1] in "-+"
+        and value[2].isascii()
+        and value[2].isalpha()
+    ):
+        return bytes([ord(value[2].upper()) - 0x40])
+    raise ConfigError(f"invalid key definition '{value}'" + (f" ({where})" if where else ""))
+
+
+@dataclass
+class SessionConfig:
+    command: Optional[str] = None
+    capture_input: bool = False
+    capture_env: Optional[str] = None
+    idle_time_limit: Optional[float] = None
+    prefix_key: Optional[bytes] = None
+    pause_key: Optional[bytes] = DEFAULT_PAUSE_KEY
+    add_marker_key: Optional[bytes] = None
+
+
+@dataclass
+class PlaybackConfig:
+    speed: Optional[float] = None
+    idle_time_limit: Optional[float] = None
+    pause_key: Optional[bytes] = b" "
+    step_key: Optional[bytes] = b"."
+    next_marker_key: Optional[bytes] = b"]"
+
+
+@dataclass
+class NotificationsConfig:
+    enabled: bool = True
+    command: Optional[str] = None
+
+
+@dataclass
+class Config:
+    server_url: Optional[str] = None
+    session: SessionConfig = field(default_factory=SessionConfig)
+    playback: PlaybackConfig = field(default_factory=PlaybackConfig)
+    notifications: NotificationsConfig = field(default_factory=NotificationsConfig)
+    #: the files that were read, lowest precedence first
+    files: List[str] = field(default_factory=list)
+
+
+# (section, key) -> (kind, attribute holder name). Kinds: str, bool, float, key.
+_SCHEMA: Dict[Tuple[str, str], str] = {
+    ("server", "url"): "str",
+    ("session", "command"): "str",
+    ("session", "capture_input"): "bool",
+    ("session", "capture_env"): "str",
+    ("session", "idle_time_limit"): "float",
+    ("session", "prefix_key"): "key",
+    ("session", "pause_key"): "key",
+    ("session", "add_marker_key"): "key",
+    ("playback", "speed"): "float",
+    ("playback", "idle_time_limit"): "float",
+    ("playback", "pause_key"): "key",
+    ("playback", "step_key"): "key",
+    ("playback", "next_marker_key"): "key",
+    ("notifications", "enabled"): "bool",
+    ("notifications", "command"): "str",
+}
+
+
+def _toml_loads(text: str) -> Dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib
+    return tomllib.loads(text)
+
+
+def _read_toml(path: str) -> Optional[Dict[str, Any]]:
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        raise ConfigError(f"can't read config file {path}: Is a directory") from None
+    except OSError as e:
+        raise ConfigError(f"can't read config file {path}: {e.strerror}") from None
+    try:
+        return _toml_loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"invalid config file {path}: not UTF-8") from None
+    except ValueError as e:  # tomllib.TOMLDecodeError is a ValueError
+        raise ConfigError(f"invalid config file {path}: {e}") from None
+
+
+def _convert(kind: str, value: Any, where: str) -> Any:
+    if kind == "str":
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"{where}: expected a string")
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{where}: expected true or false")
+    if kind == "float":
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"{where}: expected a number")
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: expected a key definition string")
+    return parse_key(value, where)
+
+
+def _apply(config: Config, data: Dict[str, Any], path: str) -> None:
+    for section_name, section in data.items():
+        if not isinstance(section, dict):
+            continue
+        for key, value in section.items():
+            kind = _SCHEMA.get((section_name, key))
+            if kind is None:
+                continue
+            where = f"{path}: {section_name}.{key}"
+            converted = _convert(kind, value, where)
+            if (section_name, key) == ("server", "url"):
+                config.server_url = converted
+            else:
+                setattr(getattr(config, section_name), key, converted)
+
+
+def load(env: Mapping[str, str], system_path: str = SYSTEM_CONFIG) -> Config:
+    """Read every config file and the environment into one :class:`Config`."""
+    config = Config()
+    home = config_home(env)
+    for path in (system_path, os.path.join(home, "defaults.toml"), os.path.join(home, "config.toml")):
+        data = _read_toml(path)
+        if data is not None:
+            _apply(config, data, path)
+            config.files.append(path)
+    for name in ("ASCIINEMA_API_URL", "ASCIINEMA_SERVER_URL"):
+        if env.get(name):
+            config.server_url = env[name]
+    return config
+
+
+def warn_legacy_config(env: Mapping[str, str]) -> None:
+    """Warn when only a 2.x INI config exists: 3.x reads config.toml instead."""
+    try:
+        home = config_home(env)
+    except ConfigError:
+        return
+    legacy, new = os.path.join(home, "config"), os.path.join(home, "config.toml")
+    if os.path.isfile(legacy) and not os.path.exists(new):
+        status.warning(f"Your config file at {legacy} uses the location and format from asciinema 2.x.")
+        status.warning(f"For asciinema 3.x (this version) create a new config file at {new}.")
+        status.warning("Read the documentation (CLI -> Configuration) for details.\n")
+
+
+def install_id(env: Mapping[str, str]) -> str:
+    """The install ID, created (UUID v4, no trailing newline) on first use."""
+    import uuid
+
+    path = os.path.join(state_home(env), "install-id")
+    for candidate in (path, os.path.join(config_home(env), "install-id")):
+        try:
+            with open(candidate, encoding="utf-8") as f:
+                value = f.read().strip()
+            if value:
+                return value
+        except FileNotFoundError:
+            continue
+        except OSError as e:
+            raise ConfigError(f"can't read install ID {candidate}: {e.strerror}") from None
+    value = str(uuid.uuid4())
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(value)
+    except OSError as e:
+        raise ConfigError(f"can't save install ID {path}: {e.strerror}") from None
+    return value
