@@ -1,0 +1,223 @@
+"""Checks on the built archive: build_zipapp.py's output is deterministic and complete.
+
+The builder runs as a subprocess into a temp dir. It reuses the hash-checked download cache
+in build/ (wheels and the npm tarball), so these tests need the network only when that
+cache is empty.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILDER = ROOT / "build_zipapp.py"
+OLD_PYTHON = Path("/root/.pyenv/versions/3.8.18/bin/python3")
+
+DISTRIBUTIONS = ("pyte", "wcwidth", "websockets", "tomli")
+
+
+def run_builder(*args: str, env: Optional[Dict[str, str]] = None) -> "subprocess.CompletedProcess[str]":
+    return subprocess.run(
+        [sys.executable, str(BUILDER), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+    )
+
+
+def build_into(path: Path, *args: str) -> Path:
+    env = dict(os.environ)
+    env.pop("SOURCE_DATE_EPOCH", None)
+    proc = run_builder("-o", str(path), *args, env=env)
+    assert proc.returncode == 0, proc.stderr
+    return path
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="session")
+def pyz(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_into(tmp_path_factory.mktemp("pyz") / "asciinema.pyz")
+
+
+@pytest.fixture(scope="session")
+def names(pyz: Path) -> List[str]:
+    with zipfile.ZipFile(pyz) as zf:
+        return zf.namelist()
+
+
+def run_python(python: str, code: str, pyz: Path) -> "subprocess.CompletedProcess[str]":
+    return subprocess.run(
+        [python, "-I", "-W", "error", "-c", f"import sys; sys.path.insert(0, {str(pyz)!r}); {code}"],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+    )
+
+
+def test_names_are_sorted_and_unique(names: List[str]) -> None:
+    assert names == sorted(names)
+    assert len(names) == len(set(names))
+
+
+def test_members_share_one_date_and_fixed_attributes(pyz: Path) -> None:
+    with zipfile.ZipFile(pyz) as zf:
+        infos = zf.infolist()
+    assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
+    assert {i.create_system for i in infos} == {3}
+    assert {i.external_attr for i in infos} == {0o644 << 16}
+    assert {i.compress_type for i in infos} == {zipfile.ZIP_DEFLATED}
+
+
+def test_no_compiled_or_cache_files(names: List[str]) -> None:
+    bad = [n for n in names if n.endswith((".pyc", ".so", ".c", ".pyi", ".pyx")) or "__pycache__" in n]
+    assert bad == []
+
+
+def test_shebang_and_executable_mode(pyz: Path) -> None:
+    assert pyz.read_bytes().startswith(b"#!/usr/bin/env python3\n")
+    assert stat.S_IMODE(pyz.stat().st_mode) == 0o755
+
+
+def test_sources_and_player_assets_are_packed(names: List[str]) -> None:
+    sources = sorted(
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / "asciinema").rglob("*.py")
+        if "__pycache__" not in p.parts
+    )
+    assert set(sources) <= set(names)
+    for asset in ("asciinema-player.min.js", "asciinema-player.css", "LICENSE-asciinema-player"):
+        assert f"asciinema/assets/{asset}" in names
+    assert "__main__.py" in names
+    assert not [n for n in names if n.startswith("websockets/legacy/")]
+
+
+def test_licence_file_for_every_distribution(names: List[str]) -> None:
+    for dist in DISTRIBUTIONS:
+        licences = [n for n in names if n.startswith(f"{dist}-") and n.endswith(".dist-info/LICENSE")]
+        metadata = [n for n in names if n.startswith(f"{dist}-") and n.endswith(".dist-info/METADATA")]
+        assert licences and metadata, dist
+    assert "asciinema/assets/LICENSE-asciinema-player" in names
+
+
+def test_player_licence_is_apache(pyz: Path) -> None:
+    with zipfile.ZipFile(pyz) as zf:
+        assert b"Apache License" in zf.read("asciinema/assets/LICENSE-asciinema-player")
+
+
+def test_notices_list_everything(pyz: Path) -> None:
+    with zipfile.ZipFile(pyz) as zf:
+        text = zf.read("THIRD_PARTY_NOTICES.txt").decode("utf-8")
+    for entry in ("pyte 0.8.2", "wcwidth 0.2.13", "websockets 15.0.1", "tomli 2.2.1", "asciinema-player 3.17.0"):
+        assert entry in text
+    assert "Apache-2.0" in text
+    assert "85db42a35798a5aafa96ac4d8da78b090b2c933248819157fc0e6f78876a0135" in text
+
+
+def test_two_builds_are_byte_identical(pyz: Path, tmp_path: Path) -> None:
+    again = build_into(tmp_path / "again.pyz", "--offline")
+    assert sha256(again) == sha256(pyz)
+
+
+def test_source_date_epoch_sets_the_date(tmp_path: Path) -> None:
+    env = dict(os.environ, SOURCE_DATE_EPOCH="1700000000")
+    proc = run_builder("-o", str(tmp_path / "dated.pyz"), "--offline", env=env)
+    assert proc.returncode == 0, proc.stderr
+    with zipfile.ZipFile(tmp_path / "dated.pyz") as zf:
+        assert {i.date_time for i in zf.infolist()} == {(2023, 11, 14, 22, 13, 20)}
+    env["SOURCE_DATE_EPOCH"] = "0"  # before 1980: clamped
+    proc = run_builder("-o", str(tmp_path / "old.pyz"), "--offline", env=env)
+    assert proc.returncode == 0, proc.stderr
+    with zipfile.ZipFile(tmp_path / "old.pyz") as zf:
+        assert {i.date_time for i in zf.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+
+
+def test_wrong_hash_fails_the_build(pyz: Path, tmp_path: Path) -> None:
+    good = "f7a866fbc1e97b5c617ee4116daaa09b722101d4a3c170c787450ba409f9736f"
+    text = (ROOT / "vendor.txt").read_text(encoding="utf-8")
+    assert good in text
+    vendor = tmp_path / "vendor.txt"
+    vendor.write_text(text.replace(good, "0" * 64), encoding="utf-8")
+    out = tmp_path / "bad.pyz"
+    proc = run_builder("--vendor", str(vendor), "--offline", "-o", str(out))
+    assert proc.returncode == 1
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "sha256 mismatch" in errors[0] and "websockets" in errors[0]
+    assert not out.exists()
+    assert not list(tmp_path.glob("bad.pyz*"))
+
+
+def test_tampered_player_fails_the_build(tmp_path: Path) -> None:
+    tgz = ROOT / "build" / "npm" / "asciinema-player-3.17.0.tgz"
+    if not tgz.is_file():
+        pytest.skip("no cached player tarball")
+    bad = tmp_path / "player.tgz"
+    shutil.copyfile(tgz, bad)
+    with bad.open("ab") as f:
+        f.write(b"\0")
+    proc = run_builder("--offline", "--player-tgz", str(bad), "-o", str(tmp_path / "x.pyz"))
+    assert proc.returncode == 1
+    assert "error: sha256 mismatch" in proc.stderr
+
+
+def test_vendored_packages_import_from_the_archive(pyz: Path) -> None:
+    code = (
+        "import pyte, wcwidth, websockets.sync.server, websockets.sync.client, "
+        "websockets.asyncio.server, websockets.asyncio.client, tomli; "
+        "assert all(m.__file__.startswith(sys.path[0]) for m in (pyte, wcwidth, websockets, tomli)); "
+        "print('ok')"
+    )
+    proc = run_python(sys.executable, code, pyz)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "ok\n"
+
+
+def test_distribution_metadata_from_the_archive(pyz: Path) -> None:
+    code = (
+        "import importlib.metadata as m; "
+        "print(m.version('pyte'), m.version('wcwidth'), m.version('websockets'), m.version('tomli'))"
+    )
+    proc = run_python(sys.executable, code, pyz)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["0.8.2", "0.2.13", "15.0.1", "2.2.1"]
+
+
+def test_player_is_readable_as_package_data(pyz: Path) -> None:
+    code = (
+        "import importlib.resources as r; "
+        "js = r.files('asciinema').joinpath('assets/asciinema-player.min.js').read_bytes(); "
+        "print(len(js) > 1000)"
+    )
+    proc = run_python(sys.executable, code, pyz)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "True\n"
+
+
+def test_old_interpreter_gets_one_line_and_exit_1(pyz: Path) -> None:
+    if not OLD_PYTHON.exists():
+        pytest.skip(f"no Python older than 3.9 at {OLD_PYTHON}")
+    proc = subprocess.run(
+        [str(OLD_PYTHON), str(pyz), "--version"],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert proc.stderr == "asciinema needs Python 3.9 or newer (this is 3.8)\n"
