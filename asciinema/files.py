@@ -60,6 +60,9 @@ class AtomicOutput:
         self.stream = os.fdopen(fd, "wb")
         return self.stream
 
+    def _shown(self) -> str:
+        return "<stdout>" if self.path == "-" else self.path
+
     def __exit__(
         self, kind: Optional[Type[BaseException]], value: Optional[BaseException], tb: Optional[TracebackType]
     ) -> None:
@@ -67,10 +70,14 @@ class AtomicOutput:
         if stream is None:
             return
         if self._tmp is None:
-            if stream is not sys.stdout.buffer:
-                stream.close()
-            elif kind is None:
-                stream.flush()
+            try:
+                if stream is not sys.stdout.buffer:
+                    stream.close()
+                elif kind is None:
+                    stream.flush()
+            except OSError as e:
+                if kind is None:
+                    raise OutputError(f"can't write {self._shown()}: {e.strerror or e}") from None
             return
         try:
             if kind is None:
@@ -78,7 +85,7 @@ class AtomicOutput:
                 os.replace(self._tmp, self.path)
                 self._tmp = None
         except OSError as e:
-            raise OutputError(f"can't write {self.path}: {e.strerror}") from None
+            raise OutputError(f"can't write {self._shown()}: {e.strerror or e}") from None
         finally:
             if self._tmp is not None:
                 try:

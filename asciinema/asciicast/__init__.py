@@ -20,6 +20,10 @@ from typing import BinaryIO, Dict, Iterator, List, NamedTuple, Optional, Tuple
 
 from asciinema.errors import FormatError
 
+#: Event times at or above this many seconds (about 31,700 years) are refused: JSON can
+#: spell infinity as 1e999, and no recording is that long.
+MAX_TIME = 1e12
+
 OUTPUT = "o"
 INPUT = "i"
 RESIZE = "r"
@@ -218,6 +222,8 @@ def row_error(name: str, lineno: int, row: object, what: str) -> FormatError:
         return line_error(name, lineno, f"{what} event time must be a number")
     if t < 0:
         return line_error(name, lineno, f"{what} event time must not be negative: {t}")
+    if not t < MAX_TIME:
+        return line_error(name, lineno, f"{what} event time is too large: {t}")
     if not isinstance(code, str):
         return line_error(name, lineno, f"{what} event code must be a string")
     if not code:

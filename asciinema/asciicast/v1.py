@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator, List
 
-from asciinema.asciicast import OUTPUT, Event, Header, Recording, json_loads, make_event
+from asciinema.asciicast import MAX_TIME, OUTPUT, Event, Header, Recording, json_loads, make_event
 from asciinema.asciicast.v2 import _decode_env, _optional
 from asciinema.errors import FormatError
 
@@ -50,7 +50,7 @@ def _events(stdout: List[object], name: str) -> List[Event]:
             or len(frame) != 2
             or isinstance(frame[0], bool)
             or not isinstance(frame[0], (int, float))
-            or frame[0] < 0
+            or not 0 <= frame[0] < MAX_TIME
             or not isinstance(frame[1], str)
         ):
             raise FormatError(f"{name}: stdout frame {k + 1} must be [delay, text] with a non-negative delay")

@@ -18,6 +18,7 @@ from asciinema.asciicast import (
     check_event_data,
     event_rows,
     line_error,
+    MAX_TIME,
     make_event,
     quote_code,
     parse_theme,
@@ -88,7 +89,7 @@ def _optional_float(obj: Dict[str, object], key: str, name: str) -> Optional[flo
     value = obj.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < MAX_TIME:
         raise FormatError(f"{name}:1: header {key} must be a non-negative number")
     return float(value)
 
@@ -102,7 +103,7 @@ def _events(stream: BinaryIO, name: str) -> Iterator[Event]:
             if type(row) is list and len(row) == 3:
                 t, code, data = row
                 tt = type(t)
-                if (tt is float or tt is int) and t >= 0 and type(code) is str and code and type(data) is str:
+                if (tt is float or tt is int) and 0 <= t < MAX_TIME and type(code) is str and code and type(data) is str:
                     us = int(t * 1000000 + 0.5)
                     if us < prev:
                         lineno = linenos[k] if linenos else start + k

@@ -18,6 +18,7 @@ from asciinema.asciicast import (
     Recording,
     check_event_data,
     event_rows,
+    MAX_TIME,
     make_event,
     parse_theme,
     quote_code,
@@ -70,7 +71,7 @@ def _events(stream: BinaryIO, name: str) -> Iterator[Event]:
             if type(row) is list and len(row) == 3:
                 t, code, data = row
                 tt = type(t)
-                if (tt is float or tt is int) and t >= 0 and type(code) is str and code and type(data) is str:
+                if (tt is float or tt is int) and 0 <= t < MAX_TIME and type(code) is str and code and type(data) is str:
                     now += int(t * 1000000 + 0.5)
                     if code == RESIZE or code == EXIT:
                         data = check_event_data(name, linenos[k] if linenos else start + k, code, data)

@@ -1,0 +1,207 @@
+"""The asciicast codecs in-process: readers of v1/v2/v3, the v2/v3 writers, error messages."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import List
+
+import pytest
+
+from asciinema.asciicast import Event, Header, Theme, open_recording, parse_size
+from asciinema.asciicast import v2, v3
+from asciinema.errors import FormatError
+
+CASTS = Path(__file__).parent / "casts"
+
+
+def load(name: str):  # type: ignore[no-untyped-def]
+    with open(CASTS / name, "rb") as f:
+        rec = open_recording(f, name)
+        return rec.version, rec.header, list(rec.events)
+
+
+def read_bytes(data: bytes, name: str = "t.cast") -> List[Event]:
+    rec = open_recording(io.BytesIO(data), name)
+    return list(rec.events)
+
+
+def test_v1_minimal() -> None:
+    version, header, events = load("minimal-v1.json")
+    assert version == 1
+    assert (header.cols, header.rows) == (100, 50)
+    assert events == [(500000, "o", "hello"), (1500000, "o", " world\r\n")]
+
+
+def test_v1_full() -> None:
+    version, header, events = load("full-v1.json")
+    assert header.title == "Demo v1" and header.command == "/bin/bash"
+    assert header.term_type == "xterm-256color"
+    assert [e.time for e in events] == [123456, 623456, 873456, 2494456]
+    assert events[2].data.endswith("żółć\r\n")
+
+
+def test_v1_and_v2_nulls_in_env_are_dropped() -> None:
+    for name in ("nulls-v1.json", "nulls-v2.cast"):
+        _, header, events = load(name)
+        assert header.env == {"TERM": "xterm"}
+        assert events == [(100000, "o", "x")]
+
+
+def test_v2_full() -> None:
+    version, header, events = load("full-v2.cast")
+    assert version == 2
+    assert header.timestamp == 1509091818
+    assert header.idle_time_limit == 2.5
+    assert header.theme == Theme(
+        "#000102",
+        "#0064c8",
+        tuple(
+            "#000000:#dd3c69:#4ebf22:#ddaf3c:#26b0d7:#b954e1:#54e1b9:#d9d9d9:"
+            "#4d4d4d:#dd3c69:#4ebf22:#ddaf3c:#26b0d7:#b954e1:#54e1b9:#ffffff".split(":")
+        ),
+    )
+    assert [e.time for e in events] == [1, 1000001, 1300001, 2900002, 3100000, 13400002, 13500000]
+    assert [e.code for e in events] == ["o", "i", "o", "r", "m", "o", "x"]
+
+
+def test_v3_full() -> None:
+    version, header, events = load("full-v3.cast")
+    assert version == 3
+    assert header.term_type == "xterm-256color" and header.term_version == "VTE(7802)"
+    assert header.theme is not None and len(header.theme.palette) == 16  # 8 colours doubled
+    assert [e.time for e in events] == [1, 1000001, 1300001, 2900001, 3100001, 13400001, 13500001]
+    assert events[3] == (2900001, "r", "80x40")
+    assert events[-1] == (13500001, "x", "0")
+
+
+@pytest.mark.parametrize(
+    "us, text", [(0, "0.0"), (1000001, "1.000001"), (12300000, "12.3"), (12000003, "12.000003")]
+)
+def test_v2_format_time(us: int, text: str) -> None:
+    assert v2.format_time(us) == text
+
+
+@pytest.mark.parametrize("ms, text", [(0, "0.000"), (666, "0.666"), (1000, "1.000"), (12345, "12.345")])
+def test_v3_format_interval(ms: int, text: str) -> None:
+    assert v3.format_interval(ms) == text
+
+
+def test_v3_quantiser_vector() -> None:
+    # Intervals in µs and the ms the error-carrying quantiser must produce (asciinema 3.0.1+).
+    pairs = [
+        (26692, 27000), (540290, 540000), (64736, 65000), (105951, 106000), (171006, 171000),
+        (191943, 192000), (107942, 108000), (128108, 128000), (148904, 149000), (108973, 109000),
+        (211002, 211000), (44701, 44000), (489307, 490000), (405987, 406000), (105028, 105000),
+        (194590, 194000), (61043, 61000), (532296, 532000), (319015, 320000), (152786, 152000),
+        (32578, 33000), (5445, 5000), (40542, 41000), (756, 1000),
+    ]
+    enc = v3.Encoder()
+    now = 0
+    got = []
+    for interval, _ in pairs:
+        now += interval
+        line = enc.event(Event(now, "o", ""))
+        got.append(round(float(line[1:].split(",")[0]) * 1000000))
+    assert got == [q for _, q in pairs]
+    # the batch path agrees with the per-event path
+    now = 0
+    events = []
+    for interval, _ in pairs:
+        now += interval
+        events.append(Event(now, "o", ""))
+    single = v3.Encoder()
+    assert "".join(v3.Encoder().encode(events)) == "".join(single.event(e) for e in events)
+
+
+def test_v3_header_key_order_and_compactness() -> None:
+    header = Header(
+        cols=80, rows=24, term_type="xterm-256color", term_version="foot(1.22.0)",
+        theme=Theme("#ffffff", "#000000", tuple(["#000000"] * 16)), timestamp=1736000000,
+        idle_time_limit=2.0, command="bash -l", title="Demo", env={"SHELL": "/bin/bash"},
+    )
+    text = v3.Encoder().header(header)
+    assert text.startswith('{"version":3,"term":{"cols":80,"rows":24,"type":"xterm-256color",'
+                           '"version":"foot(1.22.0)","theme":{"fg":"#ffffff","bg":"#000000","palette":"#000000:')
+    assert text.endswith('"timestamp":1736000000,"idle_time_limit":2.0,"command":"bash -l","title":"Demo",'
+                         '"env":{"SHELL":"/bin/bash"}}\n')
+
+
+def test_v2_encoder_offset_and_escaping() -> None:
+    enc = v2.Encoder(time_offset=1000001)
+    assert enc.event(Event(1000001, "o", "żółć\x1b[0m\x7f")) == '[2.000002, "o", "żółć\\u001b[0m\x7f"]\n'
+    assert enc.event(Event(3000002, "r", "100x40")) == '[4.000003, "r", "100x40"]\n'
+    assert v2.Encoder().header(Header(80, 24)) == '{"version":2,"width":80,"height":24}\n'
+
+
+def test_v2_batch_and_single_encoders_agree() -> None:
+    _, _, events = load("full-v2.cast")
+    single = v2.Encoder(5)
+    assert "".join(v2.Encoder(5).encode(events)) == "".join(single.event(e) for e in events)
+
+
+def test_parse_size() -> None:
+    assert parse_size("80x24") == (80, 24)
+    for bad, msg in [("80", "invalid size"), ("ax24", "invalid cols"), ("80xb", "invalid rows"), ("99999x1", "cols")]:
+        with pytest.raises(ValueError, match=msg):
+            parse_size(bad)
+
+
+HEADER2 = b'{"version": 2, "width": 80, "height": 24}\n'
+HEADER3 = b'{"version": 3, "term": {"cols": 80, "rows": 24}}\n'
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "t.cast: empty file"),
+        (b"\n\n", "t.cast: empty file"),
+        (b"hello\n", "t.cast:1: invalid JSON"),
+        (b'{"version": 5}\n', "t.cast:1: unsupported asciicast version: 5"),
+        (b'{"version": 2, "width": 80}\n', "t.cast:1: asciicast v2 header needs positive integer width"),
+        (b'{"version": 3, "term": {"cols": 0, "rows": 24}}\n', "t.cast:1: asciicast v3 header needs"),
+        (b'{"version": 2, "width": 80, "height": 24, "theme": {"fg": "red"}}\n', "t.cast:1: invalid theme colour"),
+        (HEADER2 + b'[0.1, "o", "a"]\n[0.2, "o", "b"\n', "t.cast:3: invalid JSON"),
+        (HEADER2 + b'[0.1, "o", "a"]\n[-0.2, "o", "b"]\n', "t.cast:3: asciicast v2 event time must not be negative"),
+        (HEADER2 + b'[0.5, "o", "a"]\n[0.2, "o", "b"]\n', "t.cast:3: event time goes backwards"),
+        (HEADER2 + b'[0.1, "o", "a"]\n[0.2, "", "b"]\n', "t.cast:3: missing event code"),
+        (HEADER2 + b'[0.1, "o", 5]\n', "t.cast:2: asciicast v2 event data must be a string"),
+        (HEADER2 + b'[0.1, "o"]\n', "t.cast:2: asciicast v2 event must be a [time, code, data] array"),
+        (HEADER2 + b'[NaN, "o", "x"]\n', "t.cast:2: invalid JSON"),
+        (HEADER2 + b'["1", "o", "x"]\n', "t.cast:2: asciicast v2 event time must be a number"),
+        (HEADER2 + b'[0.1, "o", "\xff"]\n', "t.cast:2: invalid UTF-8"),
+        (HEADER2 + b'[0.1, "r", "80-24"]\n', "t.cast:2: invalid size value in resize event"),
+        (HEADER3 + b'# c\n\n[0.1, "x", "zero"]\n', "t.cast:4: invalid exit status"),
+        (HEADER3 + b'[0.1, "o", "a"],[0.2, "o", "b"]\n', "t.cast:2: invalid JSON: Extra data"),
+        (HEADER3 + b'[0.1, "o", "a"], [0.2\n[\n', "t.cast:2: invalid JSON"),
+        (b'{"version": 1, "width": 80, "height": 24, "stdout": [[0.1, 5]]}', "t.cast: stdout frame 1"),
+    ],
+)
+def test_errors_name_file_and_line(data: bytes, message: str) -> None:
+    with pytest.raises(FormatError) as info:
+        read_bytes(data)
+    assert str(info.value).startswith(message), str(info.value)
+
+
+def test_lines_split_across_batches_are_numbered_right() -> None:
+    line = b'[0.001, "o", "' + b"x" * 100 + b'"]\n'
+    data = HEADER3 + line * 5000 + b"[broken\n" + line
+    with pytest.raises(FormatError, match=r"^t.cast:5002: invalid JSON"):
+        read_bytes(data)
+
+
+def test_v3_comments_and_blank_lines_anywhere() -> None:
+    data = HEADER3 + b"# one\n\n   \n[0.5, \"o\", \"a\"]\n#two\n[0.25, \"q\", \"unknown\"]\n"
+    assert read_bytes(data) == [(500000, "o", "a"), (750000, "q", "unknown")]
+
+
+def test_leading_whitespace_lines_are_accepted() -> None:
+    assert read_bytes(HEADER2 + b'  [1, "o", "a"]\r\n') == [(1000000, "o", "a")]
+
+
+def test_events_are_lazy() -> None:
+    # the header is checked at open time, a broken event only when reached
+    rec = open_recording(io.BytesIO(HEADER2 + b'[0.1, "o", "a"]\n' + b"junk\n"), "t.cast")
+    it = iter(rec.events)
+    with pytest.raises(FormatError, match="t.cast:3"):
+        next(it)

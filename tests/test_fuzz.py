@@ -1,0 +1,80 @@
+"""Mutated casts: the readers either decode them or raise FormatError naming the file, never
+anything else; the CLI answers a sample of them with one `Error:` line and exit 1."""
+
+from __future__ import annotations
+
+import io
+import random
+from pathlib import Path
+from typing import List
+
+import pytest
+
+from asciinema.asciicast import open_recording
+from asciinema.errors import FormatError
+
+CASTS = Path(__file__).parent / "casts"
+SEEDS = sorted(p.read_bytes() for p in CASTS.iterdir())
+TOKENS = [b"[", b"]", b"{", b"}", b",", b'"', b"\\", b"\n", b"-1", b"1e999", b"NaN", b"null", b"true",
+          b'"x"', b'"r"', b'"80x"', b"\xff", b"\xc3", b"\x00", b"#", b"3", b"2", b" ", b"\\u00", b"\\ud800"]
+
+
+def mutate(rng: random.Random, data: bytes) -> bytes:
+    buf = bytearray(data)
+    for _ in range(rng.randint(1, 4)):
+        op = rng.randrange(7)
+        pos = rng.randrange(len(buf) + 1)
+        if op == 0 and buf:
+            buf[min(pos, len(buf) - 1)] = rng.randrange(256)
+        elif op == 1:
+            buf[pos:pos] = rng.choice(TOKENS)
+        elif op == 2:
+            del buf[pos : pos + rng.randint(1, 8)]
+        elif op == 3:
+            del buf[pos:]
+        elif op == 4:
+            lines = bytes(buf).split(b"\n")
+            i = rng.randrange(len(lines))
+            lines.insert(rng.randrange(len(lines) + 1), lines[i])
+            buf = bytearray(b"\n".join(lines))
+        elif op == 5:
+            lines = bytes(buf).split(b"\n")
+            rng.shuffle(lines)
+            buf = bytearray(b"\n".join(lines))
+        else:
+            buf[pos:pos] = str(rng.choice([-1, 0, 1e-7, 2**70, 65536])).encode()
+    return bytes(buf)
+
+
+def corpus(n: int, seed: int) -> List[bytes]:
+    rng = random.Random(seed)
+    return [mutate(rng, rng.choice(SEEDS)) for _ in range(n)]
+
+
+def test_ten_thousand_mutated_casts_never_escape_as_other_exceptions() -> None:
+    decoded = failed = 0
+    for data in corpus(10_000, seed=20261125):
+        try:
+            recording = open_recording(io.BytesIO(data), "fuzz.cast")
+            for _ in recording.events:
+                pass
+            decoded += 1
+        except FormatError as e:
+            assert str(e).startswith("fuzz.cast"), str(e)
+            failed += 1
+    assert decoded + failed == 10_000
+    assert decoded > 100 and failed > 1000  # the mutations exercise both outcomes
+
+
+@pytest.mark.parametrize("chunk", range(4))
+def test_cli_answers_mutated_casts_cleanly(cli, tmp_path: Path, chunk: int) -> None:
+    for i, data in enumerate(corpus(15, seed=chunk)):
+        src = tmp_path / f"m{i}.cast"
+        src.write_bytes(data)
+        for fmt in ("asciicast-v3", "asciicast-v2", "raw"):
+            r = cli("convert", "-f", fmt, str(src), "-")
+            assert r.returncode in (0, 1), r.stderr
+            if r.returncode == 1:
+                lines = r.stderr.decode().splitlines()
+                assert len(lines) == 1 and lines[0].startswith(f"Error: {src}"), r.stderr
+            assert b"Traceback" not in r.stderr
