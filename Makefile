@@ -12,7 +12,7 @@ BUILD = $(PYTHON) build_zipapp.py --build-dir $(BUILD_DIR) $(BUILD_FLAGS)
 # What build_zipapp.py packs from the tree: asciinema/**/*.py and asciinema/assets/**.
 SOURCES := $(shell find asciinema \( -name __pycache__ -o -name ".*" \) -prune -o -type f \( -name "*.py" -o -path "asciinema/assets/*" \) -print | LC_ALL=C sort)
 
-.PHONY: all check-repro clean
+.PHONY: all check-repro clean test test-source test-pyz test-matrix lint bench
 
 all: $(PYZ)
 
@@ -29,3 +29,53 @@ check-repro:
 
 clean:
 	rm -f $(PYZ) $(PYZ).*.tmp $(BUILD_DIR)/repro-1.pyz $(BUILD_DIR)/repro-2.pyz
+
+# ---------------------------------------------------------------------------------------
+# Tests. `make test` sets up everything on a fresh machine: a venv with the test tools and
+# the pinned runtime deps (.venv), asciinema 2.4.0 as a test-only reference (.venv-ref),
+# the archive; then the suite against the source tree and the same CLI tests against
+# asciinema.pyz, on the default Python and on the oldest and newest Pythons found.
+
+VENV ?= .venv
+REF_VENV ?= .venv-ref
+PYTEST_FLAGS ?= -q
+export ASCIINEMA_REF ?= $(abspath $(REF_VENV))/bin/asciinema
+
+# Python 3.9 (the floor) and the newest 3.x that pyenv or the PATH offers.
+PYENV_ROOT ?= $(HOME)/.pyenv
+OLDEST_PYTHON := $(or $(firstword $(wildcard $(PYENV_ROOT)/versions/3.9*/bin/python3)),$(shell command -v python3.9 2>/dev/null))
+NEWEST_PYTHON := $(or $(lastword $(shell ls -d $(PYENV_ROOT)/versions/3.1[0-9]*/bin/python3 2>/dev/null | sort -V)),$(shell command -v python3.13 2>/dev/null))
+MATRIX_PYTHONS := $(sort $(OLDEST_PYTHON) $(NEWEST_PYTHON))
+
+$(VENV)/.done: requirements-test.txt vendor.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q --require-hashes -r vendor.txt
+	$(VENV)/bin/python -m pip install -q -r requirements-test.txt
+	touch $@
+
+$(REF_VENV)/.done:
+	$(PYTHON) -m venv $(REF_VENV)
+	$(REF_VENV)/bin/python -m pip install -q asciinema==2.4.0
+	touch $@
+
+lint: $(VENV)/.done
+	$(VENV)/bin/vermin -t=3.9- --no-tips --violations --eval-annotations asciinema build_zipapp.py
+
+test-source: $(VENV)/.done $(REF_VENV)/.done
+	$(VENV)/bin/python -m pytest $(PYTEST_FLAGS) tests
+
+test-pyz: $(PYZ) $(VENV)/.done $(REF_VENV)/.done
+	$(VENV)/bin/python -m pytest $(PYTEST_FLAGS) --pyz $(PYZ) tests
+
+# The whole suite (source and archive) on each matrix Python, in venvs of its own.
+test-matrix: $(PYZ) $(REF_VENV)/.done
+	@set -e; for py in $(MATRIX_PYTHONS); do \
+	  v=$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	  echo "=== Python $$v ($$py)"; \
+	  $(MAKE) --no-print-directory VENV=.venv-$$v PYTHON=$$py test-source test-pyz; \
+	done
+
+test: lint test-source test-pyz test-matrix
+
+bench: $(PYZ) $(VENV)/.done $(REF_VENV)/.done
+	@for b in bench/bench_*.py; do echo "=== $$b"; $(VENV)/bin/python $$b --pyz $(PYZ) || exit 1; done

@@ -1,7 +1,7 @@
 """Shared fixtures.
 
 CLI tests use the ``cli`` fixture only, so the same tests run against the source tree
-(``python -m asciinema``) and against the built archive (``--pyz asciinema.pyz`` or
+(``python <repo>/asciinema``) and against the built archive (``--pyz asciinema.pyz`` or
 ``ASCIINEMA_PYZ``). With ``--pyz`` only those CLI tests are collected.
 """
 
@@ -51,7 +51,7 @@ def cli_argv(request: pytest.FixtureRequest) -> List[str]:
         if not path.is_file():
             pytest.fail(f"--pyz {pyz}: no such file (run `make` first)")
         return [sys.executable, str(path)]
-    return [sys.executable, "-m", "asciinema"]
+    return [sys.executable, str(ROOT / "asciinema")]
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ def cli_env(tmp_path: Path) -> Dict[str, str]:
     env = dict(os.environ)
     env["ASCIINEMA_CONFIG_HOME"] = str(tmp_path / "config")
     env["ASCIINEMA_STATE_HOME"] = str(tmp_path / "state")
-    env["PYTHONPATH"] = str(ROOT)
+    env.pop("PYTHONPATH", None)
     env.pop("ASCIINEMA_SERVER_URL", None)
     env.pop("ASCIINEMA_API_URL", None)
     env["LC_ALL"] = "C.UTF-8"
