@@ -64,7 +64,62 @@ Examples:
   asciinema convert https://asciinema.org/a/569727 starwars.cast
 """
 
+def _declare_play(p: argparse.ArgumentParser) -> None:
+    def number(minimum: float, strict: bool) -> Callable[[str], float]:
+        def parse(text: str) -> float:
+            try:
+                value = float(text)
+            except ValueError:
+                value = float("nan")
+            if not (value > minimum or (not strict and value == minimum)) or value == float("inf"):
+                what = "a positive" if strict else "a non-negative"
+                raise argparse.ArgumentTypeError(f"must be {what} number: {text!r}")
+            return value
+
+        return parse
+
+    p.add_argument("file", metavar="FILE", help="recording to play: path, http(s) URL, or - for stdin")
+    p.add_argument("-s", "--speed", type=number(0, True), metavar="SPEED",
+                   help="set playback speed (default: playback.speed from the config, else 1.0)")
+    p.add_argument("-l", "--loop", action="store_true", help="loop playback continuously")
+    p.add_argument("-i", "--idle-time-limit", type=number(0, False), metavar="SECS",
+                   help="limit idle time to a given number of seconds (overrides the recording's)")
+    p.add_argument("-m", "--pause-on-markers", action="store_true", help="automatically pause on markers")
+    p.add_argument("-r", "--resize", action="store_true",
+                   help="resize the terminal to the recording's size, and on its resize events")
+
+
+_PLAY_EPILOG = """\
+Keys during playback:
+  ctrl+c   stop
+  space    pause / resume
+  .        while paused: show the next event
+  ]        while paused: play up to the next marker and pause there
+The keys are read from the terminal (/dev/tty); change them with playback.pause_key,
+playback.step_key and playback.next_marker_key in config.toml. When neither stdin nor
+stdout is a terminal, or without termios (Windows), playback runs without keys and
+--pause-on-markers is ignored.
+
+Idle time limit: -i, else playback.idle_time_limit, else the recording's idle_time_limit.
+Speed: -s, else playback.speed, else 1.0. The idle time limit applies before speed.
+With --loop, a recording read from stdin or a URL is kept in a temporary file after the
+first pass and replayed from there.
+
+Exit status: 0 when playback ends or is stopped with ctrl+c; 1 on errors (broken line,
+unreadable input, closed output), after the part before a broken line was played;
+128+N after signal N (SIGTERM, SIGHUP). The terminal is restored in every case.
+
+Examples:
+  asciinema play demo.cast
+  asciinema play --speed 2.0 --loop demo.cast
+  asciinema play --idle-time-limit 2 demo.cast
+  asciinema play https://asciinema.org/a/569727
+  asciinema play --pause-on-markers demo.cast
+  asciinema play - < demo.cast
+"""
+
 COMMANDS: List[Tuple[str, Tuple[str, ...], str, str, Declare, str]] = [
+    ("play", (), "Play back a terminal session", "play", _declare_play, _PLAY_EPILOG),
     ("cat", (), "Concatenate multiple recordings", "cat", _declare_cat, _CAT_EPILOG),
     ("convert", (), "Convert a recording to another format", "convert", _declare_convert, _CONVERT_EPILOG),
 ]

@@ -1,0 +1,321 @@
+"""``asciinema play FILE|-|URL``: replay a recording in the terminal.
+
+Wiring only: settings from the flags and the config, the input (re-opened for every loop
+pass), the terminal (keys from ``/dev/tty`` in raw mode, always restored), signals, and the
+status lines. Timing and keys live in :mod:`asciinema.player`.
+
+Choices where asciinema 3 is silent:
+
+* Keys are read from ``/dev/tty`` only when stdin or stdout is a terminal; otherwise (both
+  redirected, as in scripts and tests) playback runs without keys, and ``--pause-on-markers``
+  is ignored since nothing could resume it. Without ``termios`` (Windows) there are no keys.
+* ``--loop`` with stdin or a URL: the first pass copies the input to an anonymous temporary
+  file, later passes read that copy.
+* SIGTERM and SIGHUP restore the terminal, print ``Error: terminated by SIG...`` and exit with
+  128 + the signal number. SIGINT (when the terminal is not in raw mode, or sent with kill)
+  counts as ctrl+c: ``Playback interrupted``, exit 0.
+* A closed stdout ends playback with one error line, exit 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import signal
+import sys
+from contextlib import contextmanager
+from typing import IO, BinaryIO, Iterator, List, Optional, Tuple
+
+from asciinema import status
+from asciinema.asciicast import Recording, open_recording
+from asciinema.errors import AsciinemaError, ConfigError, LoadError, OutputError
+from asciinema.source import display_name, is_url, open_input
+
+
+class Terminated(AsciinemaError):
+    """Playback ended by SIGTERM or SIGHUP: exit status 128 + the signal number."""
+
+    def __init__(self, signum: int) -> None:
+        try:
+            name = signal.Signals(signum).name
+        except ValueError:
+            name = f"signal {signum}"
+        super().__init__(f"terminated by {name}")
+        self.exit_code = 128 + signum
+
+
+class _Signalled(BaseException):
+    """Raised from a signal handler; a BaseException so nothing on the way swallows it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+class LineStream:
+    """A binary stream handed to the decoder one line per ``readlines`` call.
+
+    The decoders read batches of lines and check a batch before yielding any of its events;
+    a batch of one line means a broken line is found only after everything before it has
+    been played. Everything read may be copied to ``tee`` (the ``--loop`` spool), and read
+    failures become :class:`LoadError` naming the input.
+    """
+
+    def __init__(self, raw: BinaryIO, name: str, tee: Optional[IO[bytes]] = None, owned: bool = True) -> None:
+        self.raw = raw
+        self.name = name
+        self.tee = tee
+        self.owned = owned
+
+    def _fail(self, e: Exception) -> LoadError:
+        reason = getattr(e, "strerror", None) or str(e) or type(e).__name__
+        return LoadError(f"can't read {self.name}: {reason}")
+
+    def _copy(self, data: bytes) -> bytes:
+        if self.tee is not None and data:
+            try:
+                self.tee.write(data)
+            except OSError as e:
+                raise OutputError(f"can't keep a copy of {self.name} for --loop: {e.strerror or e}") from None
+        return data
+
+    def readline(self, size: int = -1) -> bytes:
+        try:
+            line = self.raw.readline(size)
+        except AsciinemaError:
+            raise
+        except Exception as e:
+            raise self._fail(e) from None
+        return self._copy(line)
+
+    def readlines(self, hint: int = -1) -> List[bytes]:
+        line = self.readline()
+        return [line] if line else []
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            data = self.raw.read(size)
+        except AsciinemaError:
+            raise
+        except Exception as e:
+            raise self._fail(e) from None
+        return self._copy(data)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+    def drain(self) -> None:
+        """Read to the end (so the spool holds the whole input)."""
+        while self.read(1 << 16):
+            pass
+
+    def close(self) -> None:
+        if self.owned:
+            try:
+                self.raw.close()
+            except Exception:
+                pass
+
+    def __enter__(self) -> "LineStream":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Input:
+    """The recording to play, opened once per loop pass."""
+
+    def __init__(self, arg: str, loop: bool) -> None:
+        self.arg = arg
+        self.name = display_name(arg)
+        self.rereadable = arg != "-" and not is_url(arg)
+        self._spool: Optional[IO[bytes]] = None
+        self._spooled = False
+        self._want_spool = loop and not self.rereadable
+
+    def open(self) -> Tuple[LineStream, Recording]:
+        if self._spooled:
+            assert self._spool is not None
+            self._spool.seek(0)
+            stream = LineStream(self._spool, self.name, owned=False)  # type: ignore[arg-type]
+        else:
+            raw, _ = open_input(self.arg)
+            tee = None
+            if self._want_spool:
+                tee = self._spool = _spool_file(self.name)
+            stream = LineStream(raw, self.name, tee=tee, owned=self.arg != "-")
+        try:
+            return stream, open_recording(stream, self.name)  # type: ignore[arg-type]
+        except BaseException:
+            stream.close()
+            raise
+
+    def pass_done(self, stream: LineStream) -> None:
+        """A pass ended naturally: complete the spool for the next passes."""
+        if self._want_spool and not self._spooled:
+            stream.drain()
+            assert self._spool is not None
+            self._spool.flush()
+            self._spooled = True
+            stream.tee = None
+
+    def close(self) -> None:
+        if self._spool is not None:
+            self._spool.close()
+
+
+def _spool_file(name: str) -> IO[bytes]:
+    import tempfile
+
+    try:
+        return tempfile.TemporaryFile(prefix="asciinema-play-")
+    except OSError as e:
+        raise OutputError(f"can't create a temporary copy of {name} for --loop: {e.strerror or e}") from None
+
+
+def _check_positive(value: Optional[float], what: str) -> Optional[float]:
+    if value is not None and (not math.isfinite(value) or value <= 0):
+        raise ConfigError(f"{what} must be a positive number, got {value!r}")
+    return value
+
+
+def _check_limit(value: Optional[float], what: str) -> Optional[float]:
+    if value is not None and (not math.isfinite(value) or value < 0):
+        raise ConfigError(f"{what} must be a non-negative number, got {value!r}")
+    return value
+
+
+def _key_fd() -> Optional[int]:
+    """The terminal to read keys from, or None: play without keys."""
+    from asciinema import term
+
+    try:
+        interactive = os.isatty(0) or os.isatty(1)
+    except OSError:
+        interactive = False
+    if not interactive:
+        return None
+    fd = term.open_tty()
+    if fd is None:
+        return None
+    if term.get_attrs(fd) is None:  # no termios (Windows) or not a terminal after all
+        os.close(fd)
+        return None
+    return fd
+
+
+@contextmanager
+def _signals_raise() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise :class:`_Signalled` for the duration (main thread only)."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise _Signalled(signum)
+
+    saved = []
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is None:
+            continue
+        try:
+            saved.append((signum, signal.signal(signum, handler)))
+        except (ValueError, OSError):  # not the main thread, or not supported here
+            pass
+    try:
+        yield
+    finally:
+        for signum, previous in saved:
+            try:
+                signal.signal(signum, previous)
+            except (ValueError, OSError):
+                pass
+
+
+def run(args: argparse.Namespace) -> int:
+    from asciinema import config as config_module
+    from asciinema import player
+    from asciinema.asciicast.transform import accelerate, limit_idle_time
+
+    cfg = config_module.load(os.environ)
+    speed = args.speed
+    if speed is None:
+        speed = _check_positive(cfg.playback.speed, "playback.speed in the config") or 1.0
+    cfg_limit = _check_limit(cfg.playback.idle_time_limit, "playback.idle_time_limit in the config")
+    keys = player.Keys(cfg.playback.pause_key, cfg.playback.step_key, cfg.playback.next_marker_key)
+
+    source = Input(args.file, args.loop)
+    stream, recording = source.open()
+    status.info(f"Replaying session from {args.file}")
+
+    interrupted = False
+    key_fd: Optional[int] = None
+    try:
+        with _signals_raise():
+            from asciinema import term
+
+            key_fd = _key_fd()
+            pause_on_markers = args.pause_on_markers and key_fd is not None
+            write = player.Writer(sys.stdout.fileno() if _has_fileno(sys.stdout) else 1)
+            try:
+                with term.raw_mode(key_fd):
+                    reader = player.KeyReader(key_fd)
+                    while True:
+                        header = recording.header
+                        if args.idle_time_limit is not None:
+                            limit: Optional[float] = args.idle_time_limit
+                        elif cfg_limit is not None:
+                            limit = cfg_limit
+                        else:
+                            limit = header.idle_time_limit
+                        events = accelerate(limit_idle_time(recording.events, limit), speed)
+                        p = player.Player(
+                            events,
+                            keys=keys,
+                            pause_on_markers=pause_on_markers,
+                            resize=args.resize,
+                            size=(header.cols, header.rows),
+                        )
+                        with stream:
+                            player.run(p, write, reader)
+                            if p.interrupted:
+                                interrupted = True
+                                break
+                            if not args.loop:
+                                break
+                            source.pass_done(stream)
+                        if reader.poll() == player.QUIT_KEY:  # a recording with no duration
+                            write("\r\n")
+                            interrupted = True
+                            break
+                        stream, recording = source.open()
+            except KeyboardInterrupt:
+                write("\r\n")
+                interrupted = True
+    except _Signalled as s:
+        raise Terminated(s.signum) from None
+    finally:
+        stream.close()
+        source.close()
+        if key_fd is not None:
+            try:
+                os.close(key_fd)
+            except OSError:
+                pass
+
+    status.info("Playback interrupted" if interrupted else "Playback ended")
+    return 0
+
+
+def _has_fileno(f: object) -> bool:
+    try:
+        f.fileno()  # type: ignore[attr-defined]
+        return True
+    except (AttributeError, ValueError, OSError):
+        return False
