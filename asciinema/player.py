@@ -369,7 +369,9 @@ def run(
     """Play until the end or ctrl+c; raises the event source's error after its output."""
     clock = keys.clock
     us = 1e6
-    write(player.start(clock() * us))
+    out = player.start(clock() * us)
+    if out:
+        write(out)
     while True:
         deadline = player.deadline()
         if player.done:
