@@ -1,0 +1,702 @@
+"""A virtual terminal: pyte with the alternate screen, soft wraps, scrollback and a fast path.
+
+This is the only module that imports pyte. :class:`Terminal` wraps a pyte ``Screen`` (a
+subclass of it) and ``Stream`` and adds what asciinema needs on top of pyte 0.8.2:
+
+* **Alternate screen** (DECSET/DECRST 1049, 1047, 47), which pyte ignores (selectel/pyte#19).
+  The screen keeps a second buffer and swaps ``screen.buffer`` on the mode change; 1049 also
+  saves the cursor (as DECSC does) and clears the alternate buffer on entry, and restores the
+  cursor on exit; 1047 clears the alternate buffer when leaving it; 47 only swaps. Modes,
+  margins and tab stops are shared by both buffers, as in xterm. Because pyte's own CSI parser
+  dispatches the mode change, combined (``ESC[?1049;1h``) and split sequences just work.
+* **Zero-width characters** (ZWJ U+200D, VS16 U+FE0F, any code point of width 0 that
+  ``unicodedata.combining`` does not know, and unprintable ones of width -1): pyte's ``draw``
+  stops at them and drops the rest of the text run (selectel/pyte#138). Here a zero-width
+  character is appended to the previous cell (to the wide character itself, not its stub), so
+  emoji sequences survive in text output; an unprintable one is skipped. Drawing goes on.
+* **Soft wraps**: every buffer line is a :class:`Line` whose ``wrapped`` attribute is the
+  screen width at which auto-wrap continued it on the next line (0 when it was not). The flag
+  moves with the line when the screen scrolls; ED and EL 0/2 on a line clear it.
+* **Lines leaving the primary screen** are collected (when ``collect`` is true) for a text
+  export, oldest first, and handed out by :meth:`Terminal.take_lines`:
+
+  - a line scrolled off the top by index/linefeed/auto-wrap at the bottom margin when the top
+    margin is the first line (as xterm saves them to its scrollback; this covers the usual
+    full-screen region and a region that keeps a status line at the bottom, as apt does), and
+    by CSI S (scroll up, which pyte lacks and is added here together with CSI T);
+  - the screen contents before they are erased: ED 2, ED 3 (pyte treats it like ED 2), ED 0
+    with the cursor at the home position (``ESC[H ESC[J``), RIS (``ESC c``). Lines up to the
+    last one holding text are saved (asciinema issue #739: text before a ``clear`` must not
+    be lost from ``convert -f txt``);
+  - lines pushed off the top when a resize makes the screen shorter.
+
+  The alternate screen is not collected while it is shown: a real terminal keeps no
+  scrollback of it. A text export that ends while it is active should add
+  :meth:`Terminal.alt_screen_lines` after :meth:`Terminal.screen_lines` (the encoder in
+  ``asciinema.encoders.txt`` does), so a recording that only shows htop is not empty and
+  the primary screen hidden under it is not lost either.
+* **Fast path**: pyte's Stream.feed + Screen.draw cost about 1 µs per character. The input is
+  split by one regular expression into plain printable ASCII runs, complete CSI sequences with
+  plain numeric parameters, CR/LF, non-ASCII text and everything else. While pyte's parser
+  is in its ground state the first four are handled here (ASCII runs are written straight
+  into the buffer with cached cells; SGR results are cached per (pen, parameters)); anything
+  else, and anything at all while pyte is in the middle of a sequence (one split across
+  ``feed`` calls, say), goes to pyte's own parser, so the result is the same as pyte's.
+
+Deliberate differences from pyte 0.8.2, besides the above: DL (``ESC[M``) blanks the lines it
+should even where pyte's sparse buffer has no line below (pyte leaves the old text there);
+resize keeps the cursor line on the screen (lines above it are pushed off the top only as far
+as needed, lines below it are dropped), clamps the cursor, trims tab stops, and applies to the
+hidden buffer too; an escape sequence pyte raises on (``ESC[5J``, ``ESC[?1A``) is ignored.
+
+For a later "late joiner" snapshot, :attr:`Terminal.screen` exposes the pyte screen (cursor,
+``mode``, ``margins``, ``tabstops``, ``savepoints``, the shown ``buffer``), and the terminal
+has :attr:`~Terminal.alt_active`, :attr:`~Terminal.primary_buffer`,
+:attr:`~Terminal.alt_buffer` and :attr:`~Terminal.alt_saved_cursor`.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import unicodedata
+from collections import defaultdict
+from operator import itemgetter
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import pyte
+from pyte import modes as mo
+from pyte.charsets import LAT1_MAP
+from pyte.screens import Char, Cursor, Margins, Savepoint, StaticDefaultDict
+from pyte.screens import wcwidth as _wcwidth
+
+__all__ = ["Terminal", "Line"]
+
+_DECAWM = mo.DECAWM
+_IRM = mo.IRM
+_LNM = mo.LNM
+_DECSCNM = mo.DECSCNM
+
+_ALT_MODES = (47, 1047, 1049)
+
+_combining = unicodedata.combining
+_normalize = unicodedata.normalize
+_data = itemgetter(0)  # Char.data
+
+
+class Line(StaticDefaultDict):
+    """A screen line: pyte's sparse ``{column: Char}`` dict plus a soft-wrap mark.
+
+    ``wrapped`` is 0, or the screen width at the time auto-wrap continued this line on the
+    next one.
+    """
+
+    wrapped = 0
+
+
+# Token kinds of the splitting regex (``match.lastindex``).
+_T_ASCII = 1  # a run of printable ASCII
+_T_CSI = 4  # ESC [ [?] digits/semicolons final
+_T_NL = 5  # CR LF, CR or LF
+_T_TEXT = 6  # a run of non-ASCII text (no C1 pyte treats specially)
+_T_OTHER = 7  # anything else: handed to pyte's parser
+
+_TOKENS = re.compile(
+    r"([\x20-\x7e]+)"
+    r"|\x1b\[(\??)([0-9;]*)([\x40-\x7e])"
+    r"|(\r\n?|\n)"
+    r"|([^\x00-\x7f\x9b\x9d]+)"
+    r"|(\x1b[#%()].|\x1b\][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)|\x1b\[[\x20-\x3f]*[\x40-\x7e]?"
+    r"|\x1b.?|[\x00-\x1f\x7f\x9b\x9d])",
+    re.S,
+)
+
+_CACHE_LIMIT = 4096
+
+
+class _Cells(dict):
+    """Printable ASCII character -> Char with one pen; filled on demand."""
+
+    __slots__ = ("attrs",)
+
+    def __missing__(self, ch: str) -> Char:
+        cell = self[ch] = self.attrs._replace(data=ch)
+        return cell
+
+
+def line_text(line: Optional[Dict[int, Char]], width: int) -> str:
+    """The text of the first ``width`` cells of a line (wide-character stubs give nothing)."""
+    if not line:
+        return ""
+    n = len(line)
+    if n <= width and list(line) == _range_list(n):
+        # Written left to right from column 0 without gaps: the usual case.
+        return "".join(map(_data, line.values()))
+    chars = [" "] * width
+    for x, cell in line.items():
+        if 0 <= x < width:
+            chars[x] = cell[0]
+    return "".join(chars)
+
+
+_RANGES: List[List[int]] = []
+
+
+def _range_list(n: int) -> List[int]:
+    while len(_RANGES) <= n:
+        _RANGES.append(list(range(len(_RANGES))))
+    return _RANGES[n]
+
+
+class _Screen(pyte.Screen):
+    """pyte's Screen with the additions described in the module docstring."""
+
+    def __init__(self, columns: int, lines: int, collect: bool) -> None:
+        self._ready = False
+        super().__init__(columns, lines)
+        self.buffer.default_factory = self._new_line
+        self.collect = collect
+        #: True while the alternate screen is shown.
+        self.alt = False
+        #: The buffer not shown: the primary one while ``alt``, else the alternate one (or None).
+        self.other_buffer: Optional[Dict[int, Line]] = None
+        #: The cursor saved by DECSET 1049.
+        self.alt_saved: Optional[Savepoint] = None
+        #: Lines that left the primary screen: (line or None, screen width then).
+        self.gone: List[Tuple[Optional[Line], int]] = []
+        self._cells: Dict[Char, _Cells] = {}
+        self._sgr: Dict[Tuple[Char, str, bool], Char] = {}
+        self._ready = True
+
+    # -- buffers -----------------------------------------------------------------------------
+
+    def _new_line(self) -> Line:
+        return Line(self.default_char)
+
+    def _new_buffer(self) -> Dict[int, Line]:
+        return defaultdict(self._new_line)
+
+    def _collect(self, line: Optional[Line]) -> None:
+        self.gone.append((line, self.columns))
+
+    def _save_screen(self) -> None:
+        """Collect copies of the lines of the (primary) screen up to the last one with text."""
+        width = self.columns
+        saved = []
+        last = -1
+        for y in range(self.lines):
+            line = self.buffer.get(y)
+            if line:
+                copied = Line(line.default)
+                copied.update(line)
+                copied.wrapped = line.wrapped
+                saved.append(copied)
+                if line_text(line, width).strip():
+                    last = y
+            else:
+                saved.append(None)
+        if last < 0:
+            return
+        saved = saved[: last + 1]
+        if saved[-1] is not None:
+            saved[-1].wrapped = 0  # nothing continues it after the erase
+        self.gone.extend((line, width) for line in saved)
+
+    # -- the alternate screen ----------------------------------------------------------------
+
+    def _enter_alt(self, clear: bool) -> None:
+        if not self.alt:
+            other = self.other_buffer
+            self.other_buffer = self.buffer
+            self.buffer = other if other is not None else self._new_buffer()
+            self.alt = True
+        if clear:
+            self.buffer.clear()
+        self.dirty.update(range(self.lines))
+
+    def _leave_alt(self, clear: bool) -> None:
+        if self.alt:
+            if clear:
+                self.buffer.clear()
+            assert self.other_buffer is not None
+            self.buffer, self.other_buffer = self.other_buffer, self.buffer
+            self.alt = False
+            self.dirty.update(range(self.lines))
+
+    def _alt_mode(self, mode: int, on: bool) -> None:
+        if on:
+            if mode == 1049:
+                self.alt_saved = Savepoint(
+                    copy.copy(self.cursor),
+                    self.g0_charset,
+                    self.g1_charset,
+                    self.charset,
+                    mo.DECOM in self.mode,
+                    _DECAWM in self.mode,
+                )
+            self._enter_alt(clear=mode == 1049)
+        else:
+            self._leave_alt(clear=mode == 1047)
+            if mode == 1049 and self.alt_saved is not None:
+                saved, self.alt_saved = self.alt_saved, None
+                self.g0_charset, self.g1_charset = saved.g0_charset, saved.g1_charset
+                self.charset = saved.charset
+                if saved.origin:
+                    self.mode.add(mo.DECOM)
+                else:
+                    self.mode.discard(mo.DECOM)
+                if saved.wrap:
+                    self.mode.add(_DECAWM)
+                else:
+                    self.mode.discard(_DECAWM)
+                self.cursor = saved.cursor
+                self.ensure_hbounds()
+                self.ensure_vbounds()
+
+    def _modes(self, on: bool, modes: Tuple[int, ...], kwargs: Dict[str, Any]) -> None:
+        base = super().set_mode if on else super().reset_mode
+        if not kwargs.get("private") or not any(m in _ALT_MODES for m in modes):
+            base(*modes, **kwargs)
+            return
+        for m in modes:
+            if m in _ALT_MODES:
+                self._alt_mode(m, on)
+            else:
+                base(m, **kwargs)
+
+    def set_mode(self, *modes: int, **kwargs: Any) -> None:
+        self._modes(True, modes, kwargs)
+
+    def reset_mode(self, *modes: int, **kwargs: Any) -> None:
+        self._modes(False, modes, kwargs)
+
+    # -- scrolling and erasing ---------------------------------------------------------------
+
+    def index(self) -> None:
+        if self.collect and not self.alt:
+            margins = self.margins
+            if margins is None:
+                if self.cursor.y == self.lines - 1:
+                    self.gone.append((self.buffer.get(0), self.columns))
+            elif margins.top == 0 and self.cursor.y == margins.bottom:
+                self.gone.append((self.buffer.get(0), self.columns))
+        super().index()
+
+    def delete_lines(self, count: Optional[int] = None) -> None:
+        # pyte 0.8.2 leaves line y alone when line y + count is absent from its sparse buffer.
+        count = count or 1
+        top, bottom = self.margins or Margins(0, self.lines - 1)
+        y0 = self.cursor.y
+        if top <= y0 <= bottom:
+            self.dirty.update(range(y0, self.lines))
+            buffer = self.buffer
+            for y in range(y0, bottom + 1):
+                src = y + count
+                if src <= bottom and src in buffer:
+                    buffer[y] = buffer.pop(src)
+                else:
+                    buffer.pop(y, None)
+            self.carriage_return()
+
+    def scroll_up(self, count: Optional[int] = None, *args: int, **kwargs: Any) -> None:
+        """SU (CSI S): scroll the region up; the cursor does not move."""
+        if kwargs.get("private") or args:
+            return  # CSI ? ... S is XTSMGRAPHICS
+        top, bottom = self.margins or Margins(0, self.lines - 1)
+        count = min(count or 1, bottom - top + 1)
+        buffer = self.buffer
+        if self.collect and not self.alt and top == 0:
+            for y in range(count):
+                self._collect(buffer.get(y))
+        for y in range(top, bottom + 1):
+            src = y + count
+            if src <= bottom and src in buffer:
+                buffer[y] = buffer.pop(src)
+            else:
+                buffer.pop(y, None)
+        self.dirty.update(range(self.lines))
+
+    def scroll_down(self, count: Optional[int] = None, *args: int, **kwargs: Any) -> None:
+        """SD (CSI T): scroll the region down; the cursor does not move."""
+        if kwargs.get("private") or args:
+            return  # CSI Ps;Ps;Ps;Ps;Ps T is mouse highlight tracking
+        top, bottom = self.margins or Margins(0, self.lines - 1)
+        count = min(count or 1, bottom - top + 1)
+        buffer = self.buffer
+        for y in range(bottom, top - 1, -1):
+            src = y - count
+            if src >= top and src in buffer:
+                buffer[y] = buffer.pop(src)
+            else:
+                buffer.pop(y, None)
+        self.dirty.update(range(self.lines))
+
+    def erase_in_display(self, how: int = 0, *args: Any, **kwargs: Any) -> None:
+        cursor = self.cursor
+        if (
+            self.collect
+            and not self.alt
+            and (how == 2 or how == 3 or (how == 0 and cursor.x == 0 and cursor.y == 0))
+        ):
+            self._save_screen()
+        super().erase_in_display(how, *args, **kwargs)
+        if how == 0:
+            ys = range(cursor.y, self.lines)
+        elif how == 1:
+            ys = range(cursor.y)
+        else:
+            ys = range(self.lines)
+        buffer = self.buffer
+        for y in ys:
+            line = buffer.get(y)
+            if line is not None and line.wrapped:
+                line.wrapped = 0
+
+    def erase_in_line(self, how: int = 0, private: bool = False) -> None:
+        super().erase_in_line(how, private)
+        if how != 1:
+            line = self.buffer.get(self.cursor.y)
+            if line is not None and line.wrapped:
+                line.wrapped = 0
+
+    def reset(self) -> None:
+        if self._ready:
+            if self.alt:
+                self._leave_alt(clear=False)
+            self.other_buffer = None
+            self.alt_saved = None
+            if self.collect:
+                self._save_screen()
+        super().reset()
+
+    def resize(self, lines: Optional[int] = None, columns: Optional[int] = None) -> None:
+        lines = max(1, lines or self.lines)
+        columns = max(1, columns or self.columns)
+        old_lines, old_columns = self.lines, self.columns
+        if lines == old_lines and columns == old_columns:
+            return
+        cursor = self.cursor
+        saved = self.alt_saved.cursor if self.alt and self.alt_saved else None
+        primary = self.other_buffer if self.alt else self.buffer
+        # Lines above the cursor go off the top only as far as needed to keep it on the
+        # screen, and the cursor moves up with them; lines below the screen are dropped.
+        ups = []
+        for c in (cursor, saved or cursor):
+            ups.append(max(0, min(old_lines - lines, c.y + 1 - lines)))
+        for buffer, up in zip((self.buffer, self.other_buffer), ups):
+            if buffer is None:
+                continue
+            if self.collect and buffer is primary:
+                for y in range(up):
+                    self.gone.append((buffer.get(y), old_columns))
+            keep = {y - up: line for y, line in buffer.items() if up <= y < up + lines}
+            buffer.clear()
+            buffer.update(keep)
+            if columns < old_columns:
+                for line in buffer.values():
+                    for x in [x for x in line if x >= columns]:
+                        del line[x]
+        cursor.y = max(0, cursor.y - ups[0])
+        if saved is not None:
+            saved.y = max(0, saved.y - ups[1])
+        self.lines, self.columns = lines, columns
+        self.margins = None
+        self.ensure_vbounds()
+        if columns != old_columns:
+            if cursor.x >= columns:
+                cursor.x = columns - 1
+            stops = {t for t in self.tabstops if t < columns}
+            stops.update(range((old_columns + 7) // 8 * 8, columns, 8))
+            self.tabstops = stops
+        self.dirty.update(range(lines))
+
+    # -- drawing -----------------------------------------------------------------------------
+
+    def draw(self, data: str) -> None:
+        """pyte's ``draw``, except that zero-width and unprintable characters do not stop it."""
+        if self.charset or self.g0_charset is not LAT1_MAP:
+            data = data.translate(self.g1_charset if self.charset else self.g0_charset)
+        cursor = self.cursor
+        columns = self.columns
+        buffer = self.buffer
+        awm = _DECAWM in self.mode
+        irm = _IRM in self.mode
+        attrs = cursor.attrs
+        for char in data:
+            width = _wcwidth(char)
+            if width <= 0 and not (width == 0 and _combining(char)):
+                if width == 0:
+                    self._attach(char)
+                continue
+            if cursor.x == columns:
+                if awm:
+                    buffer[cursor.y].wrapped = columns
+                    self.dirty.add(cursor.y)
+                    cursor.x = 0
+                    self.linefeed()
+                elif width > 0:
+                    cursor.x -= width
+            if irm and width > 0:
+                self.insert_characters(width)
+            line = buffer[cursor.y]
+            x = cursor.x
+            if width == 1:
+                line[x] = attrs._replace(data=char)
+            elif width == 2:
+                line[x] = attrs._replace(data=char)
+                if x + 1 < columns:
+                    line[x + 1] = attrs._replace(data="")
+            else:  # a combining character
+                if x:
+                    last = line[x - 1]
+                    line[x - 1] = last._replace(data=_normalize("NFC", last.data + char))
+                elif cursor.y:
+                    prev = buffer[cursor.y - 1]
+                    last = prev[columns - 1]
+                    prev[columns - 1] = last._replace(data=_normalize("NFC", last.data + char))
+            if width > 0:
+                cursor.x = min(x + width, columns)
+        self.dirty.add(cursor.y)
+
+    def _attach(self, char: str) -> None:
+        """Append a zero-width character to the cell before the cursor (selectel/pyte#138)."""
+        cursor = self.cursor
+        x = min(cursor.x, self.columns)
+        if x:
+            line = self.buffer[cursor.y]
+            x -= 1
+            if x and line[x].data == "":
+                x -= 1  # the stub of a wide character: attach to the character itself
+        elif cursor.y:
+            line = self.buffer[cursor.y - 1]
+            x = self.columns - 1
+        else:
+            return
+        last = line[x]
+        line[x] = last._replace(data=last.data + char)
+
+    def draw_ascii(self, text: str) -> None:
+        """``draw`` for a non-empty run of printable ASCII, writing whole row segments at once."""
+        cursor = self.cursor
+        x = cursor.x
+        columns = self.columns
+        mode = self.mode
+        if x > columns or _IRM in mode or self.charset or self.g0_charset is not LAT1_MAP:
+            self.draw(text)
+            return
+        attrs = cursor.attrs
+        cells = self._cells.get(attrs)
+        if cells is None:
+            if len(self._cells) >= _CACHE_LIMIT:
+                self._cells.clear()
+            cells = self._cells[attrs] = _Cells()
+            cells.attrs = attrs
+        n = len(text)
+        if n <= columns - x:
+            # The usual case: the run fits on the line.
+            line = self.buffer[cursor.y]
+            if n == 1:
+                line[x] = cells[text]
+            else:
+                line.update(zip(range(x, x + n), map(cells.__getitem__, text)))
+            cursor.x = x + n
+            self.dirty.add(cursor.y)
+            return
+        buffer = self.buffer
+        dirty = self.dirty
+        awm = _DECAWM in mode
+        i = 0
+        while i < n:
+            if x == columns:
+                if not awm:
+                    # Every further character lands in the last column; the last one stays.
+                    buffer[cursor.y][columns - 1] = cells[text[-1]]
+                    break
+                buffer[cursor.y].wrapped = columns
+                dirty.add(cursor.y)
+                cursor.x = 0
+                self.linefeed()
+                x = 0
+            k = min(columns - x, n - i)
+            buffer[cursor.y].update(zip(range(x, x + k), map(cells.__getitem__, text[i : i + k])))
+            i += k
+            x += k
+        cursor.x = x
+        dirty.add(cursor.y)
+
+    def sgr(self, params: str) -> None:
+        """SGR with the parameter string of ``ESC [ params m``, results cached."""
+        attrs = self.cursor.attrs
+        key = (attrs, params, _DECSCNM in self.mode)
+        new = self._sgr.get(key)
+        if new is None:
+            args = [min(int(p or 0), 9999) for p in params.split(";")]
+            self.select_graphic_rendition(*args)
+            if len(self._sgr) >= _CACHE_LIMIT:
+                self._sgr.clear()
+            self._sgr[key] = self.cursor.attrs
+        else:
+            self.cursor.attrs = new
+
+
+class _Stream(pyte.Stream):
+    csi = dict(pyte.Stream.csi, S="scroll_up", T="scroll_down")
+
+
+def _noop(*args: Any, **kwargs: Any) -> None:
+    pass
+
+
+class Terminal:
+    """A ``cols`` x ``rows`` virtual terminal fed with text.
+
+    ``collect`` keeps the lines that leave the primary screen for :meth:`take_lines`; turn it
+    off when nobody takes them (a live-stream terminal), so they do not pile up.
+    """
+
+    def __init__(self, cols: int, rows: int, *, collect: bool = True) -> None:
+        self.screen = screen = _Screen(max(1, cols), max(1, rows), collect)
+        self._stream = _Stream(screen)
+        self._ground = True
+        csi: Dict[str, Callable[..., None]] = {}
+        for final, name in _Stream.csi.items():
+            csi[final] = getattr(screen, name)
+        self._csi = csi
+
+    # -- state ---------------------------------------------------------------------------------
+
+    @property
+    def cols(self) -> int:
+        return self.screen.columns
+
+    @property
+    def rows(self) -> int:
+        return self.screen.lines
+
+    @property
+    def cursor(self) -> Cursor:
+        """pyte's cursor: ``x``, ``y`` (0-based; ``x == cols`` is the pending-wrap state),
+        ``attrs`` (the pen, a ``Char``) and ``hidden``."""
+        return self.screen.cursor
+
+    @property
+    def alt_active(self) -> bool:
+        return self.screen.alt
+
+    @property
+    def primary_buffer(self) -> Dict[int, Line]:
+        s = self.screen
+        return s.other_buffer if s.alt else s.buffer  # type: ignore[return-value]
+
+    @property
+    def alt_buffer(self) -> Optional[Dict[int, Line]]:
+        """The alternate buffer while it is shown, else None."""
+        s = self.screen
+        return s.buffer if s.alt else None
+
+    @property
+    def alt_saved_cursor(self) -> Optional[Savepoint]:
+        """The cursor saved on entering the alternate screen with 1049, if any."""
+        return self.screen.alt_saved
+
+    @property
+    def display(self) -> List[str]:
+        """The rows shown now (the alternate screen while active), as pyte's ``display``."""
+        return self.screen.display
+
+    # -- input ---------------------------------------------------------------------------------
+
+    def feed(self, text: str) -> None:
+        """Process terminal output. Escape sequences may be split across calls."""
+        screen = self.screen
+        ground = self._ground
+        draw_ascii = screen.draw_ascii
+        csi = self._csi
+        for m in _TOKENS.finditer(text):
+            kind = m.lastindex
+            if not ground:
+                ground = self._pyte_feed(m.group())
+            elif kind == _T_ASCII:
+                draw_ascii(m.group())
+            elif kind == _T_CSI:
+                private, params, final = m.group(2, 3, 4)
+                if final == "m" and not private:
+                    screen.sgr(params)
+                    continue
+                fn = csi.get(final, _noop)
+                args = [min(int(p or 0), 9999) for p in params.split(";")]
+                try:
+                    if private:
+                        fn(*args, private=True)
+                    else:
+                        fn(*args)
+                except Exception:
+                    pass  # pyte would raise on it (``ESC[5J``, ``ESC[?1A``...): ignore it
+            elif kind == _T_NL:
+                nl = m.group()
+                cursor = screen.cursor
+                if nl[0] == "\r":
+                    cursor.x = 0
+                    if len(nl) == 1:
+                        continue
+                y = cursor.y
+                if screen.margins is None and 0 <= y < screen.lines - 1:
+                    cursor.y = y + 1
+                    if _LNM in screen.mode:
+                        cursor.x = 0
+                else:
+                    screen.linefeed()
+            elif kind == _T_TEXT:
+                screen.draw(m.group())
+            else:
+                ground = self._pyte_feed(m.group())
+        self._ground = ground
+
+    def _pyte_feed(self, text: str) -> bool:
+        """Feed pyte's own parser; True when it is back in its ground state."""
+        stream = self._stream
+        try:
+            stream.feed(text)
+        except Exception:
+            # pyte raises on a few malformed sequences; start over in the ground state.
+            stream._initialize_parser()
+        return stream._taking_plain_text is True
+
+    def resize(self, cols: int, rows: int) -> None:
+        self.screen.resize(rows, cols)
+
+    # -- output --------------------------------------------------------------------------------
+
+    def take_lines(self) -> List[Tuple[str, bool]]:
+        """The lines that left the primary screen since the last call, oldest first.
+
+        Each is ``(text, wrapped)``: a wrapped line has the full width it had when
+        auto-wrap continued it on the next line; the others are right-stripped.
+        """
+        gone = self.screen.gone
+        if not gone:
+            return []
+        self.screen.gone = []
+        return [_line_entry(line, width) for line, width in gone]
+
+    def screen_lines(self) -> List[Tuple[str, bool]]:
+        """The rows of the primary screen (shown or not) as ``(text, wrapped)``."""
+        return self._buffer_lines(self.primary_buffer)
+
+    def alt_screen_lines(self) -> Optional[List[Tuple[str, bool]]]:
+        """The rows of the alternate screen while it is shown, else None."""
+        buffer = self.alt_buffer
+        return None if buffer is None else self._buffer_lines(buffer)
+
+    def _buffer_lines(self, buffer: Dict[int, Line]) -> List[Tuple[str, bool]]:
+        width = self.screen.columns
+        return [_line_entry(buffer.get(y), width) for y in range(self.screen.lines)]
+
+
+def _line_entry(line: Optional[Line], width: int) -> Tuple[str, bool]:
+    if line is None:
+        return ("", False)
+    wrapped = line.wrapped
+    if wrapped:
+        return (line_text(line, min(wrapped, width)), True)
+    return (line_text(line, width).rstrip(), False)
