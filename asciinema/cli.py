@@ -118,7 +118,65 @@ Examples:
   asciinema play - < demo.cast
 """
 
+def _window_size(value: str):  # type: ignore[no-untyped-def]
+    from asciinema.commands.record import parse_window_size
+
+    return parse_window_size(value)
+
+
+def _declare_record(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", metavar="FILE", help="output file path")
+    p.add_argument("-f", "--output-format", choices=("asciicast-v3", "asciicast-v2", "raw", "txt"),
+                   metavar="FORMAT", help="output file format: asciicast-v3 (default), asciicast-v2, raw or "
+                   "txt (default for *.txt; when appending, the existing file's version). " + _FORMAT_HELP)
+    p.add_argument("-c", "--command", metavar="COMMAND",
+                   help="command to start in the session (default: session.command from the config, else $SHELL)")
+    p.add_argument("-I", "--capture-input", "--stdin", action="store_true", help="enable input (keyboard) capture")
+    p.add_argument("--capture-env", metavar="VARS",
+                   help="comma-separated list of environment variables to capture (default: SHELL)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("-a", "--append", action="store_true", help="append to an existing recording file")
+    mode.add_argument("--overwrite", action="store_true", help="overwrite the output file if it already exists")
+    p.add_argument("-t", "--title", metavar="TITLE", help="title of the recording")
+    p.add_argument("-i", "--idle-time-limit", type=float, metavar="SECS",
+                   help="limit idle time to a given number of seconds (stored in the header for players)")
+    p.add_argument("--headless", action="store_true", help="headless mode: don't use the terminal for I/O")
+    p.add_argument("--window-size", type=_window_size, metavar="COLSxROWS",
+                   help="override the session's terminal size: 80x24, 80x (cols only) or x24 (rows only)")
+    p.add_argument("--return", dest="return_", action="store_true", help="return the session's exit status")
+    p.add_argument("--log-file", metavar="PATH", help="append a log of the session to this file")
+    p.add_argument("--cols", type=int, help=argparse.SUPPRESS)  # 2.x flags, accepted and ignored
+    p.add_argument("--rows", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--raw", action="store_true", help=argparse.SUPPRESS)
+
+
+_REC_EPILOG = """\
+Records the shell ($SHELL), or the --command, running on a new pseudo-terminal, and
+writes its output as it happens. Keys during the session:
+  ctrl+d or 'exit'   end the session (the shell's own ways out)
+  ctrl+\\             pause / resume the capture (session.pause_key)
+  session.add_marker_key, session.prefix_key in config.toml: add a marker; prefix mode
+During the session, ASCIINEMA_REC=1 and ASCIINEMA_SESSION (a unique session ID) are set.
+
+When stdin is not a terminal (a pipe, a file, /dev/null) it is the session's input: the
+program gets it, then end-of-file (ctrl+d), and the recording lasts until the program
+exits. Without a terminal (CI, --headless) the size is 80x24 unless --window-size says
+otherwise, and the output is shown on stdout.
+
+Exit status: 0; with --return the program's status (128+N after signal N); 1 on errors.
+
+Examples:
+  asciinema rec demo.cast
+  asciinema rec --command "python script.py" demo.cast
+  asciinema rec --idle-time-limit 2 demo.cast
+  asciinema rec --capture-input --title "API Demo" demo.cast
+  asciinema rec --append demo.cast
+  asciinema rec demo.txt                               # plain text, from the extension
+  printf 'make test\\nexit\\n' | asciinema rec ci.cast   # scripted input
+"""
+
 COMMANDS: List[Tuple[str, Tuple[str, ...], str, str, Declare, str]] = [
+    ("record", ("rec",), "Record a terminal session", "record", _declare_record, _REC_EPILOG),
     ("play", (), "Play back a terminal session", "play", _declare_play, _PLAY_EPILOG),
     ("cat", (), "Concatenate multiple recordings", "cat", _declare_cat, _CAT_EPILOG),
     ("convert", (), "Convert a recording to another format", "convert", _declare_convert, _CONVERT_EPILOG),
