@@ -1,0 +1,269 @@
+"""Where session events go: the :class:`Output` protocol and the recording file.
+
+The session loop hands every event to each output with :meth:`Output.send`, which must not
+block: the person typing never waits for a file, a viewer or a network. An output that falls
+far behind says so with :meth:`Output.congested` (the loop then stops reading the program's
+output for a moment, as a slow terminal would make it), and one that fails reports it with
+:meth:`Output.failure` and wakes the loop. ``stream`` and ``session`` add their outputs
+(local HTTP stream, remote relay) next to :class:`FileOutput` without touching the loop.
+
+:class:`FileOutput` encodes and writes on a thread of its own, fed by a queue bounded by
+the amount of text waiting. Everything queued is written as soon as the thread gets to it
+(in batches under load), so after ``kill -9`` of the recorder the file holds whole lines up
+to a moment ago. :func:`open_recording_file` applies the file-mode rules of §4.2-§4.4.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from dataclasses import dataclass
+from typing import Callable, List, Optional, Protocol
+
+from asciinema.asciicast import RESIZE, Event, Header, make_event, open_recording
+from asciinema.encoders import Encoder, format_for_path, get_encoder
+from asciinema.errors import LoadError, OutputError
+
+#: characters of event data a file output may have waiting before it counts as congested
+MAX_BACKLOG = 4 << 20
+#: write a batch once this many characters are encoded, even if more events are queued
+BATCH_CHARS = 256 << 10
+
+Wake = Callable[[], None]
+
+
+class Output(Protocol):
+    """A destination of session events. Every method returns at once."""
+
+    #: a failure of this output ends the session (a file), or only drops the output (a viewer)
+    fatal: bool
+    name: str
+
+    def start(self, header: Header, wake: Wake) -> None:
+        """Begin with ``header``; call ``wake()`` from any thread to get the loop's attention."""
+
+    def send(self, event: Event) -> None: ...
+
+    def congested(self) -> bool: ...
+
+    def failure(self) -> Optional[str]:
+        """The error message once the output has failed, else None."""
+
+    def close(self, timeout: float) -> Optional[str]:
+        """Flush and stop, waiting up to ``timeout`` seconds; the error message if any."""
+
+
+@dataclass
+class RecordingFile:
+    """An output file opened by :func:`open_recording_file`, not yet written to."""
+
+    path: str
+    fd: int
+    format: str
+    append: bool
+    #: v2 append: absolute time (µs) of the last event already in the file
+    time_offset: int = 0
+    #: append: the existing file does not end with a newline
+    needs_newline: bool = False
+
+
+def open_recording_file(
+    path: str, *, fmt: Optional[str], append: bool, overwrite: bool
+) -> RecordingFile:
+    """Open ``path`` for recording per §4.2-§4.3 and find what appending needs (§4.4)."""
+    try:
+        st: Optional[os.stat_result] = os.stat(path)
+    except FileNotFoundError:
+        st = None
+    except OSError as e:
+        raise OutputError(f"can't open {path}: {e.strerror}") from None
+    if st is not None:
+        if st.st_size == 0:
+            overwrite, append = True, False
+        elif not append and not overwrite:
+            raise OutputError("file exists, use --overwrite or --append")
+    else:
+        append = False
+    existing = None
+    if fmt is None:
+        fmt = format_for_path(path, case_sensitive=True)
+    if append and fmt is None:
+        existing = _existing_version(path)
+        fmt = "asciicast-v2" if existing == 2 else "asciicast-v3"
+    fmt = fmt or "asciicast-v3"
+    offset, needs_newline = 0, False
+    if append and fmt in ("asciicast-v2", "asciicast-v3"):
+        offset, needs_newline = _append_point(path, need_offset=fmt == "asciicast-v2")
+    parent = os.path.dirname(path)
+    if parent:
+        try:
+            os.makedirs(parent, exist_ok=True)
+        except OSError:
+            pass
+    if append:
+        flags = os.O_WRONLY | os.O_APPEND
+    elif overwrite:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    else:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+    try:
+        fd = os.open(path, flags | os.O_CLOEXEC, 0o666)
+    except FileExistsError:
+        raise OutputError("file exists, use --overwrite or --append") from None
+    except OSError as e:
+        raise OutputError(f"can't open {path}: {e.strerror}") from None
+    return RecordingFile(path, fd, fmt, append, offset, needs_newline)
+
+
+def _existing_version(path: str) -> int:
+    try:
+        with open(path, "rb") as f:
+            version = open_recording(f, path).version
+    except LoadError as e:
+        raise OutputError(f"can't append: {e}") from None
+    except OSError as e:
+        raise OutputError(f"can't append: {e.strerror}") from None
+    if version == 1:
+        raise OutputError("appending to asciicast v1 files is not supported")
+    return version
+
+
+def _append_point(path: str, need_offset: bool) -> "tuple[int, bool]":
+    """(time of the last event in µs if ``need_offset``, whether a newline is missing)."""
+    last = 0
+    try:
+        with open(path, "rb") as f:
+            if need_offset:
+                recording = open_recording(f, path)
+                for event in recording.events:
+                    last = event[0]
+            f.seek(0, os.SEEK_END)
+            if f.tell() > 0:
+                f.seek(-1, os.SEEK_END)
+                needs_newline = f.read(1) != b"\n"
+            else:
+                needs_newline = False
+    except LoadError as e:
+        raise OutputError(f"can't append: {e}") from None
+    except OSError as e:
+        raise OutputError(f"can't append: {e.strerror}") from None
+    return last, needs_newline
+
+
+class FileOutput:
+    """Encodes events to a :class:`RecordingFile` on a writer thread; never blocks ``send``."""
+
+    fatal = True
+
+    def __init__(self, target: RecordingFile) -> None:
+        self.target = target
+        self.name = target.path
+        fmt = target.format
+        self.encoder: Encoder = get_encoder(fmt, time_offset=target.time_offset)
+        self._queue: "queue.SimpleQueue[Optional[Event]]" = queue.SimpleQueue()
+        self._thread: Optional[threading.Thread] = None
+        self._wake: Wake = _nothing
+        self._error: Optional[str] = None
+        self._wrote_anything = False
+        self._queued = 0  #: characters put in the queue (main thread only)
+        self._written = 0  #: characters taken out and written (writer thread only)
+        self._waiting_for_room = False
+        self._preamble = ""
+
+    def start(self, header: Header, wake: Wake) -> None:
+        self._wake = wake
+        target = self.target
+        encoder = self.encoder
+        if target.append and target.format in ("asciicast-v2", "asciicast-v3"):
+            # §4.4: no header; a resize to the current size continues the existing timeline
+            encoder.header(header)
+            resize = make_event(0, RESIZE, f"{header.cols}x{header.rows}")
+            self._preamble = ("\n" if target.needs_newline else "") + encoder.event(resize)
+        else:
+            self._preamble = encoder.header(header)
+        self._thread = threading.Thread(target=self._run, name="asciinema-file-writer", daemon=True)
+        self._thread.start()
+
+    def send(self, event: Event) -> None:
+        if self._error is None:
+            self._queued += len(event[2])
+            self._queue.put(event)
+
+    def congested(self) -> bool:
+        if self._queued - self._written > MAX_BACKLOG:
+            self._waiting_for_room = True
+            return True
+        return False
+
+    def failure(self) -> Optional[str]:
+        return self._error
+
+    def close(self, timeout: float) -> Optional[str]:
+        thread = self._thread
+        if thread is not None:
+            self._queue.put(None)
+            thread.join(timeout)
+            if thread.is_alive() and self._error is None:
+                self._error = f"can't write {self.name}: timed out"
+        if not (thread is not None and thread.is_alive()):
+            try:
+                os.close(self.target.fd)
+            except OSError as e:
+                if self._error is None:
+                    self._error = f"can't write {self.name}: {e.strerror}"
+        return self._error
+
+    # --- writer thread ---------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            if self._preamble:
+                self._write(self._preamble)
+            self._loop()
+        except OSError as e:
+            self._error = f"can't write {self.name}: {e.strerror or e}"
+            self._wake()
+        except Exception as e:  # an encoder bug must still end the recording cleanly
+            self._error = f"can't write {self.name}: {type(e).__name__}: {e}"
+            self._wake()
+
+    def _loop(self) -> None:
+        get = self._queue.get
+        get_nowait = self._queue.get_nowait
+        encode = self.encoder.encode
+        while True:
+            batch: List[Event] = []
+            item = get()
+            size = 0
+            while item is not None:
+                batch.append(item)
+                size += len(item[2])
+                if size >= BATCH_CHARS:
+                    break
+                try:
+                    item = get_nowait()
+                except queue.Empty:
+                    break
+            if batch:
+                self._write("".join(encode(batch)))
+                self._written += size
+                if self._waiting_for_room and self._queued - self._written < MAX_BACKLOG // 2:
+                    self._waiting_for_room = False
+                    self._wake()
+            if item is None:
+                self._write(self.encoder.finish())
+                return
+
+    def _write(self, text: str) -> None:
+        if not text:
+            return
+        data = memoryview(text.encode("utf-8", "replace"))
+        fd = self.target.fd
+        while data:
+            n = os.write(fd, data)
+            data = data[n:]
+
+
+def _nothing() -> None:
+    pass

@@ -1,0 +1,596 @@
+"""The session engine shared by ``rec``, ``stream`` and ``session`` (§3.5).
+
+One loop around a selector relays bytes between the user's terminal and the program on its
+pty, and turns what happens into events for the outputs: ``o`` output, ``i`` input (when
+captured), ``r`` resize, ``m`` marker and, at the end, ``x`` exit status. :class:`Session` has
+one method per input source (pty master, keys, signals and output wake-ups) and keeps all
+writes non-blocking: the terminal gets the program's output first, and outputs only queue.
+
+Ending: the child exiting (then the pty is drained), or, asking the child to end (SIGHUP and
+SIGTERM, SIGKILL after :data:`KILL_GRACE`) on SIGTERM/SIGHUP/SIGINT/SIGQUIT to us, a hangup of
+the terminal, a failed terminal write or a failed fatal output. Whatever happens, the terminal
+is restored and the child is not left running.
+
+Input that is a pipe or a file rather than a terminal (CI, ``printf ... | asciinema rec``) is
+relayed until its end, then the pty's end-of-file character (^D) is sent once, twice if the
+last line was not finished, so that shells and ``cat`` see the end of input; the recording
+goes on until the program exits.
+"""
+
+from __future__ import annotations
+
+import codecs
+import errno
+import logging
+import os
+import selectors
+import signal
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Mapping, Optional, Tuple
+
+from asciinema.asciicast import EXIT, INPUT, MARKER, OUTPUT, RESIZE, Event, Header, make_event
+from asciinema.keys import MARKER as KEY_MARKER
+from asciinema.keys import PAUSE as KEY_PAUSE
+from asciinema.keys import FORWARD, Hotkeys
+from asciinema.notifier import Notifier, NullNotifier
+from asciinema.outputs import Output
+from asciinema.ptyproc import PtyProcess
+from asciinema.term import SessionTerminal
+
+log = logging.getLogger("asciinema")
+
+#: bytes asked for per read of the pty or the keys
+READ_SIZE = 128 << 10
+#: back-to-back pty reads are joined into one output event up to this size
+COALESCE = 64 << 10
+#: stop reading the program's output while this much waits for a slow terminal
+TERM_BACKLOG = 256 << 10
+#: stop reading input while this much waits to be written to the pty
+PTY_BACKLOG = 1 << 20
+#: seconds between asking the child to end and SIGKILL
+KILL_GRACE = 3.0
+#: seconds to wait for a SIGKILLed child before giving up on it
+GIVE_UP = 2.0
+#: after the child exits, the pty is drained until EOF, or this long without data...
+DRAIN_QUIET = 0.05
+#: ...or at most this long (a background process may keep the pty open)
+DRAIN_MAX = 1.0
+#: seconds to finish writing to the terminal at the end
+TERM_FLUSH = 2.0
+#: seconds each output may take to flush at the end
+OUTPUT_CLOSE = 10.0
+
+_WAKE_BYTE = b"\x00"  # signal numbers are never 0
+_END_SIGNALS = ("SIGTERM", "SIGHUP", "SIGINT", "SIGQUIT")
+
+
+@dataclass
+class SessionSpec:
+    """What to run and how: everything the engine needs besides outputs and the terminal."""
+
+    command: str
+    env: Dict[str, str]
+    header: Header
+    capture_input: bool = False
+    hotkeys: Hotkeys = field(default_factory=Hotkeys)
+    #: read keys from this fd when it is not the terminal (a pipe or file on stdin)
+    input_fd: Optional[int] = None
+
+
+@dataclass
+class SessionResult:
+    status: int  #: the child's exit status (128+N for signal N)
+    error: Optional[str] = None  #: why the session was cut short, if it failed
+
+
+class Session:
+    """Runs one session; see the module docstring. Use :meth:`run` once."""
+
+    def __init__(
+        self,
+        spec: SessionSpec,
+        terminal: SessionTerminal,
+        outputs: List[Output],
+        notifier: Optional[Notifier] = None,
+        clock: Callable[[], int] = time.monotonic_ns,
+    ) -> None:
+        self.spec = spec
+        self.terminal = terminal
+        self.outputs = list(outputs)
+        self.notifier: Notifier = notifier or NullNotifier()
+        self.clock = clock
+        self.hotkeys = spec.hotkeys
+        self.process: Optional[PtyProcess] = None
+        self.sel = selectors.PollSelector()
+        self._masks: Dict[int, int] = {}
+        self._wake_r = self._wake_w = -1
+        self._old_signals: Dict[int, object] = {}
+        self._old_wakeup = -1
+        # input
+        self.input_fd = terminal.in_fd if terminal.in_fd is not None else spec.input_fd
+        self.input_is_tty = terminal.in_fd is not None
+        self.input_open = self.input_fd is not None
+        self._send_eof = 0  #: ^D characters still to send after piped input ended
+        self._last_input = b"\n"
+        # pty
+        self.master_open = True
+        self.pty_buf = bytearray()
+        # terminal
+        self.term_fd = terminal.out_fd
+        self.term_buf = bytearray()
+        # time (ns)
+        self.start = 0
+        self.offset = 0
+        self.paused_at: Optional[int] = None
+        # ending
+        self.status: Optional[int] = None
+        self.error: Optional[str] = None
+        self.ending = False
+        self.kill_at: Optional[float] = None
+        self.give_up_at: Optional[float] = None
+        self.drain_quiet_at: Optional[float] = None
+        self.drain_end_at: Optional[float] = None
+        self.last_size = (spec.header.cols, spec.header.rows)
+        self._out_decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._in_decoder = codecs.getincrementaldecoder("utf-8")("replace")
+
+    # --- running ---------------------------------------------------------------------
+
+    def run(self) -> SessionResult:
+        """Spawn the child, relay until it ends, and always restore the terminal."""
+        spec = self.spec
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        try:
+            ignored = self._install_signals()
+            size = (spec.header.cols, spec.header.rows)
+            # forked before any thread of ours starts: outputs start their threads below
+            self.process = PtyProcess.spawn(spec.command, spec.env, size, keep_ignored=ignored)
+            self.start = self.clock()
+            log.info("child %d started: %s", self.process.pid, spec.command)
+            for out in self.outputs:
+                out.start(spec.header, self.wake)
+            self.terminal.enter()
+            self._register()
+            self.process.poll()
+            self._loop()
+            self._emit(EXIT, str(self.status))
+            log.info("session ended, exit status %s", self.status)
+        except BaseException:
+            self._abort()
+            raise
+        finally:
+            self._flush_terminal()
+            self.terminal.restore()
+            self._close_outputs()
+            self._restore_signals()
+            self.notifier.close()
+            self._cleanup_fds()
+        return SessionResult(self.status if self.status is not None else 1, self.error)
+
+    def wake(self) -> None:
+        """Get the loop's attention from any thread (outputs call this)."""
+        try:
+            os.write(self._wake_w, _WAKE_BYTE)
+        except OSError:
+            pass
+
+    def _loop(self) -> None:
+        sel = self.sel
+        while not self._finished():
+            timeout = self._update_interest()
+            for key, mask in sel.select(timeout):
+                fd = key.fd
+                if mask & selectors.EVENT_READ:
+                    if fd == self._master():
+                        self._read_master()
+                    elif fd == self._wake_r:
+                        self._read_wake()
+                    if fd == self.input_fd and self.input_open:
+                        self._read_input()
+                if mask & selectors.EVENT_WRITE:
+                    if fd == self._master():
+                        self._write_pty()
+                    if fd == self.term_fd:
+                        self._write_term()
+            self._check_child()
+            self._check_deadlines()
+
+    def _master(self) -> int:
+        assert self.process is not None
+        return self.process.master if self.master_open else -2
+
+    def _finished(self) -> bool:
+        if self.status is None:
+            return False
+        return not self.master_open or (self.drain_end_at is not None and self._now_s() >= self.drain_end_at)
+
+    # --- selector bookkeeping --------------------------------------------------------
+
+    def _register(self) -> None:
+        self._set_mask(self._wake_r, selectors.EVENT_READ)
+
+    def _update_interest(self) -> Optional[float]:
+        """Set what each fd is watched for; returns the select timeout."""
+        wanted: Dict[int, int] = {self._wake_r: selectors.EVENT_READ}
+        congested = any(out.congested() for out in self.outputs)
+        if self.master_open:
+            m = 0
+            if len(self.term_buf) < TERM_BACKLOG and not congested:
+                m |= selectors.EVENT_READ
+            if self.pty_buf or self._send_eof:
+                m |= selectors.EVENT_WRITE
+            wanted[self._master()] = m
+        if self.input_open and self.input_fd is not None and len(self.pty_buf) < PTY_BACKLOG and not self.ending:
+            wanted[self.input_fd] = wanted.get(self.input_fd, 0) | selectors.EVENT_READ
+        if self.term_buf and self.term_fd is not None:
+            wanted[self.term_fd] = wanted.get(self.term_fd, 0) | selectors.EVENT_WRITE
+        for fd in list(self._masks):
+            if fd not in wanted or not wanted[fd]:
+                self.sel.unregister(fd)
+                del self._masks[fd]
+        for fd, m in wanted.items():
+            if m:
+                self._set_mask(fd, m)
+        return self._timeout(congested)
+
+    def _set_mask(self, fd: int, mask: int) -> None:
+        old = self._masks.get(fd)
+        if old == mask:
+            return
+        if old is None:
+            self.sel.register(fd, mask)
+        else:
+            self.sel.modify(fd, mask)
+        self._masks[fd] = mask
+
+    def _timeout(self, congested: bool) -> Optional[float]:
+        now = self._now_s()
+        deadlines = [d for d in (self.kill_at, self.give_up_at, self.drain_quiet_at, self.drain_end_at) if d]
+        timeout = max(0.0, min(deadlines) - now) if deadlines else None
+        if congested or (not self.master_open and self.status is None):
+            # congestion clears with a wake-up; the poll covers a lost one and a lost SIGCHLD
+            timeout = 0.05 if timeout is None else min(timeout, 0.05)
+        return timeout
+
+    # --- the program's output --------------------------------------------------------
+
+    def _read_master(self) -> None:
+        assert self.process is not None
+        fd = self.process.master
+        chunks: List[bytes] = []
+        total = 0
+        eof = False
+        while total < COALESCE:
+            try:
+                data = os.read(fd, READ_SIZE)
+            except BlockingIOError:
+                break
+            except OSError as e:
+                if e.errno != errno.EIO:
+                    raise
+                eof = True
+                break
+            if not data:
+                eof = True
+                break
+            chunks.append(data)
+            total += len(data)
+        if chunks:
+            self._output(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+            if self.status is not None:
+                self.drain_quiet_at = self._now_s() + DRAIN_QUIET
+        if eof:
+            self.master_open = False
+            log.info("pty closed")
+
+    def _output(self, data: bytes) -> None:
+        if self.term_fd is not None:
+            if self.term_buf:
+                self.term_buf += data
+            else:
+                self._term_write(data)
+        if self.paused_at is None:
+            text = self._out_decoder.decode(data)
+            if text:
+                self._emit(OUTPUT, text)
+
+    def _term_write(self, data: bytes) -> None:
+        assert self.term_fd is not None
+        try:
+            n = os.write(self.term_fd, data)
+        except BlockingIOError:
+            n = 0
+        except OSError as e:
+            self._terminal_lost(e)
+            return
+        if n < len(data):
+            self.term_buf += data[n:]
+
+    def _write_term(self) -> None:
+        if self.term_fd is None or not self.term_buf:
+            return
+        try:
+            n = os.write(self.term_fd, self.term_buf)
+        except BlockingIOError:
+            return
+        except OSError as e:
+            self._terminal_lost(e)
+            return
+        del self.term_buf[:n]
+
+    def _terminal_lost(self, e: OSError) -> None:
+        self.term_buf.clear()
+        self.term_fd = None
+        if self.terminal.tty:
+            log.info("terminal gone (%s)", e.strerror)
+        elif self.error is None:
+            self.error = f"can't write to stdout: {e.strerror or e}"
+        self._end_child("terminal write failed")
+
+    # --- keys and piped input --------------------------------------------------------
+
+    def _read_input(self) -> None:
+        fd = self.input_fd
+        assert fd is not None
+        try:
+            data = os.read(fd, READ_SIZE)
+        except BlockingIOError:
+            return
+        except OSError as e:
+            log.info("input read failed: %s", e.strerror)
+            data = b""
+        if not data:
+            self._input_ended()
+            return
+        action = self.hotkeys.feed(data)
+        if action.kind == FORWARD:
+            if self.spec.capture_input and self.paused_at is None:
+                text = self._in_decoder.decode(data)
+                if text:
+                    self._emit(INPUT, text)
+            self._last_input = data[-1:]
+            self.pty_buf += data
+            self._write_pty()
+        elif action.kind == KEY_PAUSE:
+            self._toggle_pause()
+        elif action.kind == KEY_MARKER:
+            self._emit(MARKER, "")
+            self.notifier.notify("Marker added")
+            log.info("marker added")
+
+    def _input_ended(self) -> None:
+        self.input_open = False
+        if self.input_is_tty:
+            log.info("terminal hung up")
+            self._end_child("terminal hung up")
+        else:
+            # a finished line needs one ^D for end-of-file, an unfinished one two
+            self._send_eof = 1 if self._last_input == b"\n" else 2
+            log.info("input ended, sending EOF to the program")
+            self._write_pty()
+
+    def _write_pty(self) -> None:
+        if not self.master_open:
+            self.pty_buf.clear()
+            self._send_eof = 0
+            return
+        assert self.process is not None
+        if self.pty_buf:
+            try:
+                n = os.write(self.process.master, self.pty_buf[:READ_SIZE])
+            except BlockingIOError:
+                return
+            except OSError:
+                self.pty_buf.clear()
+                self._send_eof = 0
+                return
+            del self.pty_buf[:n]
+        while self._send_eof and not self.pty_buf:
+            try:
+                os.write(self.process.master, self._eof_char())
+            except BlockingIOError:
+                return
+            except OSError:
+                pass
+            self._send_eof -= 1
+
+    def _eof_char(self) -> bytes:
+        try:
+            import termios
+
+            assert self.process is not None
+            veof = termios.tcgetattr(self.process.master)[6][termios.VEOF]
+            return veof if isinstance(veof, bytes) else bytes([veof])
+        except (OSError, ImportError):
+            return b"\x04"
+
+    def _toggle_pause(self) -> None:
+        now = self.clock()
+        if self.paused_at is None:
+            self.paused_at = now
+            self.notifier.notify("Paused recording")
+            log.info("paused")
+        else:
+            self.offset += now - self.paused_at
+            self.paused_at = None
+            self.notifier.notify("Resumed recording")
+            log.info("resumed")
+
+    # --- signals and wake-ups --------------------------------------------------------
+
+    def _install_signals(self) -> List[int]:
+        """Handlers that only wake the loop; returns the signals that were ignored before."""
+        self._old_wakeup = signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
+        ignored = []
+        for name in ("SIGCHLD", "SIGWINCH") + _END_SIGNALS:
+            sig = getattr(signal, name)
+            old = signal.signal(sig, _wake_only)
+            self._old_signals[sig] = old
+            if old == signal.SIG_IGN and name in _END_SIGNALS:
+                ignored.append(sig)
+        return ignored
+
+    def _restore_signals(self) -> None:
+        for sig, old in self._old_signals.items():
+            try:
+                signal.signal(sig, old)  # type: ignore[arg-type]
+            except (TypeError, ValueError, OSError):
+                pass
+        self._old_signals.clear()
+        try:
+            signal.set_wakeup_fd(self._old_wakeup)
+        except (ValueError, OSError):
+            pass
+
+    def _read_wake(self) -> None:
+        try:
+            data = os.read(self._wake_r, 4096)
+        except BlockingIOError:
+            return
+        for sig in set(data):
+            if sig == 0:
+                self._check_outputs()
+            elif sig == signal.SIGCHLD:
+                self._check_child()
+            elif sig == signal.SIGWINCH:
+                self._resize()
+            else:
+                name = signal.Signals(sig).name
+                log.info("%s received", name)
+                if self.ending and self.kill_at is not None:
+                    self.kill_at = self._now_s()  # asked twice: no more waiting
+                self._end_child(f"{name} received")
+
+    def _resize(self) -> None:
+        if not self.terminal.tty:
+            return
+        size = self.terminal.size()
+        if size == self.last_size:
+            return
+        self.last_size = size
+        assert self.process is not None
+        self.process.set_size(*size)
+        self._emit(RESIZE, f"{size[0]}x{size[1]}")
+        log.info("resized to %dx%d", *size)
+
+    def _check_outputs(self) -> None:
+        for out in list(self.outputs):
+            message = out.failure()
+            if message is None:
+                continue
+            self.outputs.remove(out)
+            log.info("output %s failed: %s", out.name, message)
+            if out.fatal:
+                self.notifier.notify("Write error, recording suspended")
+                if self.error is None:
+                    self.error = message
+                self._end_child("output failed")
+            else:
+                out.close(0)
+
+    # --- ending ----------------------------------------------------------------------
+
+    def _end_child(self, reason: str) -> None:
+        if self.ending or self.process is None or self.status is not None:
+            return
+        self.ending = True
+        log.info("ending the program: %s", reason)
+        self.process.hang_up()
+        self.kill_at = self._now_s() + KILL_GRACE
+
+    def _check_child(self) -> None:
+        if self.status is not None or self.process is None:
+            return
+        status = self.process.poll()
+        if status is None:
+            return
+        self.status = status
+        log.info("child exited with status %d", status)
+        now = self._now_s()
+        self.kill_at = self.give_up_at = None
+        self.drain_quiet_at = now + DRAIN_QUIET
+        self.drain_end_at = now + DRAIN_MAX
+
+    def _check_deadlines(self) -> None:
+        now = self._now_s()
+        if self.kill_at is not None and now >= self.kill_at and self.process is not None:
+            log.info("killing the program")
+            self.kill_at = None
+            self.process.kill_group()
+            self.give_up_at = now + GIVE_UP
+        if self.give_up_at is not None and now >= self.give_up_at:
+            self.give_up_at = None
+            self.status = 128 + signal.SIGKILL
+            self.master_open = False
+        if self.drain_quiet_at is not None and now >= self.drain_quiet_at:
+            self.drain_end_at = now
+
+    def _abort(self) -> None:
+        """On an internal error: do not leave the child running."""
+        process = self.process
+        if process is None or process.status is not None:
+            return
+        process.hang_up()
+        if process.wait(0.5) is None:
+            process.kill_group()
+            process.wait(GIVE_UP)
+
+    def _flush_terminal(self) -> None:
+        if self.term_fd is None or not self.term_buf:
+            return
+        deadline = time.monotonic() + TERM_FLUSH
+        sel = selectors.PollSelector()
+        try:
+            sel.register(self.term_fd, selectors.EVENT_WRITE)
+            while self.term_buf and self.term_fd is not None and time.monotonic() < deadline:
+                sel.select(max(0.0, deadline - time.monotonic()))
+                self._write_term()
+        finally:
+            sel.close()
+
+    def _close_outputs(self) -> None:
+        for out in self.outputs:
+            message = out.close(OUTPUT_CLOSE)
+            if message is not None and out.fatal and self.error is None:
+                self.error = message
+
+    def _cleanup_fds(self) -> None:
+        self.sel.close()
+        if self.process is not None:
+            self.process.close()
+        for fd in (self._wake_r, self._wake_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    # --- time and events -------------------------------------------------------------
+
+    def _now_s(self) -> float:
+        return time.monotonic()
+
+    def elapsed_us(self) -> int:
+        now = self.paused_at if self.paused_at is not None else self.clock()
+        return (now - self.start - self.offset) // 1000
+
+    def _emit(self, code: str, data: str) -> None:
+        event: Event = make_event(self.elapsed_us(), code, data)
+        for out in self.outputs:
+            out.send(event)
+
+
+def _wake_only(signum: int, frame: object) -> None:
+    """The Python-level handler: the wake-up fd already carries the signal number."""
+
+
+def child_env(base: Mapping[str, str], extra: Mapping[str, str]) -> Dict[str, str]:
+    env = dict(base)
+    env.update(extra)
+    return env
+
+
+def size_of(header: Header) -> Tuple[int, int]:
+    return header.cols, header.rows

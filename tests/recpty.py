@@ -1,0 +1,175 @@
+"""Run a command on a fresh pty that is its controlling terminal, for the `rec` tests.
+
+The test side keeps both ends: the master to type and read with deadlines, and the slave to
+look at the terminal modes (``termios.tcgetattr``) before and after. Output is drained in
+the background of every wait so the program under test never blocks on its terminal.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import re
+import select
+import signal
+import struct
+import termios
+import time
+from typing import Dict, List, Optional, Pattern, Union
+
+Needle = Union[bytes, Pattern[bytes]]
+
+
+class PtyRun:
+    def __init__(
+        self,
+        argv: List[str],
+        env: Dict[str, str],
+        cwd: str,
+        cols: int = 80,
+        rows: int = 24,
+        stdin: Optional[int] = None,
+    ) -> None:
+        master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - child
+            try:
+                os.close(master)
+                os.setsid()
+                fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+                os.dup2(stdin if stdin is not None else slave, 0)
+                os.dup2(slave, 1)
+                os.dup2(slave, 2)
+                os.chdir(cwd)
+                os.execve(argv[0], argv, env)
+            finally:
+                os._exit(127)
+        self.pid = pid
+        self.master = master
+        self.slave = slave
+        self.output = bytearray()
+        self.status: Optional[int] = None
+        os.set_blocking(master, False)
+
+    # --- I/O with deadlines ---
+
+    def _pump(self, timeout: float) -> bool:
+        """Read what the program wrote, waiting up to ``timeout``; False at EOF."""
+        r, _, _ = select.select([self.master], [], [], timeout)
+        if not r:
+            return True
+        try:
+            data = os.read(self.master, 65536)
+        except BlockingIOError:
+            return True
+        except OSError as e:
+            if e.errno == errno.EIO:
+                return False
+            raise
+        if not data:
+            return False
+        self.output += data
+        return True
+
+    def read_until(self, needle: Needle, timeout: float = 20.0, start: int = 0) -> bytes:
+        """Wait until the output (from ``start``) contains ``needle``; returns the output."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._found(needle, start):
+                return bytes(self.output)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"timed out waiting for {needle!r}; output so far: {bytes(self.output)!r}")
+            self._pump(min(left, 0.1))
+            self.poll()
+
+    def _found(self, needle: Needle, start: int) -> bool:
+        data = bytes(self.output[start:])
+        if isinstance(needle, bytes):
+            return needle in data
+        return needle.search(data) is not None
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        deadline = time.monotonic() + 20
+        while view:
+            try:
+                n = os.write(self.master, view)
+                view = view[n:]
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise AssertionError("timed out writing to the pty")
+                self._pump(0.01)
+
+    def type(self, keys: bytes, pause: float = 0.15) -> None:
+        """One key (one read on the other side), then a pause so reads stay separate."""
+        self.write(keys)
+        self.settle(pause)
+
+    def settle(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self._pump(max(0.0, min(0.05, deadline - time.monotonic())))
+
+    def resize(self, cols: int, rows: int) -> None:
+        fcntl.ioctl(self.slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        try:
+            os.kill(self.pid, signal.SIGWINCH)
+        except ProcessLookupError:
+            pass
+
+    def attrs(self) -> list:
+        return termios.tcgetattr(self.slave)
+
+    # --- process ---
+
+    def poll(self) -> Optional[int]:
+        if self.status is None:
+            pid, st = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.status = os.waitstatus_to_exitcode(st)
+        return self.status
+
+    def wait(self, timeout: float = 30.0) -> int:
+        deadline = time.monotonic() + timeout
+        while self.poll() is None:
+            if time.monotonic() > deadline:
+                self.kill()
+                raise AssertionError(f"timed out waiting for exit; output: {bytes(self.output)!r}")
+            self._pump(0.05)
+        while self._pump(0):  # what is left
+            if not select.select([self.master], [], [], 0)[0]:
+                break
+        assert self.status is not None
+        return self.status
+
+    def kill(self) -> None:
+        if self.poll() is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.waitpid(self.pid, 0)
+            self.status = -9
+
+    def close(self) -> None:
+        self.kill()
+        for fd in (self.master, self.slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def child_pids(pid: int) -> List[int]:
+    """Direct children of ``pid`` (Linux /proc)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+
+
+STATUS_RE = re.compile(rb"::: asciinema session ended")
