@@ -54,11 +54,11 @@ class _Signalled(BaseException):
 
 
 class LineStream:
-    """A binary stream handed to the decoder one line per ``readlines`` call.
+    """A binary stream that hands the decoder one line per read.
 
-    The decoders read batches of lines and check a batch before yielding any of its events;
-    a batch of one line means a broken line is found only after everything before it has
-    been played. Everything read may be copied to ``tee`` (the ``--loop`` spool), and read
+    The decoders read blocks of lines and check a block before yielding any of its events;
+    blocks of one line mean a broken line is found only after everything before it has been
+    played, and a recording still being written flows through at once. Everything read may be copied to ``tee`` (the ``--loop`` spool), and read
     failures become :class:`LoadError` naming the input.
     """
 
@@ -93,9 +93,15 @@ class LineStream:
         line = self.readline()
         return [line] if line else []
 
+    def read1(self, size: int = -1) -> bytes:
+        """One line (a short read is allowed): the decoder's blocks are single lines."""
+        return self.readline()
+
     def read(self, size: int = -1) -> bytes:
+        if size is not None and size >= 0:
+            return self.readline()
         try:
-            data = self.raw.read(size)
+            data = self.raw.read()
         except AsciinemaError:
             raise
         except Exception as e:
@@ -113,8 +119,7 @@ class LineStream:
 
     def drain(self) -> None:
         """Read to the end (so the spool holds the whole input)."""
-        while self.read(1 << 16):
-            pass
+        self.read()
 
     def close(self) -> None:
         if self.owned:
