@@ -125,7 +125,7 @@ _SCHEMA: Dict[Tuple[str, str], str] = {
 
 def _toml_loads(text: str) -> Dict[str, Any]:
     if sys.version_info >= (3, 11):
-        import tomllib
+        import tomllib  # novermin (behind the version check)
     else:
         import tomli as tomllib
     return tomllib.loads(text)
