@@ -170,6 +170,7 @@ class FileOutput:
         self._written = 0  #: characters taken out and written (writer thread only)
         self._waiting_for_room = False
         self._preamble = ""
+        self._good_size = 0  #: file size after the last whole batch
 
     def start(self, header: Header, wake: Wake) -> None:
         self._wake = wake
@@ -218,6 +219,7 @@ class FileOutput:
 
     def _run(self) -> None:
         try:
+            self._good_size = os.fstat(self.target.fd).st_size
             if self._preamble:
                 self._write(self._preamble)
             self._loop()
@@ -256,13 +258,30 @@ class FileOutput:
                 return
 
     def _write(self, text: str) -> None:
+        """Write whole lines; on failure cut off the part of them that got in, if any.
+
+        Every batch ends at a line boundary, so the file stays loadable up to its last
+        complete batch after a full disk or a file size limit.
+        """
         if not text:
             return
         data = memoryview(text.encode("utf-8", "replace"))
         fd = self.target.fd
-        while data:
-            n = os.write(fd, data)
-            data = data[n:]
+        written = 0
+        try:
+            while written < len(data):
+                written += os.write(fd, data[written:])
+        except OSError:
+            if written:
+                self._cut_back()
+            raise
+        self._good_size += written
+
+    def _cut_back(self) -> None:
+        try:
+            os.ftruncate(self.target.fd, self._good_size)
+        except OSError:
+            pass
 
 
 def _nothing() -> None:
