@@ -14,7 +14,7 @@ from asciinema import status
 
 T = TypeVar("T")
 
-_CHECK_EVERY = 8192
+_CHECK_EVERY = 4  #: items (batches of events) between looks at the clock
 _FIRST_AFTER = 1.0  #: seconds before the first line appears
 _REDRAW_EVERY = 0.25
 

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import List
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from asciinema.asciicast import Event, Header, Theme, open_recording, parse_size
 from asciinema.asciicast import v2, v3
@@ -37,8 +39,8 @@ def test_v1_full() -> None:
     version, header, events = load("full-v1.json")
     assert header.title == "Demo v1" and header.command == "/bin/bash"
     assert header.term_type == "xterm-256color"
-    assert [e.time for e in events] == [123456, 623456, 873456, 2494456]
-    assert events[2].data.endswith("żółć\r\n")
+    assert [e[0] for e in events] == [123456, 623456, 873456, 2494456]
+    assert events[2][2].endswith("żółć\r\n")
 
 
 def test_v1_and_v2_nulls_in_env_are_dropped() -> None:
@@ -61,8 +63,8 @@ def test_v2_full() -> None:
             "#4d4d4d:#dd3c69:#4ebf22:#ddaf3c:#26b0d7:#b954e1:#54e1b9:#ffffff".split(":")
         ),
     )
-    assert [e.time for e in events] == [1, 1000001, 1300001, 2900002, 3100000, 13400002, 13500000]
-    assert [e.code for e in events] == ["o", "i", "o", "r", "m", "o", "x"]
+    assert [e[0] for e in events] == [1, 1000001, 1300001, 2900002, 3100000, 13400002, 13500000]
+    assert [e[1] for e in events] == ["o", "i", "o", "r", "m", "o", "x"]
 
 
 def test_v3_full() -> None:
@@ -70,7 +72,7 @@ def test_v3_full() -> None:
     assert version == 3
     assert header.term_type == "xterm-256color" and header.term_version == "VTE(7802)"
     assert header.theme is not None and len(header.theme.palette) == 16  # 8 colours doubled
-    assert [e.time for e in events] == [1, 1000001, 1300001, 2900001, 3100001, 13400001, 13500001]
+    assert [e[0] for e in events] == [1, 1000001, 1300001, 2900001, 3100001, 13400001, 13500001]
     assert events[3] == (2900001, "r", "80x40")
     assert events[-1] == (13500001, "x", "0")
 
@@ -205,3 +207,11 @@ def test_events_are_lazy() -> None:
     it = iter(rec.events)
     with pytest.raises(FormatError, match="t.cast:3"):
         next(it)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.integers(0, 10**16))
+def test_v2_fast_time_format_matches_the_definition(us: int) -> None:
+    enc = v2.Encoder()
+    line = enc.encode_columns([us], ["o"], [""])
+    assert line == f"[{v2.format_time(us)}, \"o\", \"\"]\n"

@@ -1,9 +1,10 @@
 """The event model shared by every part of the program, and the format sniffer.
 
-An :class:`Event` is ``(time, code, data)``: ``time`` in whole microseconds from the start of
+An event is a tuple ``(time, code, data)``: ``time`` in whole microseconds from the start of
 the recording (absolute, whatever the file stores), ``code`` one of ``o i r m x`` (or any other
 code found in a file, kept as is) and ``data`` a string (``"COLSxROWS"`` for ``r``, the
-decimal status for ``x``). Microseconds are the resolution of asciicast v2 and of the time
+decimal status for ``x``). :class:`Event` names the fields for code that builds events;
+readers yield plain tuples of the same shape, so consumers unpack or index. Microseconds are the resolution of asciicast v2 and of the time
 parser of asciinema 3, so integer times keep conversions exact.
 
 :func:`open_recording` reads from a binary stream: it decodes the header at once and returns
@@ -16,7 +17,10 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import BinaryIO, Dict, Iterator, List, NamedTuple, Optional, Tuple
+from itertools import chain, islice, repeat, starmap
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from operator import le
+from typing import BinaryIO, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 from asciinema.errors import FormatError
 
@@ -66,13 +70,36 @@ class Header:
     env: Dict[str, str] = field(default_factory=dict)
 
 
-@dataclass
-class Recording:
-    """A decoded header plus the lazy, single-pass iterator of its events."""
+#: A batch of events as three columns: times (µs), codes, data. Decoders produce these and
+#: the fast encoders consume them whole, so that per-event work stays in C-level builtins.
+Columns = Tuple[Sequence[int], Sequence[str], Sequence[str]]
 
-    version: int
-    header: Header
-    events: Iterator[Event]
+
+class Recording:
+    """A decoded header plus the lazy, single-pass iterator of its events (or batches).
+
+    ``last_time`` (µs) and ``last_size`` follow the events consumed so far: after a full
+    pass they hold the time of the last event and the size set by the last resize event
+    (None when there was none), which is what concatenation needs.
+    """
+
+    def __init__(self, version: int, header: Header) -> None:
+        self.version = version
+        self.header = header
+        self.last_time = 0
+        self.last_size: Optional[Tuple[int, int]] = None
+        self.batches: Iterator[Columns] = iter(())
+
+    def set_batches(self, batches: Iterator[Columns]) -> "Recording":
+        self.batches = batches
+        return self
+
+    @property
+    def events(self) -> Iterator[Event]:
+        """The events one by one (shares the single pass with :attr:`batches`)."""
+        # Zipping each batch's columns and chaining them runs in C, so iterating events
+        # costs next to nothing on top of decoding.
+        return chain.from_iterable(starmap(zip, self.batches))  # type: ignore[arg-type]
 
 
 _SIZE_RE = re.compile(r"(\d+)x(\d+)\Z")
@@ -157,55 +184,122 @@ def line_error(name: str, lineno: int, message: str) -> FormatError:
     return FormatError(f"{name}:{lineno}: {message}")
 
 
-def batched_lines(stream: BinaryIO, first_lineno: int) -> Iterator[Tuple[int, List[bytes]]]:
-    """Read ``stream`` in chunks of whole lines: yields (number of the first line, lines)."""
-    lineno = first_lineno
-    while True:
-        lines = stream.readlines(1 << 18)
-        if not lines:
-            return
-        yield lineno, lines
-        lineno += len(lines)
-
-
 Rows = List[object]
+
+_READ_SIZE = 1 << 18
+
+
+def _blocks(stream: BinaryIO) -> Iterator[bytes]:
+    """Blocks of whole lines (each ending with a newline) read from ``stream``.
+
+    ``read1`` returns what a pipe has now, so a recording still being written (``tail -f``)
+    flows through at once; regular files are read 256 KiB at a time (small enough to stay in cache).
+    """
+    read = getattr(stream, "read1", stream.read)
+    rest = b""
+    while True:
+        chunk = read(_READ_SIZE)
+        if not chunk:
+            if rest:
+                yield rest + b"\n"
+            return
+        data = rest + chunk if rest else chunk
+        cut = data.rfind(b"\n") + 1
+        if cut == 0:
+            rest = data
+            continue
+        rest = data[cut:]
+        yield data[:cut]
 
 
 def event_rows(
     stream: BinaryIO, name: str, first_lineno: int, comments: bool
 ) -> Iterator[Tuple[int, Rows, Optional[List[int]]]]:
-    """Decode the event lines of a v2/v3 file in batches.
+    """Decode the event lines of a v2/v3 file in blocks.
 
     Yields ``(start, rows, linenos)``: ``rows`` are the decoded JSON values of the non-blank
     lines; ``linenos`` lists their line numbers, or is None when row ``k`` is line
-    ``start + k``. The common case, every line starting with ``[``, is decoded with a single
-    ``json.loads`` of the joined batch; that is sound because rows are later checked to be
-    flat ``[time, code, data]`` lists, which cannot span the joins. Anything else falls back
-    to line-by-line decoding, which also finds the line to blame for a broken batch.
+    ``start + k``. The common case, every line of a block starting with ``[``, is decoded by
+    one ``json.loads`` of the block with its newlines turned into commas. That is sound
+    because rows are later checked to be flat ``[time, code, data]`` lists, one per line,
+    which cannot span a join. Anything else is decoded line by line, which also finds the
+    line to blame for a broken block.
     """
-    for start, lines in batched_lines(stream, first_lineno):
-        if all(line[:1] == b"[" for line in lines):
+    lineno = first_lineno
+    for block in _blocks(stream):
+        n = block.count(b"\n")
+        if block[:1] == b"[" and block.count(b"\n[") == n - 1:
             try:
-                rows = json_loads(b"[" + b",".join(lines) + b"]")
+                rows = json_loads(b"[" + block[:-1].replace(b"\n", b",") + b"]")
             except (ValueError, UnicodeDecodeError):
-                pass
-            else:
-                if isinstance(rows, list) and len(rows) == len(lines):
-                    yield start, rows, None
-                    continue
+                rows = None
+            if isinstance(rows, list) and len(rows) == n:
+                yield lineno, rows, None
+                lineno += n
+                continue
         rows, linenos = [], []
-        for k, line in enumerate(lines):
+        for k, line in enumerate(block.split(b"\n")[:-1]):
             text = line.strip()
             if not text or (comments and text[:1] == b"#"):
                 continue
             try:
                 rows.append(json_loads(text))
             except UnicodeDecodeError as e:
-                raise line_error(name, start + k, f"invalid UTF-8: {e.reason}") from None
+                raise line_error(name, lineno + k, f"invalid UTF-8: {e.reason}") from None
             except ValueError as e:
-                raise line_error(name, start + k, f"invalid JSON: {_json_reason(e)}") from None
-            linenos.append(start + k)
-        yield start, rows, linenos
+                raise line_error(name, lineno + k, f"invalid JSON: {_json_reason(e)}") from None
+            linenos.append(lineno + k)
+        yield lineno, rows, linenos
+        lineno += n
+
+
+_NUMBER_TYPES = {int, float}
+
+
+def columns(
+    rows: Rows, name: str, start: int, linenos: Optional[List[int]], what: str
+) -> Tuple[Tuple[object, ...], Tuple[str, ...], Tuple[str, ...]]:
+    """Check that every row is ``[time, code, data]`` and split them into three columns.
+
+    The checks run over whole columns with C-level builtins; only a failing block is
+    walked row by row to name the broken line.
+    """
+    if not rows:
+        return (), (), ()
+    try:
+        # One pass per check. Rows of another type need no pass of their own: a dict or a
+        # string of length 3 gives a non-number time, anything without len() a TypeError.
+        if set(map(len, rows)) == {3}:  # type: ignore[arg-type]
+            times, codes, datas = zip(*rows)  # type: ignore[call-overload]
+            if (
+                set(map(type, times)) <= _NUMBER_TYPES
+                and min(times) >= 0
+                and max(times) < MAX_TIME
+                and set(map(type, set(codes))) == {str}
+                and "" not in codes
+                and set(map(type, datas)) == {str}
+            ):
+                return times, codes, datas
+    except TypeError:
+        pass
+    for k, row in enumerate(rows):
+        lineno = linenos[k] if linenos else start + k
+        error = row_error(name, lineno, row, what)
+        if error is not None:
+            raise error
+    raise AssertionError("unreachable: a block failed its checks but no row did")
+
+
+def first_decrease(values: List[int], previous: int) -> Optional[int]:
+    """Index of the first value smaller than the one before it (``previous`` for the first)."""
+    if values[0] >= previous and all(map(le, values, values[1:])):
+        return None
+    prev = previous
+    for k, v in enumerate(values):
+        if v < prev:
+            return k
+        prev = v
+    return None
 
 
 def _json_reason(e: ValueError) -> str:
@@ -213,8 +307,8 @@ def _json_reason(e: ValueError) -> str:
     return msg if msg else str(e)
 
 
-def row_error(name: str, lineno: int, row: object, what: str) -> FormatError:
-    """Say what is wrong with an event row that failed the fast checks."""
+def row_error(name: str, lineno: int, row: object, what: str) -> Optional[FormatError]:
+    """Say what is wrong with an event row, or None when it is fine."""
     if not isinstance(row, list) or len(row) != 3:
         return line_error(name, lineno, f"{what} event must be a [time, code, data] array")
     t, code, data = row
@@ -230,7 +324,23 @@ def row_error(name: str, lineno: int, row: object, what: str) -> FormatError:
         return line_error(name, lineno, "missing event code")
     if not isinstance(data, str):
         return line_error(name, lineno, f"{what} event data must be a string")
-    return line_error(name, lineno, f"invalid {what} event")
+    return None
+
+
+def check_special_events(
+    recording: Recording, name: str, start: int, linenos: Optional[List[int]],
+    codes: Tuple[str, ...], datas: Tuple[str, ...], exits: bool,
+) -> Tuple[str, ...]:
+    """Validate the rare ``r`` (and, for v3, ``x``) events of a block; track the last size."""
+    if RESIZE not in codes and not (exits and EXIT in codes):
+        return datas
+    fixed = list(datas)
+    for k, code in enumerate(codes):
+        if code == RESIZE or (exits and code == EXIT):
+            fixed[k] = check_event_data(name, linenos[k] if linenos else start + k, code, datas[k])
+            if code == RESIZE:
+                recording.last_size = parse_size(fixed[k])
+    return tuple(fixed)
 
 
 def check_event_data(name: str, lineno: int, code: str, data: str) -> str:
@@ -249,9 +359,36 @@ def check_event_data(name: str, lineno: int, code: str, data: str) -> str:
 
 
 _QUOTED_CODES = {c: f'"{c}"' for c in "oirmx"}
+#: what stands between an event's time and its data: `, "o", `
+_CODE_FIELDS = {c: f', "{c}", ' for c in "oirmx"}
 
 
 def quote_code(code: str) -> str:
     """An event code as a JSON string, without a json.dumps call for the usual codes."""
     quoted = _QUOTED_CODES.get(code)
     return quoted if quoted is not None else json.dumps(code, ensure_ascii=False)
+
+
+def event_lines(stamps: Iterable[str], codes: Sequence[str], datas: Sequence[str]) -> str:
+    """``[time, "code", "data"]`` lines for columns of formatted times, codes and data.
+
+    The lines are joined from their pieces in one C-level pass; this is the hot loop of
+    every conversion. Data is escaped like serde_json and ``ensure_ascii=False``.
+    """
+    if set(codes) <= _CODE_FIELDS.keys():
+        fields: Iterable[str] = map(_CODE_FIELDS.__getitem__, codes)
+    else:
+        fields = (f", {quote_code(c)}, " for c in codes)
+    pieces = chain.from_iterable(zip(stamps, fields, map(encode_basestring, datas), repeat("]\n[")))
+    text = "".join(pieces)
+    return "[" + text[:-1] if text else ""
+
+
+def chunk_columns(events: Iterable[Event], size: int = 4096) -> Iterator[Columns]:
+    """Events regrouped into batches of columns, for encoders that work on columns."""
+    it = iter(events)
+    while True:
+        chunk = list(islice(it, size))
+        if not chunk:
+            return
+        yield tuple(zip(*chunk))  # type: ignore[misc]

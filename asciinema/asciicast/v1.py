@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator, List
+from typing import List
 
 from asciinema.asciicast import MAX_TIME, OUTPUT, Event, Header, Recording, json_loads, make_event
 from asciinema.asciicast.v2 import _decode_env, _optional
@@ -36,7 +36,11 @@ def decode(content: bytes, name: str) -> Recording:
         title=_optional(obj, "title", str, name),  # type: ignore[arg-type]
         env=env,
     )
-    return Recording(1, header, iter(_events(stdout, name)))
+    recording = Recording(1, header)
+    events = _events(stdout, name)
+    if events:
+        recording.last_time = events[-1][0]
+    return recording.set_batches(iter([tuple(map(list, zip(*events)))] if events else []))  # type: ignore[list-item]
 
 
 def _events(stdout: List[object], name: str) -> List[Event]:

@@ -8,21 +8,23 @@ the recording is. Lines that are blank or start with ``#`` are comments.
 from __future__ import annotations
 
 import json
-from typing import BinaryIO, Dict, Iterable, Iterator, List
+from itertools import accumulate, starmap
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from operator import sub
+from typing import BinaryIO, Dict, Iterable, Iterator, List, Sequence
 
 from asciinema.asciicast import (
-    EXIT,
-    RESIZE,
+    Columns,
     Event,
     Header,
     Recording,
-    check_event_data,
+    check_special_events,
+    columns,
     event_rows,
-    MAX_TIME,
-    make_event,
     parse_theme,
     quote_code,
-    row_error,
+    chunk_columns,
+    event_lines,
 )
 from asciinema.asciicast.v2 import _optional, _optional_float
 from asciinema.errors import FormatError
@@ -31,7 +33,8 @@ _dumps = json.dumps
 
 
 def decode(obj: Dict[str, object], stream: BinaryIO, name: str) -> Recording:
-    return Recording(3, _decode_header(obj, name), _events(stream, name))
+    recording = Recording(3, _decode_header(obj, name))
+    return recording.set_batches(_batches(stream, name, recording))
 
 
 def _decode_header(obj: Dict[str, object], name: str) -> Header:
@@ -62,22 +65,17 @@ def _decode_header(obj: Dict[str, object], name: str) -> Header:
     )
 
 
-def _events(stream: BinaryIO, name: str) -> Iterator[Event]:
+def _batches(stream: BinaryIO, name: str, recording: Recording) -> Iterator[Columns]:
     now = 0
     for start, rows, linenos in event_rows(stream, name, 2, comments=True):
-        k = -1
-        for row in rows:
-            k += 1
-            if type(row) is list and len(row) == 3:
-                t, code, data = row
-                tt = type(t)
-                if (tt is float or tt is int) and 0 <= t < MAX_TIME and type(code) is str and code and type(data) is str:
-                    now += int(t * 1000000 + 0.5)
-                    if code == RESIZE or code == EXIT:
-                        data = check_event_data(name, linenos[k] if linenos else start + k, code, data)
-                    yield make_event(now, code, data)
-                    continue
-            raise row_error(name, linenos[k] if linenos else start + k, row, "asciicast v3")
+        times, codes, datas = columns(rows, name, start, linenos, "asciicast v3")
+        if not times:
+            continue
+        us = list(accumulate([round(t * 1000000) for t in times], initial=now))
+        del us[0]
+        now = recording.last_time = us[-1]
+        datas = check_special_events(recording, name, start, linenos, codes, datas, exits=True)
+        yield us, codes, datas
 
 
 def format_interval(ms: int) -> str:
@@ -86,12 +84,33 @@ def format_interval(ms: int) -> str:
     return f"{s}.{frac:03d}"
 
 
-class Encoder:
-    """asciicast v3 lines with millisecond intervals and carried rounding error."""
+_LINE = "[%s, %s, %s]\n"
+_TABLE_SIZE = 10000
+_interval_table: List[str] = []
 
-    def __init__(self) -> None:
-        self.prev = 0  #: absolute time (µs) of the previous event
-        self.error = 0  #: rounding error carried to the next interval (µs)
+
+def _intervals_as_text(ms: List[int]) -> Iterable[str]:
+    # Formatting is the hot spot of conversions; most intervals are under 10 s, so their
+    # text comes from a table built on first use.
+    if not _interval_table:
+        _interval_table.extend(f"{s}.{f:03d}" for s in range(_TABLE_SIZE // 1000) for f in range(1000))
+    if max(ms) < _TABLE_SIZE:
+        return map(_interval_table.__getitem__, ms)
+    return [_interval_table[m] if m < _TABLE_SIZE else format_interval(m) for m in ms]
+
+
+class Encoder:
+    """asciicast v3 lines with millisecond intervals whose rounding error never accumulates.
+
+    Carrying each interval's rounding error into the next one (asciinema 3's quantiser) is
+    the same as rounding every absolute time to the nearest millisecond, half up, and
+    writing the differences; that form lets whole chunks be encoded with C-level maps.
+    ``time_offset`` (µs) is added to every event time (used when joining recordings).
+    """
+
+    def __init__(self, time_offset: int = 0) -> None:
+        self.time_offset = time_offset
+        self.prev_ms = 0  #: the previous event's absolute time, rounded to ms
 
     def header(self, header: Header) -> str:
         term: Dict[str, object] = {"cols": header.cols, "rows": header.rows}
@@ -115,42 +134,28 @@ class Encoder:
             obj["env"] = header.env
         return _dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n"
 
-    def _interval(self, t: int) -> int:
-        w = max(t - self.prev, 0) + self.error
-        steps = (w + 500) // 1000
-        self.error = w - steps * 1000
-        self.prev = t
-        return steps
-
     def event(self, event: Event) -> str:
         t, code, data = event
-        ms = self._interval(t)
-        return f"[{format_interval(ms)}, {quote_code(code)}, {_dumps(data, ensure_ascii=False)}]\n"
+        ms = (t + self.time_offset + 500) // 1000
+        interval = max(ms - self.prev_ms, 0)
+        self.prev_ms = max(ms, self.prev_ms)
+        return _LINE % (format_interval(interval), quote_code(code), encode_basestring(data))
 
     def encode(self, events: Iterable[Event]) -> Iterator[str]:
-        """Encode a stream of events into chunks of about 64 KiB."""
-        prev, error = self.prev, self.error
-        dumps = _dumps
-        quote = quote_code
-        buf: List[str] = []
-        append = buf.append
-        for t, code, data in events:
-            w = t - prev
-            if w < 0:
-                w = 0
-            w += error
-            steps = (w + 500) // 1000
-            error = w - steps * 1000
-            prev = t
-            s, frac = divmod(steps, 1000)
-            append(f"[{s}.{frac:03d}, {quote(code)}, {dumps(data, ensure_ascii=False)}]\n")
-            if len(buf) >= 2048:
-                self.prev, self.error = prev, error
-                yield "".join(buf)
-                buf.clear()
-        self.prev, self.error = prev, error
-        if buf:
-            yield "".join(buf)
+        """Encode a stream of events into chunks of about 4,096 lines."""
+        return starmap(self.encode_columns, chunk_columns(events))
+
+    def encode_columns(self, times: Sequence[int], codes: Sequence[str], datas: Sequence[str]) -> str:
+        """Encode one batch of events given as columns."""
+        if not times:
+            return ""
+        half = self.time_offset + 500
+        ms = [(t + half) // 1000 for t in times]
+        intervals = list(map(sub, ms, [self.prev_ms] + ms[:-1]))
+        if min(intervals) < 0:  # times going backwards: only from a hand-made stream
+            return "".join(map(self.event, zip(times, codes, datas)))  # type: ignore[arg-type]
+        self.prev_ms = ms[-1]
+        return event_lines(_intervals_as_text(intervals), codes, datas)
 
     def finish(self) -> str:
         return ""

@@ -1,0 +1,52 @@
+"""Helpers shared by the benchmarks: locating our CLI and the reference, timing commands."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--pyz", help="benchmark this archive instead of the source tree")
+    p.add_argument("--ref", default=os.environ.get("ASCIINEMA_REF") or str(ROOT / ".venv-ref" / "bin" / "asciinema"),
+                   help="asciinema 2.4.0 executable")
+    p.add_argument("--repeat", type=int, default=3, help="runs per command; the best is kept")
+    return p
+
+
+def ours(pyz: Optional[str]) -> List[str]:
+    return [sys.executable, str(Path(pyz).resolve())] if pyz else [sys.executable, str(ROOT / "asciinema")]
+
+
+def clean_env() -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.setdefault("ASCIINEMA_CONFIG_HOME", "/tmp/asciinema-bench-config")
+    return env
+
+
+def timed(argv: Sequence[str], *, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+          env: Optional[dict] = None) -> Tuple[float, int]:
+    """Wall time of one run, and the peak RSS (KiB) of the children so far."""
+    start = time.perf_counter()
+    subprocess.run(list(argv), stdout=stdout, stdin=stdin, stderr=subprocess.DEVNULL,
+                   env=env or clean_env(), check=True)
+    elapsed = time.perf_counter() - start
+    return elapsed, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+
+
+def best(argv: Sequence[str], repeat: int, **kw) -> float:  # type: ignore[no-untyped-def]
+    return min(timed(argv, **kw)[0] for _ in range(repeat))
+
+
+def check_ref(path: str) -> None:
+    if not os.path.exists(path):
+        sys.exit(f"asciinema 2.4.0 not found at {path}; run `make test` (or pass --ref)")
