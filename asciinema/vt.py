@@ -96,15 +96,17 @@ class Line(StaticDefaultDict):
 
 # Token kinds of the splitting regex (``match.lastindex``).
 _T_ASCII = 1  # a run of printable ASCII
-_T_CSI = 4  # ESC [ [?] digits/semicolons final
-_T_NL = 5  # CR LF, CR or LF
-_T_TEXT = 6  # a run of non-ASCII text (no C1 pyte treats specially)
-_T_OTHER = 7  # anything else: handed to pyte's parser
+_T_SGR = 3  # ESC [ digits/semicolons m, and the printable ASCII run after it (maybe empty)
+_T_NL = 4  # CR LF, CR or LF
+_T_CSI = 7  # ESC [ [?] digits/semicolons final
+_T_TEXT = 8  # a run of non-ASCII text (no C1 pyte treats specially)
+_T_OTHER = 9  # anything else: handed to pyte's parser
 
 _TOKENS = re.compile(
     r"([\x20-\x7e]+)"
-    r"|\x1b\[(\??)([0-9;]*)([\x40-\x7e])"
+    r"|\x1b\[([0-9;]*)m([\x20-\x7e]*)"
     r"|(\r\n?|\n)"
+    r"|\x1b\[(\??)([0-9;]*)([\x40-\x7e])"
     r"|([^\x00-\x7f\x9b\x9d]+)"
     r"|(\x1b[#%()].|\x1b\][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)|\x1b\[[\x20-\x3f]*[\x40-\x7e]?"
     r"|\x1b.?|[\x00-\x1f\x7f\x9b\x9d])",
@@ -113,30 +115,47 @@ _TOKENS = re.compile(
 
 _CACHE_LIMIT = 4096
 
-
-class _Cells(dict):
-    """Printable ASCII character -> Char with one pen; filled on demand."""
-
-    __slots__ = ("attrs",)
-
-    def __missing__(self, ch: str) -> Char:
-        cell = self[ch] = self.attrs._replace(data=ch)
-        return cell
+_BLANK = Char(data=" ", fg="default", bg="default", reverse=False)
+_REVERSED_BLANK = Char(data=" ", fg="default", bg="default", reverse=True)
 
 
 def line_text(line: Optional[Dict[int, Char]], width: int) -> str:
-    """The text of the first ``width`` cells of a line (wide-character stubs give nothing)."""
+    """The text of the first ``width`` cells of a line, as pyte's ``display`` shows it."""
     if not line:
         return ""
     n = len(line)
     if n <= width and list(line) == _range_list(n):
-        # Written left to right from column 0 without gaps: the usual case.
-        return "".join(map(_data, line.values()))
-    chars = [" "] * width
-    for x, cell in line.items():
-        if 0 <= x < width:
-            chars[x] = cell[0]
-    return "".join(chars)
+        # Written left to right from column 0, without gaps: the usual case.
+        text = "".join(map(_data, line.values()))
+        if len(text) == n:
+            return text  # one code point per cell: no wide or combined characters
+    return render_row(line, width)
+
+
+def render_row(line: Dict[int, Char], width: int) -> str:
+    """pyte's ``display`` of one row: the stub cell after a wide character is skipped.
+
+    pyte raises IndexError on a stub left alone when its wide character was overwritten
+    (``中`` then CR and ``x``); here it shows as a space.
+    """
+    out = []
+    wide = False
+    space = " "
+    for x in range(width):
+        if wide:
+            wide = False
+            continue
+        cell = line.get(x)
+        if cell is None:
+            out.append(space)
+            continue
+        char = cell[0]
+        if not char:
+            out.append(space)
+            continue
+        out.append(char)
+        wide = _wcwidth(char[0]) == 2
+    return "".join(out)
 
 
 _RANGES: List[List[int]] = []
@@ -164,9 +183,23 @@ class _Screen(pyte.Screen):
         self.alt_saved: Optional[Savepoint] = None
         #: Lines that left the primary screen: (line or None, screen width then).
         self.gone: List[Tuple[Optional[Line], int]] = []
-        self._cells: Dict[Char, _Cells] = {}
+        #: pen -> {printable ASCII character: its Char with that pen}, filled on demand
+        self._cells: Dict[Char, Dict[str, Char]] = {}
         self._sgr: Dict[Tuple[Char, str, bool], Char] = {}
         self._ready = True
+
+    @property
+    def default_char(self) -> Char:
+        # pyte builds a new Char each time; equal values, cached.
+        return _REVERSED_BLANK if _DECSCNM in self.mode else _BLANK
+
+    @property
+    def display(self) -> List[str]:
+        """pyte's ``display``, without its IndexError on a lone wide-character stub."""
+        buffer = self.buffer
+        width = self.columns
+        empty = " " * width
+        return [render_row(line, width) if line else empty for line in map(buffer.get, range(self.lines))]
 
     # -- buffers -----------------------------------------------------------------------------
 
@@ -273,14 +306,21 @@ class _Screen(pyte.Screen):
     # -- scrolling and erasing ---------------------------------------------------------------
 
     def index(self) -> None:
-        if self.collect and not self.alt:
-            margins = self.margins
-            if margins is None:
-                if self.cursor.y == self.lines - 1:
-                    self.gone.append((self.buffer.get(0), self.columns))
-            elif margins.top == 0 and self.cursor.y == margins.bottom:
-                self.gone.append((self.buffer.get(0), self.columns))
-        super().index()
+        margins = self.margins
+        if margins is None:
+            top, bottom = 0, self.lines - 1
+        else:
+            top, bottom = margins
+        if self.cursor.y != bottom:
+            self.cursor_down()
+            return
+        buffer = self.buffer
+        if top == 0 and self.collect and not self.alt:
+            self.gone.append((buffer.get(0), self.columns))
+        # pyte's loop (which also creates missing lines), in fewer bytecodes.
+        self.dirty.update(range(self.lines))
+        buffer.update(zip(range(top, bottom), list(map(buffer.__getitem__, range(top + 1, bottom + 1)))))
+        buffer.pop(bottom, None)
 
     def delete_lines(self, count: Optional[int] = None) -> None:
         # pyte 0.8.2 leaves line y alone when line y + count is absent from its sparse buffer.
@@ -353,11 +393,22 @@ class _Screen(pyte.Screen):
                 line.wrapped = 0
 
     def erase_in_line(self, how: int = 0, private: bool = False) -> None:
-        super().erase_in_line(how, private)
-        if how != 1:
-            line = self.buffer.get(self.cursor.y)
-            if line is not None and line.wrapped:
-                line.wrapped = 0
+        # pyte's, with the cells set in one dict.update, and the wrap mark cleared.
+        cursor = self.cursor
+        if how == 0:
+            xs = range(cursor.x, self.columns)
+        elif how == 1:
+            xs = range(cursor.x + 1)
+        elif how == 2:
+            xs = range(self.columns)
+        else:
+            super().erase_in_line(how, private)  # raises, as pyte does
+            return
+        self.dirty.add(cursor.y)
+        line = self.buffer[cursor.y]
+        line.update(dict.fromkeys(xs, cursor.attrs))
+        if how != 1 and line.wrapped:
+            line.wrapped = 0
 
     def reset(self) -> None:
         if self._ready:
@@ -481,16 +532,11 @@ class _Screen(pyte.Screen):
         x = cursor.x
         columns = self.columns
         mode = self.mode
-        if x > columns or _IRM in mode or self.charset or self.g0_charset is not LAT1_MAP:
+        if x > columns or _IRM in mode:
             self.draw(text)
             return
         attrs = cursor.attrs
-        cells = self._cells.get(attrs)
-        if cells is None:
-            if len(self._cells) >= _CACHE_LIMIT:
-                self._cells.clear()
-            cells = self._cells[attrs] = _Cells()
-            cells.attrs = attrs
+        cells = self.pen_cells(attrs, text)
         n = len(text)
         if n <= columns - x:
             # The usual case: the run fits on the line.
@@ -524,6 +570,17 @@ class _Screen(pyte.Screen):
         cursor.x = x
         dirty.add(cursor.y)
 
+    def pen_cells(self, attrs: Char, text: str) -> Dict[str, Char]:
+        """The cached cells of pen ``attrs``, including those for the characters of ``text``."""
+        cells = self._cells.get(attrs)
+        if cells is None:
+            if len(self._cells) >= _CACHE_LIMIT:
+                self._cells.clear()
+            cells = self._cells[attrs] = {}
+        for ch in set(text).difference(cells):
+            cells[ch] = attrs._replace(data=ch)
+        return cells
+
     def sgr(self, params: str) -> None:
         """SGR with the parameter string of ``ESC [ params m``, results cached."""
         attrs = self.cursor.attrs
@@ -540,6 +597,12 @@ class _Screen(pyte.Screen):
 
 
 class _Stream(pyte.Stream):
+    """pyte's Stream with SU and SD.
+
+    Its ``use_utf8`` stays True, so it never calls ``define_charset`` and ignores SI/SO: the
+    screen's charsets are always the default ones, and the fast paths do not translate.
+    """
+
     csi = dict(pyte.Stream.csi, S="scroll_up", T="scroll_down")
 
 
@@ -611,27 +674,27 @@ class Terminal:
         screen = self.screen
         ground = self._ground
         draw_ascii = screen.draw_ascii
+        cell_cache = screen._cells
+        sgr_cache = screen._sgr
+        mark_dirty = screen.dirty.add
         csi = self._csi
         for m in _TOKENS.finditer(text):
             kind = m.lastindex
             if not ground:
                 ground = self._pyte_feed(m.group())
-            elif kind == _T_ASCII:
-                draw_ascii(m.group())
-            elif kind == _T_CSI:
-                private, params, final = m.group(2, 3, 4)
-                if final == "m" and not private:
+                continue
+            if kind == _T_ASCII:
+                s = m.group()
+            elif kind == _T_SGR:
+                params, s = m.group(2, 3)
+                cursor = screen.cursor
+                new = sgr_cache.get((cursor.attrs, params, _DECSCNM in screen.mode))
+                if new is None:
                     screen.sgr(params)
+                else:
+                    cursor.attrs = new
+                if not s:
                     continue
-                fn = csi.get(final, _noop)
-                args = [min(int(p or 0), 9999) for p in params.split(";")]
-                try:
-                    if private:
-                        fn(*args, private=True)
-                    else:
-                        fn(*args)
-                except Exception:
-                    pass  # pyte would raise on it (``ESC[5J``, ``ESC[?1A``...): ignore it
             elif kind == _T_NL:
                 nl = m.group()
                 cursor = screen.cursor
@@ -646,10 +709,43 @@ class Terminal:
                         cursor.x = 0
                 else:
                     screen.linefeed()
+                continue
+            elif kind == _T_CSI:
+                private, params, final = m.group(5, 6, 7)
+                fn = csi.get(final, _noop)
+                args = [min(int(p or 0), 9999) for p in params.split(";")]
+                try:
+                    if private:
+                        fn(*args, private=True)
+                    else:
+                        fn(*args)
+                except Exception:
+                    pass  # pyte would raise on it (``ESC[5J``, ``ESC[?1A``...): ignore it
+                continue
             elif kind == _T_TEXT:
                 screen.draw(m.group())
+                continue
             else:
                 ground = self._pyte_feed(m.group())
+                continue
+            # A run of printable ASCII. draw_ascii's common case, inlined: the run fits on
+            # the line and the cells of the pen are cached.
+            cursor = screen.cursor
+            x = cursor.x
+            n = len(s)
+            if n <= screen.columns - x and _IRM not in screen.mode:
+                cells = cell_cache.get(cursor.attrs)
+                if cells is not None:
+                    line = screen.buffer[cursor.y]
+                    try:
+                        line.update(zip(range(x, x + n), map(cells.__getitem__, s)))
+                    except KeyError:  # a character not drawn with this pen yet
+                        cells = screen.pen_cells(cursor.attrs, s)
+                        line.update(zip(range(x, x + n), map(cells.__getitem__, s)))
+                    cursor.x = x + n
+                    mark_dirty(cursor.y)
+                    continue
+            draw_ascii(s)
         self._ground = ground
 
     def _pyte_feed(self, text: str) -> bool:

@@ -314,6 +314,19 @@ def test_wide_char_in_last_column_is_kept_like_pyte() -> None:
     assert t.screen_lines()[0] == ("中文字", True)
 
 
+def test_overwritten_wide_char_does_not_break_display() -> None:
+    t = Terminal(4, 1)
+    t.feed("中\rx")
+    assert t.display == ["x   "]
+    assert t.screen_lines() == [("x", False)]
+    t.feed("\ry中z")
+    assert t.display == ["y中z"]
+    with pytest.raises(IndexError):  # pyte's own display
+        screen = pyte.Screen(4, 1)
+        pyte.Stream(screen).feed("中\rx")
+        screen.display
+
+
 def test_combining_character() -> None:
     t = Terminal(5, 1)
     t.feed("e\u0301x")
@@ -456,7 +469,12 @@ def test_fast_path_matches_pyte(cols: int, rows: int, pieces: List[str], cuts: L
     term.take_lines()
 
     ours = term.screen
-    assert ours.display == ref.display
+    try:
+        expected = ref.display
+    except IndexError:
+        pass  # pyte's display fails on a lone wide-character stub (ours shows a space)
+    else:
+        assert ours.display == expected
     for y in range(rows):
         for x in range(cols):
             assert ours.buffer[y][x] == ref.buffer[y][x], (x, y)
