@@ -229,3 +229,20 @@ def test_quiet_anywhere(cli) -> None:
     for args in (["-q", "convert"], ["convert", "-q"]):
         r = cli(*args, str(CASTS / "minimal-v2.cast"), "-")
         assert r.returncode == 0 and r.stderr == b""
+
+
+def test_txt_batch_and_single_event_paths_agree() -> None:
+    """The batched txt encoder must give what feeding events one by one gives (resizes included)."""
+    from asciinema.asciicast import open_recording
+    from asciinema.encoders.txt import TxtEncoder
+
+    for name in INPUTS:
+        with open(CASTS / name, "rb") as f:
+            rec = open_recording(f, name)
+            events = list(rec.events)
+        one, many = TxtEncoder(), TxtEncoder()
+        one.header(rec.header)
+        many.header(rec.header)
+        single = "".join(one.event(e) for e in events) + one.finish()
+        batched = "".join(many.encode(events)) + many.finish()
+        assert batched == single, name

@@ -61,16 +61,15 @@ class TxtEncoder:
                 size += len(data)
                 if size < _BATCH:
                     continue
+                feed("".join(buf))
             elif code == RESIZE:
                 if buf:
                     feed("".join(buf))
                 self._resize(data)
             else:
                 continue
-            if buf:
-                feed("".join(buf))
-                buf.clear()
-                size = 0
+            buf.clear()
+            size = 0
             text = self._lines(term.take_lines())
             if text:
                 yield text
