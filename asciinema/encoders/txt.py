@@ -85,6 +85,7 @@ class TxtEncoder:
         alt = term.alt_screen_lines()
         out.append(self._lines(term.screen_lines(), end=alt is not None))
         if alt is not None:
+            self._blank = 0  # the primary screen's empty rows at its bottom
             out.append(self._lines(alt))
         if self._partial:
             out.append(self._lines([("", False)]))
