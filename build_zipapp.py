@@ -265,7 +265,7 @@ def download_player(pin: NpmPin, npm_dir: Path) -> Path:
     if npm is None:
         raise BuildError("npm not found; install it or pass --player-tgz FILE")
     npm_dir.mkdir(parents=True, exist_ok=True)
-    run([npm, "pack", f"{pin.name}@{pin.version}", "--pack-destination", str(npm_dir)], cwd=npm_dir)
+    run([npm, "pack", f"{pin.name}@{pin.version}", "--pack-destination", "."], cwd=npm_dir)
     return npm_dir / player_tgz_name(pin)
 
 
