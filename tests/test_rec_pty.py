@@ -1,0 +1,361 @@
+"""`rec` on a real pty that is its controlling terminal: typing, resizing, hotkeys, exit
+statuses, and the terminal's modes restored on every way out.
+
+Each test starts the CLI on a fresh pty (tests/recpty.py), types into it and reads with
+deadlines. Times are only compared with generous margins.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, Iterator, List
+
+import pytest
+
+from asciinema.asciicast import open_recording
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from recpty import PtyRun, child_pids  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and Linux ptys")
+
+
+@pytest.fixture
+def rec_env(cli_env: Dict[str, str], tmp_path: Path) -> Dict[str, str]:
+    env = dict(cli_env)
+    env["SHELL"] = "/bin/sh"
+    env["TERM"] = "xterm-256color"
+    env["PS1"] = "$ "
+    config = tmp_path / "config"
+    config.mkdir(exist_ok=True)
+    (config / "config.toml").write_text("[notifications]\nenabled = false\n")
+    return env
+
+
+@pytest.fixture
+def runs() -> Iterator[List[PtyRun]]:
+    started: List[PtyRun] = []
+    yield started
+    for r in started:
+        r.close()
+
+
+@pytest.fixture
+def start(cli: object, cli_argv: List[str], rec_env: Dict[str, str], tmp_path: Path, runs: List[PtyRun]):  # type: ignore[no-untyped-def]
+    def run(*args: str, cols: int = 80, rows: int = 24, config: str = "") -> PtyRun:
+        if config:
+            (tmp_path / "config" / "config.toml").write_text("[notifications]\nenabled = false\n" + config)
+        r = PtyRun(cli_argv + ["rec", *args], rec_env, str(tmp_path), cols=cols, rows=rows)
+        runs.append(r)
+        return r
+
+    return run
+
+
+def load(path: Path):  # type: ignore[no-untyped-def]
+    with open(path, "rb") as f:
+        rec = open_recording(f, str(path))
+        return rec.header, list(rec.events)
+
+
+def output_of(events) -> str:  # type: ignore[no-untyped-def]
+    return "".join(e[2] for e in events if e[1] == "o")
+
+
+def started(r: PtyRun) -> int:
+    """Wait for the session to run; returns the offset after the status lines."""
+    r.read_until(b"::: Recording to ")
+    at = bytes(r.output).index(b"::: Recording to ")
+    r.read_until(b"\r\n", start=at)
+    r.settle(0.3)
+    return len(r.output)
+
+
+def test_typing_into_cat(start, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    r = start("-I", "-c", "cat", "x.cast", cols=91, rows=33)
+    before = r.attrs()
+    at = started(r)
+    assert b"Press <ctrl+d>" not in r.output
+    r.type(b"hello")
+    r.type(b"\r")
+    r.read_until(b"hello\r\nhello\r\n", start=at)
+    r.type(b"\x04")
+    assert r.wait() == 0
+    assert r.attrs() == before
+    assert b"::: asciinema session ended\r\n::: Recorded to x.cast\r\n" in r.output
+    header, events = load(tmp_path / "x.cast")
+    assert (header.cols, header.rows) == (91, 33)
+    assert header.term_type == "xterm-256color"
+    assert output_of(events) == "hello\r\nhello\r\n"
+    assert [e[2] for e in events if e[1] == "i"] == ["hello", "\r", "\x04"]
+    assert events[-1][1:] == ("x", "0")
+
+
+def test_shell_session_with_prompt_line(start, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    r = start("x.cast")
+    before = r.attrs()
+    at = started(r)
+    assert b"::: Press <ctrl+d> or type 'exit' to end\r\n" in r.output
+    r.write(b"echo $((6*7))\r")
+    r.read_until(b"42", start=at)
+    r.write(b"exit\r")
+    assert r.wait() == 0
+    assert r.attrs() == before
+    assert "42" in output_of(load(tmp_path / "x.cast")[1])
+
+
+def test_resize(start, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    r = start("-c", "cat", "x.cast")
+    started(r)
+    r.resize(100, 40)
+    r.settle(0.4)
+    r.resize(100, 40)  # no change, no event
+    r.settle(0.3)
+    r.resize(120, 50)
+    r.settle(0.4)
+    r.type(b"stty size\r")  # cat echoes it; a shell would run it
+    r.type(b"\x04")
+    assert r.wait() == 0
+    _, events = load(tmp_path / "x.cast")
+    assert [e[2] for e in events if e[1] == "r"] == ["100x40", "120x50"]
+
+
+def test_resize_reaches_the_program(start, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    r = start("-c", "sleep 0.8; stty size", "x.cast")
+    started(r)
+    r.resize(101, 41)
+    assert r.wait() == 0
+    assert "41 101\r\n" in output_of(load(tmp_path / "x.cast")[1])
+
+
+def test_window_size_override_masks_resizes(start, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    r = start("--window-size", "90x", "-c", "cat", "x.cast")
+    started(r)
+    r.resize(100, 40)
+    r.settle(0.4)
+    r.type(b"\x04")
+    assert r.wait() == 0
+    header, events = load(tmp_path / "x.cast")
+    assert (header.cols, header.rows) == (90, 24)
+    assert [e[2] for e in events if e[1] == "r"] == ["90x40"]
+
+
+def test_pause_stops_capture_and_time(start, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    r = start("-I", "-c", "cat", "x.cast")
+    at = started(r)
+    r.type(b"before\r")
+    r.read_until(b"before\r\nbefore\r\n", start=at)
+    r.type(b"\x1c")  # ctrl+\ pauses
+    r.type(b"hidden\r")
+    r.read_until(b"hidden\r\nhidden\r\n", start=at)  # still shown on the terminal
+    r.settle(1.5)  # time stops while paused
+    r.type(b"\x1c")
+    r.type(b"after\r")
+    r.read_until(b"after\r\nafter\r\n", start=at)
+    r.type(b"\x04")
+    assert r.wait() == 0
+    _, events = load(tmp_path / "x.cast")
+    text = output_of(events)
+    assert "before" in text and "after" in text and "hidden" not in text
+    inputs = "".join(e[2] for e in events if e[1] == "i")
+    assert "hidden" not in inputs and "\x1c" not in inputs and "before" in inputs
+    assert events[-1][0] < 2_000_000, events  # ~1 s of typing, not the 1.5 s paused
+
+
+def test_pause_key_inside_a_burst_is_input(start, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    r = start("-c", "stty -isig; od -c", "x.cast")
+    at = started(r)
+    r.type(b"a\x1cb\r")
+    r.type(b"\x04")
+    assert r.wait() == 0
+    assert "a 034   b" in output_of(load(tmp_path / "x.cast")[1])
+    assert at > 0
+
+
+def test_marker_key(start, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    r = start("-c", "cat", "x.cast", config='[session]\nadd_marker_key = "^b"\n')
+    at = started(r)
+    r.type(b"one\r")
+    r.type(b"\x02")
+    r.type(b"two\r")
+    r.read_until(b"two\r\ntwo\r\n", start=at)
+    r.type(b"\x04")
+    assert r.wait() == 0
+    _, events = load(tmp_path / "x.cast")
+    codes = [e[1] for e in events]
+    assert codes.count("m") == 1
+    marker = codes.index("m")
+    assert "one" in output_of(events[:marker]) and "two" in output_of(events[marker:])
+    assert events[marker][2] == ""
+    assert "\x02" not in output_of(events)
+
+
+def test_prefix_key_mode(start, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    config = '[session]\nprefix_key = "C-a"\npause_key = "p"\nadd_marker_key = "m"\n'
+    r = start("-c", "cat", "x.cast", config=config)
+    at = started(r)
+    r.type(b"m")  # plain m is text
+    r.type(b"\x01")
+    r.type(b"m")  # marker
+    r.type(b"\x01")
+    r.type(b"\x01")  # a literal ctrl+a
+    r.type(b"\r")
+    r.read_until(b"\r\n", start=at)
+    r.type(b"\x04")
+    assert r.wait() == 0
+    _, events = load(tmp_path / "x.cast")
+    assert [e[1] for e in events].count("m") == 1
+    assert output_of(events).startswith("m^A\r\n") or output_of(events).startswith("m\x01\r\n")
+
+
+def test_pause_key_disabled(start, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    r = start("-c", "stty -isig; od -c", "x.cast", config='[session]\npause_key = ""\n')
+    started(r)
+    r.type(b"\x1c")
+    r.type(b"\r")
+    r.type(b"\x04")
+    assert r.wait() == 0
+    assert "0000000 034  \\n" in output_of(load(tmp_path / "x.cast")[1])
+
+
+@pytest.mark.parametrize("ret", [False, True])
+def test_exit_3(start, tmp_path: Path, ret: bool) -> None:  # type: ignore[no-untyped-def]
+    r = start(*(["--return"] if ret else []), "x.cast")
+    before = r.attrs()
+    at = started(r)
+    r.write(b"exit 3\r")
+    assert r.wait() == (3 if ret else 0)
+    assert r.attrs() == before
+    _, events = load(tmp_path / "x.cast")
+    assert events[-1][1:] == ("x", "3")
+    assert at
+
+
+def recorder_child(r: PtyRun) -> int:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        kids = child_pids(r.pid)
+        if kids:
+            return kids[0]
+        r.settle(0.05)
+    raise AssertionError("no child process")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT])
+def test_signal_to_recorder_restores_terminal(start, tmp_path: Path, sig: int) -> None:  # type: ignore[no-untyped-def]
+    r = start("--return", "x.cast")  # an interactive shell ignores SIGTERM; it is hung up
+    before = r.attrs()
+    started(r)
+    assert r.attrs() != before  # raw mode while recording
+    os.kill(r.pid, sig)
+    status = r.wait()
+    assert status == 128 + signal.SIGHUP
+    assert r.attrs() == before
+    _, events = load(tmp_path / "x.cast")
+    assert events[-1][1:] == ("x", str(128 + signal.SIGHUP))
+
+
+def test_killed_child_restores_terminal(start, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    r = start("--return", "-c", "sleep 60", "x.cast")
+    before = r.attrs()
+    started(r)
+    os.kill(recorder_child(r), signal.SIGKILL)
+    assert r.wait() == 137
+    assert r.attrs() == before
+    _, events = load(tmp_path / "x.cast")
+    assert events[-1][1:] == ("x", "137")
+
+
+def test_program_ignoring_sigterm_is_killed(start, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    r = start("--return", "-c", "trap '' TERM HUP; echo ready; while :; do sleep 0.1; done", "x.cast")
+    before = r.attrs()
+    r.read_until(b"ready")
+    t = time.monotonic()
+    os.kill(r.pid, signal.SIGTERM)
+    assert r.wait() == 137
+    assert time.monotonic() - t < 20
+    assert r.attrs() == before
+
+
+def test_write_error_restores_terminal(start, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    r = start("-c", "echo hi; sleep 30", "/dev/full")
+    before = r.attrs()
+    assert r.wait() == 1
+    assert r.attrs() == before
+    assert r.output.count(b"Error: ") == 1
+    assert b"Error: can't write /dev/full: No space left on device\r\n" in r.output
+
+
+def test_internal_error_restores_terminal(rec_env: Dict[str, str], tmp_path: Path, runs: List[PtyRun]) -> None:
+    # an output that raises inside the loop: the engine's own error path
+    script = tmp_path / "boom.py"
+    script.write_text(
+        "import os, sys\n"
+        "from asciinema.asciicast import Header\n"
+        "from asciinema.session import Session, SessionSpec\n"
+        "from asciinema.term import SessionTerminal, open_tty\n"
+        "class Boom:\n"
+        "    fatal = True\n"
+        "    name = 'boom'\n"
+        "    def start(self, header, wake): pass\n"
+        "    def send(self, event): raise RuntimeError('boom')\n"
+        "    def congested(self): return False\n"
+        "    def failure(self): return None\n"
+        "    def close(self, timeout): return None\n"
+        "term = SessionTerminal.host(open_tty(), 'xterm', read_keys=True)\n"
+        "spec = SessionSpec(command='echo out; sleep 30', env=dict(os.environ), header=Header(80, 24))\n"
+        "try:\n"
+        "    Session(spec, term, [Boom()]).run()\n"
+        "except RuntimeError as e:\n"
+        "    print('caught', e)\n"
+    )
+    env = dict(rec_env, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    r = PtyRun([sys.executable, str(script)], env, str(tmp_path))
+    runs.append(r)
+    before = r.attrs()
+    assert r.wait() == 0, bytes(r.output)
+    assert b"caught boom" in r.output
+    assert r.attrs() == before
+
+
+def test_piped_stdin_with_a_terminal(cli: object, cli_argv: List[str], rec_env: Dict[str, str],
+                                     tmp_path: Path, runs: List[PtyRun]) -> None:
+    # stdin is a pipe, /dev/tty exists: input from the pipe, output to the terminal
+    rfd, wfd = os.pipe()
+    os.write(wfd, b"echo piped-$((1+1))\nexit\n")
+    os.close(wfd)
+    r = PtyRun(cli_argv + ["rec", "x.cast"], rec_env, str(tmp_path), stdin=rfd)
+    os.close(rfd)
+    runs.append(r)
+    before = r.attrs()
+    assert r.wait() == 0
+    assert r.attrs() == before
+    assert b"piped-2" in r.output
+    assert "piped-2" in output_of(load(tmp_path / "x.cast")[1])
+
+
+def test_ten_megabyte_paste(start, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import base64
+
+    r = start("-c", "cat > pasted.txt", "x.cast")
+    started(r)
+    payload = base64.encodebytes(os.urandom(7 << 20)).replace(b"\n", b"\r")
+    r.write(payload)  # the test side drains the echo while writing
+    r.type(b"\x04")
+    assert r.wait(120) == 0
+    assert (tmp_path / "pasted.txt").read_bytes() == payload.replace(b"\r", b"\n")
+
+
+def test_asciinema_24_plays_our_pty_v2(start, tmp_path: Path, ref_asciinema: str,  # type: ignore[no-untyped-def]
+                                       rec_env: Dict[str, str]) -> None:
+    r = start("-f", "asciicast-v2", "-c", "printf '\\033[1mbold\\033[0m\\n'; seq 3", "x.cast")
+    assert r.wait() == 0
+    cat = subprocess.run([ref_asciinema, "cat", str(tmp_path / "x.cast")], capture_output=True, env=rec_env,
+                         timeout=60)
+    assert cat.returncode == 0
+    assert cat.stdout == b"\x1b[1mbold\x1b[0m\r\n1\r\n2\r\n3\r\n"
