@@ -119,16 +119,19 @@ _BLANK = Char(data=" ", fg="default", bg="default", reverse=False)
 _REVERSED_BLANK = Char(data=" ", fg="default", bg="default", reverse=True)
 
 
-def line_text(line: Optional[Dict[int, Char]], width: int) -> str:
-    """The text of the first ``width`` cells of a line, as pyte's ``display`` shows it."""
+def line_text(line: Optional[Dict[int, Char]], width: int, pad: bool = False) -> str:
+    """The text of the first ``width`` cells of a line, as pyte's ``display`` shows it.
+
+    Unwritten cells at the end are left out unless ``pad``.
+    """
     if not line:
-        return ""
+        return " " * width if pad else ""
     n = len(line)
     if n <= width and list(line) == _range_list(n):
         # Written left to right from column 0, without gaps: the usual case.
         text = "".join(map(_data, line.values()))
-        if len(text) == n:
-            return text  # one code point per cell: no wide or combined characters
+        if len(text) == n:  # one code point per cell: no wide or combined characters
+            return text + " " * (width - n) if pad else text
     return render_row(line, width)
 
 
@@ -794,5 +797,5 @@ def _line_entry(line: Optional[Line], width: int) -> Tuple[str, bool]:
         return ("", False)
     wrapped = line.wrapped
     if wrapped:
-        return (line_text(line, min(wrapped, width)), True)
+        return (line_text(line, min(wrapped, width), pad=True), True)
     return (line_text(line, width).rstrip(), False)
