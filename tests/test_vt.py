@@ -484,3 +484,36 @@ def test_fast_path_matches_pyte(cols: int, rows: int, pieces: List[str], cuts: L
     assert ours.margins == ref.margins
     assert ours.tabstops == ref.tabstops
     assert ours.title == ref.title
+
+
+alt_and_zero_width = st.sampled_from(
+    ["\x1b[?1049h", "\x1b[?1049l", "\x1b[?47h", "\x1b[?47l", "\x1b[?1047h", "\x1b[?1047l",
+     "\x1b[?1049;25h", "\x1b[?25;1049l", "\u200d", "\ufe0f", "\x01", "\x1b[S", "\x1b[2T",
+     "\U0001f468\u200d\U0001f469", "\x1b[?2004h"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    cols=st.integers(min_value=1, max_value=12),
+    rows=st.integers(min_value=1, max_value=6),
+    pieces=st.lists(st.one_of(piece, alt_and_zero_width), max_size=40),
+    cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=8),
+)
+def test_feeding_in_pieces_is_like_feeding_at_once(cols: int, rows: int, pieces: List[str], cuts: List[int]) -> None:
+    data = "".join(pieces)
+    whole = Terminal(cols, rows)
+    whole.feed(data)
+    split = Terminal(cols, rows)
+    bounds = sorted({c for c in cuts if c < len(data)} | {0, len(data)})
+    for a, b in zip(bounds, bounds[1:]):
+        split.feed(data[a:b])
+    assert split.take_lines() == whole.take_lines()
+    assert split.alt_active == whole.alt_active
+    assert split.display == whole.display
+    assert split.screen_lines() == whole.screen_lines()
+    assert split.alt_screen_lines() == whole.alt_screen_lines()
+    for y in range(rows):
+        for x in range(cols):
+            assert split.screen.buffer[y][x] == whole.screen.buffer[y][x]
+    assert (split.cursor.x, split.cursor.y, split.cursor.attrs) == (whole.cursor.x, whole.cursor.y, whole.cursor.attrs)
