@@ -124,7 +124,10 @@ def main() -> None:
     else:
         sys.path.insert(0, str(ROOT))
 
-    import pyte
+    try:
+        import pyte
+    except ImportError:
+        sys.exit("pyte is not importable: pass --pyz asciinema.pyz, or install the pins of vendor.txt")
 
     from asciinema.asciicast import Event, Header
     from asciinema.encoders.txt import TxtEncoder
