@@ -47,7 +47,11 @@ Deliberate differences from pyte 0.8.2, besides the above: DL (``ESC[M``) blanks
 should even where pyte's sparse buffer has no line below (pyte leaves the old text there);
 resize keeps the cursor line on the screen (lines above it are pushed off the top only as far
 as needed, lines below it are dropped), clamps the cursor, trims tab stops, and applies to the
-hidden buffer too; an escape sequence pyte raises on (``ESC[5J``, ``ESC[?1A``) is ignored.
+hidden buffer too; an escape sequence pyte raises on (``ESC[5J``, ``ESC[?1A``) is ignored;
+``display`` shows a space for the stub of a wide character whose first half was overwritten
+(pyte raises IndexError). Kept as in pyte, unlike xterm: a wide character that does not fit in
+the last column is put there rather than wrapped; narrowing the screen crops lines (no
+reflow); SGR 2 (dim) and other attributes pyte lacks are ignored.
 
 For a later "late joiner" snapshot, :attr:`Terminal.screen` exposes the pyte screen (cursor,
 ``mode``, ``margins``, ``tabstops``, ``savepoints``, the shown ``buffer``), and the terminal
