@@ -11,10 +11,10 @@ States: *playing* (events are emitted when due), *paused* (nothing is due; keys 
 *ended* and *interrupted*. Keys are matched against whole reads, as in asciinema 3: ctrl+c
 always quits; pause toggles; step and next-marker act only while paused.
 
-The loop waits for the next due time on the terminal's key fd with ``select``: it sleeps until
-about a millisecond before the deadline, then sleeps the rest in small steps and spins for the
-last fraction, so events leave within tens of microseconds of their time without burning a CPU
-through long pauses. Events are pulled from the (lazy) iterator only after the previous event
+The loop waits for the next due time on the terminal's key fd with ``select`` until a few
+milliseconds before the deadline, then sleeps in short steps and spins for the last fraction
+of a millisecond, so events leave within tens of microseconds of their time without burning
+a CPU through long pauses. Events are pulled from the (lazy) iterator only after the previous event
 has been written, so a slow source never holds back output that is already due.
 """
 
@@ -248,12 +248,16 @@ class Player:
 # The loop
 
 
-#: Up to this long before a deadline the loop waits for keys with select().
-FINE_S = 0.001
+#: Until this long before a deadline the loop waits for keys with select(). Long sleeps can
+#: overshoot by milliseconds (an idle virtual CPU is slow to wake), so the rest is slept in
+#: short steps, which overshoot by tens of microseconds, and the last stretch is spun.
+COARSE_S = 0.004
+#: The longest sleep inside the last COARSE_S.
+STEP_S = 0.0005
 #: The last stretch before a deadline is spun, not slept.
 SPIN_S = 0.0002
-#: How often keys are polled while behind schedule (no waiting at all).
-POLL_BEHIND_S = 0.02
+#: How often keys are polled when events are too close for the coarse wait, or overdue.
+POLL_S = 0.02
 #: select() may oversleep by 0.1% of its timeout (Linux slack); wake early by more than that.
 SLACK = 0.995
 
@@ -338,14 +342,15 @@ class KeyReader:
         while True:
             now = clock()
             remaining = deadline - now
+            if fd is not None and now - self._last_poll >= POLL_S:
+                # events come too fast for the coarse wait: still look at the keys now and then
+                self._last_poll = now
+                if self._select([fd], [], [], 0)[0]:
+                    return self.read()
             if remaining <= 0:
-                if fd is not None and now - self._last_poll >= POLL_BEHIND_S:
-                    self._last_poll = now
-                    if self._select([fd], [], [], 0)[0]:
-                        return self.read()
                 return None
-            if remaining > FINE_S:
-                timeout = remaining * SLACK - FINE_S
+            if remaining > COARSE_S:
+                timeout = remaining * SLACK - COARSE_S
                 if timeout > 0:
                     if fd is not None:
                         self._last_poll = now
@@ -355,7 +360,8 @@ class KeyReader:
                         time.sleep(timeout)
                     continue
             if remaining > SPIN_S:
-                time.sleep(remaining - SPIN_S)
+                time.sleep(min(STEP_S, remaining - SPIN_S))
+                continue
             while clock() < deadline:
                 pass
             return None
