@@ -221,3 +221,16 @@ def test_old_interpreter_gets_one_line_and_exit_1(pyz: Path) -> None:
     assert proc.returncode == 1
     assert proc.stdout == ""
     assert proc.stderr == "asciinema needs Python 3.9 or newer (this is 3.8)\n"
+
+
+def test_archive_runs_isolated_on_this_python(pyz: Path, tmp_path: Path) -> None:
+    r = subprocess.run([sys.executable, "-I", str(pyz), "--version"], capture_output=True, timeout=60,
+                       cwd=str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(b"asciinema ")
+    # and it does real work from the zip: pyte-backed txt export
+    src = Path(__file__).parent / "casts" / "full-v3.cast"
+    r = subprocess.run([sys.executable, "-I", str(pyz), "convert", str(src), "-f", "txt", "-"],
+                       capture_output=True, timeout=60, cwd=str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == (Path(__file__).parent / "golden" / "full-v3.cast.txt").read_bytes()
