@@ -643,3 +643,69 @@ def test_timing_accuracy_of_a_dense_cast(spawn, tmp_path):
     assert abs(drift) < 0.2
     assert p99 < 0.05
     assert p.restored()
+
+
+# -- start-up and memory ---------------------------------------------------------------------
+
+
+def _wrapped(cli_argv: List[str], argv: Sequence[str], prelude: str = "", epilogue: str = "") -> List[str]:
+    """A python -c command that runs asciinema ``argv`` (source tree or archive) in-process."""
+    if cli_argv[1] == "-m":
+        target = "runpy.run_module('asciinema', run_name='__main__')"
+    else:
+        target = f"runpy.run_path({cli_argv[1]!r}, run_name='__main__')"
+    code = (f"import runpy, sys\n{prelude}\nsys.argv = {['asciinema'] + list(argv)!r}\n"
+            f"try:\n    {target}\nexcept SystemExit as e:\n    code = e.code\n{epilogue}\nsys.exit(code)\n")
+    return [cli_argv[0], "-c", code]
+
+
+def test_play_does_not_import_pyte_or_websockets(cli, cli_argv, cli_env, tmp_path):
+    argv = _wrapped(cli_argv, ["play", "-q", str(CASTS / "minimal-v2.cast")], epilogue=(
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('pyte', 'websockets', 'asyncio'))\n"
+        "sys.stderr.write('heavy=%r\\n' % heavy)"))
+    r = subprocess.run(argv, env=cli_env, cwd=str(tmp_path), capture_output=True, stdin=subprocess.DEVNULL,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"hello world\r\n"
+    assert b"heavy=[]" in r.stderr
+
+
+def _max_rss_kib(argv: List[str], env: Dict[str, str], cwd: Path, feed: Callable[[int], None]) -> int:
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env=env, cwd=str(cwd), start_new_session=True)
+    assert proc.stdin is not None
+    try:
+        feed(proc.stdin.fileno())
+        proc.stdin.close()
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status) if hasattr(os, "waitstatus_to_exitcode") else status
+        assert status == 0
+        return usage.ru_maxrss
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            proc.wait(10)
+        if proc.stderr:
+            proc.stderr.close()
+
+
+def test_memory_stays_flat_for_a_large_stream(cli, cli_argv, cli_env, tmp_path):
+    """40 MB of events through stdin: the player's peak memory barely moves (no loading)."""
+    header = b'{"version": 2, "width": 80, "height": 24}\n'
+    line = json.dumps("x" * 2000)
+
+    def feed(count: int) -> Callable[[int], None]:
+        def run(fd: int) -> None:
+            os.write(fd, header)
+            for start in range(0, count, 100):
+                batch = "".join(f'[{i / 1000:.3f}, "o", {line}]\n' for i in range(start, start + 100)).encode()
+                view = memoryview(batch)
+                while view:
+                    view = view[os.write(fd, view):]
+        return run
+
+    argv = cli_argv + ["play", "-q", "-s", "1000000", "-"]
+    small = _max_rss_kib(argv, cli_env, tmp_path, feed(100))
+    large = _max_rss_kib(argv, cli_env, tmp_path, feed(20_000))  # ~40 MB
+    print(f"peak RSS {small} KiB -> {large} KiB")
+    assert large - small < 12_000, (small, large)
