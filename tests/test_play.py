@@ -709,3 +709,27 @@ def test_memory_stays_flat_for_a_large_stream(cli, cli_argv, cli_env, tmp_path):
     large = _max_rss_kib(argv, cli_env, tmp_path, feed(20_000))  # ~40 MB
     print(f"peak RSS {small} KiB -> {large} KiB")
     assert large - small < 12_000, (small, large)
+
+
+@pytest.mark.parametrize("signum,code", [(signal.SIGINT, 0), (signal.SIGTERM, 128 + signal.SIGTERM)])
+def test_signals_without_a_terminal(cli, cli_argv, cli_env, tmp_path, signum, code):
+    cast = write_v2(str(tmp_path / "long.cast"), [(0.01, "o", "started "), (60.0, "o", "never")])
+    proc = subprocess.Popen(cli_argv + ["play", cast], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=cli_env, cwd=str(tmp_path), start_new_session=True)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith(START)
+        assert os.read(proc.stdout.fileno(), 100) == b"started "
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    assert proc.returncode == code
+    if signum == signal.SIGINT:
+        assert out == b"\r\n" + INTERRUPTED + b"\n"
+        assert err == b""
+    else:
+        assert out == b""
+        assert one_error_line(err) == "Error: terminated by SIGTERM"

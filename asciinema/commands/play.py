@@ -13,7 +13,8 @@ Choices where asciinema 3 is silent:
   file, later passes read that copy.
 * SIGTERM and SIGHUP restore the terminal, print ``Error: terminated by SIG...`` and exit with
   128 + the signal number. SIGINT (when the terminal is not in raw mode, or sent with kill)
-  counts as ctrl+c: ``Playback interrupted``, exit 0.
+  counts as ctrl+c: ``Playback interrupted``, exit 0. Signals that arrive while the terminal
+  is being restored are only noted, so they cannot cut the restoring short.
 * A closed stdout ends playback with one error line, exit 1.
 """
 
@@ -24,13 +25,15 @@ import math
 import os
 import signal
 import sys
-from contextlib import contextmanager
-from typing import IO, BinaryIO, Iterator, List, Optional, Tuple
+from typing import IO, TYPE_CHECKING, BinaryIO, Callable, Iterator, List, Optional, Tuple
 
 from asciinema import status
 from asciinema.asciicast import Recording, open_recording
 from asciinema.errors import AsciinemaError, ConfigError, LoadError, OutputError
 from asciinema.source import display_name, is_url, open_input
+
+if TYPE_CHECKING:
+    from asciinema import player
 
 
 class Terminated(AsciinemaError):
@@ -217,36 +220,100 @@ def _key_fd() -> Optional[int]:
     return fd
 
 
-@contextmanager
-def _signals_raise() -> Iterator[None]:
-    """SIGTERM and SIGHUP raise :class:`_Signalled` for the duration (main thread only)."""
+class _SignalGuard:
+    """SIGTERM, SIGHUP and SIGINT while playing: raise out of playback, or only note them.
 
-    def handler(signum: int, frame: object) -> None:
-        raise _Signalled(signum)
+    Armed, the first signal raises (:class:`_Signalled`, or KeyboardInterrupt for SIGINT) so
+    playback stops wherever it is. Disarmed (while the terminal is being restored), signals
+    are only noted: an exception there could cut a ``tcsetattr`` short and leave the terminal
+    raw. The caller looks at :attr:`received` afterwards.
+    """
 
-    saved = []
-    for name in ("SIGTERM", "SIGHUP"):
-        signum = getattr(signal, name, None)
-        if signum is None:
-            continue
-        try:
-            saved.append((signum, signal.signal(signum, handler)))
-        except (ValueError, OSError):  # not the main thread, or not supported here
-            pass
-    try:
-        yield
-    finally:
-        for signum, previous in saved:
+    def __init__(self) -> None:
+        self.armed = True
+        self.received: Optional[int] = None
+        self._saved: List[Tuple[int, object]] = []
+
+    def _handler(self, signum: int, frame: object) -> None:
+        if self.received is None or self.received == signal.SIGINT:
+            self.received = signum
+        if self.armed:
+            self.armed = False
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            raise _Signalled(signum)
+
+    def __enter__(self) -> "_SignalGuard":
+        for name in ("SIGTERM", "SIGHUP", "SIGINT"):
+            signum = getattr(signal, name, None)
+            if signum is None:
+                continue
             try:
-                signal.signal(signum, previous)
-            except (ValueError, OSError):
+                self._saved.append((signum, signal.signal(signum, self._handler)))
+            except (ValueError, OSError):  # not the main thread, or not supported here
                 pass
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.armed = False
+        for signum, previous in self._saved:
+            try:
+                signal.signal(signum, previous)  # type: ignore[arg-type]
+            except (ValueError, OSError, TypeError):
+                pass
+
+
+def _play_passes(
+    args: argparse.Namespace,
+    source: Input,
+    stream: LineStream,
+    recording: Recording,
+    speed: float,
+    cfg_limit: Optional[float],
+    keys: "player.Keys",
+    pause_on_markers: bool,
+    write: Callable[[str], None],
+    reader: "player.KeyReader",
+) -> bool:
+    """Play once, or pass after pass with --loop; True when stopped with ctrl+c."""
+    from asciinema import player
+    from asciinema.asciicast.transform import accelerate, limit_idle_time
+
+    try:
+        while True:
+            header = recording.header
+            if args.idle_time_limit is not None:
+                limit: Optional[float] = args.idle_time_limit
+            elif cfg_limit is not None:
+                limit = cfg_limit
+            else:
+                limit = header.idle_time_limit
+            events = accelerate(limit_idle_time(recording.events, limit), speed)
+            p = player.Player(
+                events,
+                keys=keys,
+                pause_on_markers=pause_on_markers,
+                resize=args.resize,
+                size=(header.cols, header.rows),
+            )
+            with stream:
+                player.run(p, write, reader)
+                if p.interrupted:
+                    return True
+                if not args.loop:
+                    return False
+                source.pass_done(stream)
+            if reader.poll() == player.QUIT_KEY:  # a recording with no duration
+                write("\r\n")
+                return True
+            stream, recording = source.open()
+    finally:
+        stream.close()
 
 
 def run(args: argparse.Namespace) -> int:
     from asciinema import config as config_module
     from asciinema import player
-    from asciinema.asciicast.transform import accelerate, limit_idle_time
 
     cfg = config_module.load(os.environ)
     speed = args.speed
@@ -259,52 +326,26 @@ def run(args: argparse.Namespace) -> int:
     stream, recording = source.open()
     status.info(f"Replaying session from {args.file}")
 
-    interrupted = False
-    key_fd: Optional[int] = None
-    try:
-        with _signals_raise():
-            from asciinema import term
+    from asciinema import term
 
+    write = player.Writer(sys.stdout.fileno() if _has_fileno(sys.stdout) else 1)
+    guard = _SignalGuard()
+    key_fd: Optional[int] = None
+    interrupted = False
+    try:
+        with guard:
             key_fd = _key_fd()
-            pause_on_markers = args.pause_on_markers and key_fd is not None
-            write = player.Writer(sys.stdout.fileno() if _has_fileno(sys.stdout) else 1)
             try:
                 with term.raw_mode(key_fd):
-                    reader = player.KeyReader(key_fd)
-                    while True:
-                        header = recording.header
-                        if args.idle_time_limit is not None:
-                            limit: Optional[float] = args.idle_time_limit
-                        elif cfg_limit is not None:
-                            limit = cfg_limit
-                        else:
-                            limit = header.idle_time_limit
-                        events = accelerate(limit_idle_time(recording.events, limit), speed)
-                        p = player.Player(
-                            events,
-                            keys=keys,
-                            pause_on_markers=pause_on_markers,
-                            resize=args.resize,
-                            size=(header.cols, header.rows),
+                    try:
+                        interrupted = _play_passes(
+                            args, source, stream, recording, speed, cfg_limit, keys,
+                            args.pause_on_markers and key_fd is not None, write, player.KeyReader(key_fd),
                         )
-                        with stream:
-                            player.run(p, write, reader)
-                            if p.interrupted:
-                                interrupted = True
-                                break
-                            if not args.loop:
-                                break
-                            source.pass_done(stream)
-                        if reader.poll() == player.QUIT_KEY:  # a recording with no duration
-                            write("\r\n")
-                            interrupted = True
-                            break
-                        stream, recording = source.open()
-            except KeyboardInterrupt:
-                write("\r\n")
-                interrupted = True
-    except _Signalled as s:
-        raise Terminated(s.signum) from None
+                    finally:
+                        guard.armed = False  # the terminal is being restored: signals only noted
+            except (KeyboardInterrupt, _Signalled):
+                pass  # noted in guard.received
     finally:
         stream.close()
         source.close()
@@ -313,7 +354,11 @@ def run(args: argparse.Namespace) -> int:
                 os.close(key_fd)
             except OSError:
                 pass
-
+    if guard.received == signal.SIGINT:  # kill -INT, or ctrl+c without raw mode: as ctrl+c
+        write("\r\n")
+        interrupted = True
+    elif guard.received is not None:
+        raise Terminated(guard.received)
     status.info("Playback interrupted" if interrupted else "Playback ended")
     return 0
 
