@@ -11,7 +11,7 @@ import pytest
 
 CASTS = Path(__file__).parent / "casts"
 FORBIDDEN = {"pyte", "wcwidth", "websockets", "socket", "ssl", "http.client", "urllib.request",
-             "termios", "tty", "pty", "asyncio", "threading"}
+             "termios", "tty", "pty", "asyncio"}
 
 
 def imported(cli_argv: List[str], env: Dict[str, str], tmp_path: Path, *args: str) -> Set[str]:
