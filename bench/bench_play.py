@@ -9,7 +9,7 @@ earliest (arrival - due) over all events; lateness of an event = (arrival - due)
 minimum. Drift = (last arrival - first arrival) - (last due - first due): how much longer
 (positive) or shorter than scheduled the whole replay took.
 
-Casts: dense (1,000 events/s for 5 s by default) and sparse (gaps of 50-500 ms). Runs
+Casts: dense (1,000 events/s for 5 s by default) and sparse (100 events, gaps of 20-200 ms). Runs
 alternate between the two players; each figure is the median over ``--repeat`` runs.
 
     python3 bench/bench_play.py [--pyz asciinema.pyz] [--ref PATH] [--repeat 3]
@@ -50,7 +50,7 @@ def sparse_times(count: int, seed: int = 7) -> List[float]:
     rnd = random.Random(seed)
     t, out = 0.0, []
     for _ in range(count):
-        t += rnd.uniform(0.05, 0.5)
+        t += rnd.uniform(0.02, 0.2)
         out.append(t)
     return out
 
@@ -122,7 +122,7 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=3, help="runs per player and cast (median reported)")
     p.add_argument("--rate", type=int, default=1000, help="events per second of the dense cast")
     p.add_argument("--seconds", type=float, default=5.0, help="length of the dense cast")
-    p.add_argument("--sparse-events", type=int, default=30, help="events in the sparse cast")
+    p.add_argument("--sparse-events", type=int, default=100, help="events in the sparse cast")
     args = p.parse_args()
     if not os.path.exists(args.ref):
         sys.exit(f"asciinema 2.4.0 not found at {args.ref}; run `make test` or pass --ref")
