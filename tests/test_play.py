@@ -734,3 +734,19 @@ def test_signals_without_a_terminal(cli, cli_argv, cli_env, tmp_path, signum, co
     else:
         assert out == b""
         assert one_error_line(err) == "Error: terminated by SIGTERM"
+
+
+@pytest.mark.parametrize("name", ["full-v1.json", "minimal-v2.cast", "generated"])
+def test_same_bytes_as_asciinema_2_4(cli, ref_asciinema, cli_env, tmp_path, name):
+    if name == "generated":
+        path = write_v2(str(tmp_path / "g.cast"), [
+            (0.01, "o", "a\r\n"), (0.02, "i", "typed"), (0.03, "m", "mark"), (0.04, "r", "90x30"),
+            (0.05, "o", "\x1b[1mb żółć\x1b[0m"), (3.0, "o", "\r\nlast"),
+        ], idle_time_limit=0.1)
+    else:
+        path = str(CASTS / name)
+    ours = cli("play", "-q", "-s", "50", path)
+    ref = subprocess.run([ref_asciinema, "play", "-s", "50", path], env=cli_env, capture_output=True,
+                         stdin=subprocess.DEVNULL, timeout=60, start_new_session=True)
+    assert ours.returncode == 0 and ref.returncode == 0, (ours.stderr, ref.stderr)
+    assert ours.stdout == ref.stdout
