@@ -9,10 +9,12 @@ earliest (arrival - due) over all events; lateness of an event = (arrival - due)
 minimum. Drift = (last arrival - first arrival) - (last due - first due): how much longer
 (positive) or shorter than scheduled the whole replay took.
 
-Casts: dense (1,000 events/s for 5 s by default) and sparse (100 events, gaps of 20-200 ms). Runs
-alternate between the two players; each figure is the median over ``--repeat`` runs.
+Casts: dense (1,000 events/s for 5 s by default) and sparse (100 events, gaps of 20-200 ms).
+Runs alternate between the two players; each figure is the median over ``--repeat`` runs.
+Tails are sensitive to other load on the machine (a woken process waits for a CPU), so the
+load average is printed with the results.
 
-    python3 bench/bench_play.py [--pyz asciinema.pyz] [--ref PATH] [--repeat 3]
+    python3 bench/bench_play.py [--pyz asciinema.pyz] [--ref PATH] [--repeat 5]
 """
 
 from __future__ import annotations
@@ -119,7 +121,7 @@ def main() -> None:
     p.add_argument("--pyz", help="benchmark this archive instead of the source tree")
     p.add_argument("--ref", default=os.environ.get("ASCIINEMA_REF") or str(ROOT / ".venv-ref" / "bin" / "asciinema"),
                    help="asciinema 2.4.0 executable (default: $ASCIINEMA_REF or .venv-ref/bin/asciinema)")
-    p.add_argument("--repeat", type=int, default=3, help="runs per player and cast (median reported)")
+    p.add_argument("--repeat", type=int, default=5, help="runs per player and cast (median reported)")
     p.add_argument("--rate", type=int, default=1000, help="events per second of the dense cast")
     p.add_argument("--seconds", type=float, default=5.0, help="length of the dense cast")
     p.add_argument("--sparse-events", type=int, default=100, help="events in the sparse cast")
@@ -143,6 +145,7 @@ def main() -> None:
         f"dense {args.rate}/s": dense_times(args.rate, args.seconds),
         f"sparse {args.sparse_events} ev": sparse_times(args.sparse_events),
     }
+    load_before = os.getloadavg()[0]
     results: Dict[Tuple[str, str], List[Dict[str, float]]] = {}
     for cast_name, times in casts.items():
         path = os.path.join(tmp, re.sub(r"\W+", "-", cast_name) + ".cast")
@@ -157,7 +160,8 @@ def main() -> None:
     def med(cast: str, player: str, key: str) -> float:
         return statistics.median(r[key] for r in results[(cast, player)]) * 1000
 
-    print(f"play timing, median of {args.repeat} runs (ms); ours = {'archive ' + args.pyz if args.pyz else 'source tree'}")
+    print(f"play timing, median of {args.repeat} runs (ms); ours = {'archive ' + args.pyz if args.pyz else 'source tree'}; "
+          f"load average {load_before:.2f} -> {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     head = f"{'cast':<16} {'player':<6} {'mean late':>10} {'p99 late':>10} {'max late':>10} {'drift':>8}"
     print(head)
     print("-" * len(head))
