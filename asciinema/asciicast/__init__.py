@@ -142,6 +142,22 @@ def parse_theme(value: object) -> Optional[Theme]:
     return Theme(fg.lower(), bg.lower(), tuple(c.lower() for c in colors))  # type: ignore[union-attr]
 
 
+def common_header_fields(header: Header) -> Dict[str, object]:
+    """The optional header fields v2 and v3 share, in the order both write them."""
+    fields: Dict[str, object] = {}
+    if header.timestamp is not None:
+        fields["timestamp"] = header.timestamp
+    if header.idle_time_limit is not None:
+        fields["idle_time_limit"] = header.idle_time_limit
+    if header.command is not None:
+        fields["command"] = header.command
+    if header.title is not None:
+        fields["title"] = header.title
+    if header.env:
+        fields["env"] = header.env
+    return fields
+
+
 def reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not a valid number")
 

@@ -14,6 +14,7 @@ from operator import add, truediv
 from typing import BinaryIO, Dict, Iterable, Iterator, Optional, Sequence
 
 from asciinema.asciicast import (
+    common_header_fields,
     Columns,
     MAX_TIME,
     Event,
@@ -142,16 +143,7 @@ class Encoder:
 
     def header(self, header: Header) -> str:
         obj: Dict[str, object] = {"version": 2, "width": header.cols, "height": header.rows}
-        if header.timestamp is not None:
-            obj["timestamp"] = header.timestamp
-        if header.idle_time_limit is not None:
-            obj["idle_time_limit"] = header.idle_time_limit
-        if header.command is not None:
-            obj["command"] = header.command
-        if header.title is not None:
-            obj["title"] = header.title
-        if header.env:
-            obj["env"] = header.env
+        obj.update(common_header_fields(header))
         if header.theme is not None:
             t = header.theme
             obj["theme"] = {"fg": t.fg, "bg": t.bg, "palette": ":".join(t.palette)}

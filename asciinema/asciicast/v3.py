@@ -14,6 +14,7 @@ from operator import sub
 from typing import BinaryIO, Dict, Iterable, Iterator, List, Sequence
 
 from asciinema.asciicast import (
+    common_header_fields,
     Columns,
     Event,
     Header,
@@ -122,16 +123,7 @@ class Encoder:
             t = header.theme
             term["theme"] = {"fg": t.fg, "bg": t.bg, "palette": ":".join(t.palette)}
         obj: Dict[str, object] = {"version": 3, "term": term}
-        if header.timestamp is not None:
-            obj["timestamp"] = header.timestamp
-        if header.idle_time_limit is not None:
-            obj["idle_time_limit"] = header.idle_time_limit
-        if header.command is not None:
-            obj["command"] = header.command
-        if header.title is not None:
-            obj["title"] = header.title
-        if header.env:
-            obj["env"] = header.env
+        obj.update(common_header_fields(header))
         return _dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n"
 
     def event(self, event: Event) -> str:
