@@ -9,15 +9,16 @@ output for a moment, as a slow terminal would make it), and one that fails repor
 
 :class:`FileOutput` encodes and writes on a thread of its own, fed by a queue bounded by
 the amount of text waiting. Everything queued is written as soon as the thread gets to it
-(in batches under load), so after ``kill -9`` of the recorder the file holds whole lines up
-to a moment ago. :func:`open_recording_file` applies the file-mode rules of §4.2-§4.4.
+(within :data:`LINGER`, in large slices under load), so after ``kill -9`` of the recorder the
+file holds whole lines up to a moment ago. :func:`open_recording_file` applies the file-mode rules of §4.2-§4.4.
 """
 
 from __future__ import annotations
 
 import os
-import queue
 import threading
+import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Callable, List, Optional, Protocol
 
@@ -27,8 +28,10 @@ from asciinema.errors import LoadError, OutputError
 
 #: characters of event data a file output may have waiting before it counts as congested
 MAX_BACKLOG = 4 << 20
-#: write a batch once this many characters are encoded, even if more events are queued
-BATCH_CHARS = 256 << 10
+#: characters of event data encoded and written at a time
+SLICE_CHARS = 64 << 10
+#: seconds the writer waits after a wake-up so that a burst of events is written together
+LINGER = 0.01
 
 Wake = Callable[[], None]
 
@@ -152,25 +155,32 @@ def _append_point(path: str, need_offset: bool) -> "tuple[int, bool]":
 
 
 class FileOutput:
-    """Encodes events to a :class:`RecordingFile` on a writer thread; never blocks ``send``."""
+    """Encodes events to a :class:`RecordingFile` on a writer thread; never blocks ``send``.
+
+    ``send`` appends to a deque and wakes the writer only when it is idle, so a burst of
+    output costs one wake-up. The writer then lingers :data:`LINGER` seconds to gather the
+    burst, and encodes and writes it in slices of :data:`SLICE_CHARS` characters: each
+    slice's write releases the GIL, so the session loop never waits long for it.
+    """
 
     fatal = True
 
     def __init__(self, target: RecordingFile) -> None:
         self.target = target
         self.name = target.path
-        fmt = target.format
-        self.encoder: Encoder = get_encoder(fmt, time_offset=target.time_offset)
-        self._queue: "queue.SimpleQueue[Optional[Event]]" = queue.SimpleQueue()
+        self.encoder: Encoder = get_encoder(target.format, time_offset=target.time_offset)
+        self._pending: "deque[Event]" = deque()
+        self._signal = threading.Event()
+        self._armed = False  #: the writer was woken, or is writing, and will see new events
+        self._closing = False
         self._thread: Optional[threading.Thread] = None
         self._wake: Wake = _nothing
         self._error: Optional[str] = None
-        self._wrote_anything = False
-        self._queued = 0  #: characters put in the queue (main thread only)
-        self._written = 0  #: characters taken out and written (writer thread only)
+        self._queued = 0  #: characters handed over (main thread only)
+        self._written = 0  #: characters written (writer thread only)
         self._waiting_for_room = False
         self._preamble = ""
-        self._good_size = 0  #: file size after the last whole batch
+        self._good_size = 0  #: file size after the last whole slice
 
     def start(self, header: Header, wake: Wake) -> None:
         self._wake = wake
@@ -183,13 +193,18 @@ class FileOutput:
             self._preamble = ("\n" if target.needs_newline else "") + encoder.event(resize)
         else:
             self._preamble = encoder.header(header)
+        self._armed = True  # the preamble is written at once
+        self._signal.set()
         self._thread = threading.Thread(target=self._run, name="asciinema-file-writer", daemon=True)
         self._thread.start()
 
     def send(self, event: Event) -> None:
         if self._error is None:
             self._queued += len(event[2])
-            self._queue.put(event)
+            self._pending.append(event)
+            if not self._armed:
+                self._armed = True
+                self._signal.set()
 
     def congested(self) -> bool:
         if self._queued - self._written > MAX_BACKLOG:
@@ -203,7 +218,8 @@ class FileOutput:
     def close(self, timeout: float) -> Optional[str]:
         thread = self._thread
         if thread is not None:
-            self._queue.put(None)
+            self._closing = True
+            self._signal.set()
             thread.join(timeout)
             if thread.is_alive() and self._error is None:
                 self._error = f"can't write {self.name}: timed out"
@@ -220,8 +236,7 @@ class FileOutput:
     def _run(self) -> None:
         try:
             self._good_size = os.fstat(self.target.fd).st_size
-            if self._preamble:
-                self._write(self._preamble)
+            self._write(self._preamble)
             self._loop()
         except OSError as e:
             self._error = f"can't write {self.name}: {e.strerror or e}"
@@ -231,37 +246,44 @@ class FileOutput:
             self._wake()
 
     def _loop(self) -> None:
-        get = self._queue.get
-        get_nowait = self._queue.get_nowait
-        encode = self.encoder.encode
+        pending = self._pending
         while True:
-            batch: List[Event] = []
-            item = get()
-            size = 0
-            while item is not None:
-                batch.append(item)
-                size += len(item[2])
-                if size >= BATCH_CHARS:
+            self._signal.wait()
+            self._signal.clear()
+            if not self._closing:
+                time.sleep(LINGER)  # let a burst gather: one wake-up, few large writes
+            while True:
+                self._drain()
+                self._armed = False
+                if not pending:
                     break
-                try:
-                    item = get_nowait()
-                except queue.Empty:
-                    break
-            if batch:
-                self._write("".join(encode(batch)))
-                self._written += size
-                if self._waiting_for_room and self._queued - self._written < MAX_BACKLOG // 2:
-                    self._waiting_for_room = False
-                    self._wake()
-            if item is None:
+                self._armed = True  # events came after the drain
+            if self._closing and not pending:
                 self._write(self.encoder.finish())
                 return
+
+    def _drain(self) -> None:
+        pending = self._pending
+        popleft = pending.popleft
+        encode = self.encoder.encode
+        while pending:
+            batch: List[Event] = []
+            size = 0
+            while pending and size < SLICE_CHARS:
+                event = popleft()
+                batch.append(event)
+                size += len(event[2])
+            self._write("".join(encode(batch)))
+            self._written += size
+            if self._waiting_for_room and self._queued - self._written < MAX_BACKLOG // 2:
+                self._waiting_for_room = False
+                self._wake()
 
     def _write(self, text: str) -> None:
         """Write whole lines; on failure cut off the part of them that got in, if any.
 
-        Every batch ends at a line boundary, so the file stays loadable up to its last
-        complete batch after a full disk or a file size limit.
+        Every slice ends at a line boundary, so the file stays loadable up to its last
+        complete slice after a full disk or a file size limit.
         """
         if not text:
             return

@@ -23,8 +23,9 @@ import codecs
 import errno
 import logging
 import os
-import selectors
+import select
 import signal
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Mapping, Optional, Tuple
@@ -36,7 +37,7 @@ from asciinema.keys import FORWARD, Hotkeys
 from asciinema.notifier import Notifier, NullNotifier
 from asciinema.outputs import Output
 from asciinema.ptyproc import PtyProcess
-from asciinema.term import SessionTerminal
+from asciinema.term import SessionTerminal, TerminalWriter
 
 log = logging.getLogger("asciinema")
 
@@ -102,7 +103,8 @@ class Session:
         self.clock = clock
         self.hotkeys = spec.hotkeys
         self.process: Optional[PtyProcess] = None
-        self.sel = selectors.PollSelector()
+        self.poller = Poller()
+        self._master_fd = -2
         self._masks: Dict[int, int] = {}
         self._wake_r = self._wake_w = -1
         self._old_signals: Dict[int, object] = {}
@@ -117,8 +119,7 @@ class Session:
         self.master_open = True
         self.pty_buf = bytearray()
         # terminal
-        self.term_fd = terminal.out_fd
-        self.term_buf = bytearray()
+        self.term: Optional[TerminalWriter] = None  #: None: output discarded
         # time (ns)
         self.start = 0
         self.offset = 0
@@ -150,6 +151,9 @@ class Session:
             self.process = PtyProcess.spawn(spec.command, spec.env, size, keep_ignored=ignored)
             self.start = self.clock()
             log.info("child %d started: %s", self.process.pid, spec.command)
+            if self.terminal.out_fd is not None:
+                self.term = TerminalWriter(self.terminal.out_fd, self.terminal.direct_fd, self.wake,
+                                           TERM_BACKLOG // 2)
             for out in self.outputs:
                 out.start(spec.header, self.wake)
             self.terminal.enter()
@@ -178,73 +182,78 @@ class Session:
             pass
 
     def _loop(self) -> None:
-        sel = self.sel
+        poll = self.poller.poll
         while not self._finished():
             timeout = self._update_interest()
-            for key, mask in sel.select(timeout):
-                fd = key.fd
-                if mask & selectors.EVENT_READ:
-                    if fd == self._master():
+            for fd, readable, writable in poll(timeout):
+                if readable:
+                    if fd == self._master_fd:
                         self._read_master()
                     elif fd == self._wake_r:
                         self._read_wake()
                     if fd == self.input_fd and self.input_open:
                         self._read_input()
-                if mask & selectors.EVENT_WRITE:
-                    if fd == self._master():
-                        self._write_pty()
-                    if fd == self.term_fd:
-                        self._write_term()
-            self._check_child()
-            self._check_deadlines()
-
-    def _master(self) -> int:
-        assert self.process is not None
-        return self.process.master if self.master_open else -2
+                if writable and fd == self._master_fd:
+                    self._write_pty()
+            if not self.master_open and self.status is None:
+                self._check_child()  # covers a SIGCHLD that came before our handler
+            if self._deadlines:
+                self._check_deadlines()
 
     def _finished(self) -> bool:
         if self.status is None:
             return False
         return not self.master_open or (self.drain_end_at is not None and self._now_s() >= self.drain_end_at)
 
-    # --- selector bookkeeping --------------------------------------------------------
+    # --- poll bookkeeping ------------------------------------------------------------
 
     def _register(self) -> None:
-        self._set_mask(self._wake_r, selectors.EVENT_READ)
+        assert self.process is not None
+        self._master_fd = self.process.master
+        self._want(self._wake_r, True, False)
 
     def _update_interest(self) -> Optional[float]:
-        """Set what each fd is watched for; returns the select timeout."""
-        wanted: Dict[int, int] = {self._wake_r: selectors.EVENT_READ}
-        congested = any(out.congested() for out in self.outputs)
+        """Set what each fd is watched for; returns the poll timeout."""
+        congested = False
+        for out in self.outputs:
+            if out.congested():
+                congested = True
+                break
+        term = self.term
+        if term is not None:
+            if term.error is not None:
+                self._terminal_lost(term.error)
+            elif term.backlog() >= TERM_BACKLOG:
+                term.waiting = True
+                congested = True
+        input_fd, master = self.input_fd, self._master_fd
         if self.master_open:
-            m = 0
-            if len(self.term_buf) < TERM_BACKLOG and not congested:
-                m |= selectors.EVENT_READ
-            if self.pty_buf or self._send_eof:
-                m |= selectors.EVENT_WRITE
-            wanted[self._master()] = m
-        if self.input_open and self.input_fd is not None and len(self.pty_buf) < PTY_BACKLOG and not self.ending:
-            wanted[self.input_fd] = wanted.get(self.input_fd, 0) | selectors.EVENT_READ
-        if self.term_buf and self.term_fd is not None:
-            wanted[self.term_fd] = wanted.get(self.term_fd, 0) | selectors.EVENT_WRITE
-        for fd in list(self._masks):
-            if fd not in wanted or not wanted[fd]:
-                self.sel.unregister(fd)
-                del self._masks[fd]
-        for fd, m in wanted.items():
-            if m:
-                self._set_mask(fd, m)
+            self._want(master, not congested, bool(self.pty_buf) or self._send_eof > 0)
+        elif master in self._masks:
+            self._want(master, False, False)
+            self._master_fd = -2
+        if input_fd is not None:
+            self._want(
+                input_fd,
+                self.input_open and len(self.pty_buf) < PTY_BACKLOG and not self.ending,
+                False,
+            )
+        if not self._deadlines and not congested and (self.master_open or self.status is not None):
+            return None
         return self._timeout(congested)
 
-    def _set_mask(self, fd: int, mask: int) -> None:
-        old = self._masks.get(fd)
-        if old == mask:
-            return
-        if old is None:
-            self.sel.register(fd, mask)
-        else:
-            self.sel.modify(fd, mask)
-        self._masks[fd] = mask
+    def _want(self, fd: int, read: bool, write: bool) -> None:
+        mask = (1 if read else 0) | (2 if write else 0)
+        if self._masks.get(fd, 0) != mask:
+            self.poller.set(fd, read, write)
+            if mask:
+                self._masks[fd] = mask
+            else:
+                self._masks.pop(fd, None)
+
+    @property
+    def _deadlines(self) -> bool:
+        return bool(self.kill_at or self.give_up_at or self.drain_quiet_at or self.drain_end_at)
 
     def _timeout(self, congested: bool) -> Optional[float]:
         now = self._now_s()
@@ -287,43 +296,15 @@ class Session:
             log.info("pty closed")
 
     def _output(self, data: bytes) -> None:
-        if self.term_fd is not None:
-            if self.term_buf:
-                self.term_buf += data
-            else:
-                self._term_write(data)
+        if self.term is not None:
+            self.term.write(data)
         if self.paused_at is None:
             text = self._out_decoder.decode(data)
             if text:
                 self._emit(OUTPUT, text)
 
-    def _term_write(self, data: bytes) -> None:
-        assert self.term_fd is not None
-        try:
-            n = os.write(self.term_fd, data)
-        except BlockingIOError:
-            n = 0
-        except OSError as e:
-            self._terminal_lost(e)
-            return
-        if n < len(data):
-            self.term_buf += data[n:]
-
-    def _write_term(self) -> None:
-        if self.term_fd is None or not self.term_buf:
-            return
-        try:
-            n = os.write(self.term_fd, self.term_buf)
-        except BlockingIOError:
-            return
-        except OSError as e:
-            self._terminal_lost(e)
-            return
-        del self.term_buf[:n]
-
     def _terminal_lost(self, e: OSError) -> None:
-        self.term_buf.clear()
-        self.term_fd = None
+        self.term = None
         if self.terminal.tty:
             log.info("terminal gone (%s)", e.strerror)
         elif self.error is None:
@@ -539,17 +520,11 @@ class Session:
             process.wait(GIVE_UP)
 
     def _flush_terminal(self) -> None:
-        if self.term_fd is None or not self.term_buf:
-            return
-        deadline = time.monotonic() + TERM_FLUSH
-        sel = selectors.PollSelector()
-        try:
-            sel.register(self.term_fd, selectors.EVENT_WRITE)
-            while self.term_buf and self.term_fd is not None and time.monotonic() < deadline:
-                sel.select(max(0.0, deadline - time.monotonic()))
-                self._write_term()
-        finally:
-            sel.close()
+        term = self.term
+        if term is not None:
+            term.close(TERM_FLUSH)
+            if term.error is not None and not self.terminal.tty and self.error is None:
+                self.error = f"can't write to stdout: {term.error.strerror or term.error}"
 
     def _close_outputs(self) -> None:
         for out in self.outputs:
@@ -558,7 +533,7 @@ class Session:
                 self.error = message
 
     def _cleanup_fds(self) -> None:
-        self.sel.close()
+        self.poller.close()
         if self.process is not None:
             self.process.close()
         for fd in (self._wake_r, self._wake_w):
@@ -580,6 +555,58 @@ class Session:
         event: Event = make_event(self.elapsed_us(), code, data)
         for out in self.outputs:
             out.send(event)
+
+
+class Poller:
+    """poll(2) on Linux and most systems; select(2) on macOS, where poll can't watch ttys."""
+
+    def __init__(self) -> None:
+        self._select = sys.platform == "darwin" or not hasattr(select, "poll")
+        self._reads: Dict[int, bool] = {}
+        self._writes: Dict[int, bool] = {}
+        if not self._select:
+            self._poll = select.poll()
+            self._registered: Dict[int, int] = {}
+
+    def set(self, fd: int, read: bool, write: bool) -> None:
+        """Watch ``fd`` for reading and/or writing (neither: stop watching it)."""
+        if self._select:
+            for table, on in ((self._reads, read), (self._writes, write)):
+                if on:
+                    table[fd] = True
+                else:
+                    table.pop(fd, None)
+            return
+        events = (_POLL_READ if read else 0) | (select.POLLOUT if write else 0)
+        if not events:
+            if self._registered.pop(fd, None) is not None:
+                self._poll.unregister(fd)
+        elif fd in self._registered:
+            self._poll.modify(fd, events)
+            self._registered[fd] = events
+        else:
+            self._poll.register(fd, events)
+            self._registered[fd] = events
+
+    def poll(self, timeout: Optional[float]) -> List[Tuple[int, bool, bool]]:
+        """``(fd, readable, writable)``; errors and hangups count as both."""
+        if self._select:
+            r, w, _ = select.select(list(self._reads), list(self._writes), [], timeout)
+            return [(fd, True, False) for fd in r] + [(fd, False, True) for fd in w]
+        ms = None if timeout is None else max(0, int(timeout * 1000 + 0.999))
+        ready = []
+        for fd, ev in self._poll.poll(ms):
+            bad = ev & _POLL_BAD
+            ready.append((fd, bool(ev & select.POLLIN) or bool(bad), bool(ev & select.POLLOUT) or bool(bad)))
+        return ready
+
+    def close(self) -> None:
+        self._reads.clear()
+        self._writes.clear()
+
+
+_POLL_READ = getattr(select, "POLLIN", 1)
+_POLL_BAD = getattr(select, "POLLHUP", 16) | getattr(select, "POLLERR", 8) | getattr(select, "POLLNVAL", 32)
 
 
 def _wake_only(signum: int, frame: object) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
-from typing import Iterator, List, Optional, Tuple
+from typing import Callable, Deque, Iterator, List, Optional, Tuple
 
 DEFAULT_SIZE = (80, 24)
 
@@ -110,40 +110,43 @@ def apply_override(size: Tuple[int, int], override: Optional[WindowSize]) -> Tup
     return (cols if cols else size[0], rows if rows else size[1])
 
 
-def open_nonblocking_writer(fd: int) -> Tuple[int, bool]:
-    """An fd writing where ``fd`` writes, in non-blocking mode: ``(new fd, owned)``.
+def open_nonblocking_writer(fd: int) -> Optional[int]:
+    """A second, non-blocking fd writing where ``fd`` writes, or None.
 
-    Pipes and terminals are reopened through ``/proc/self/fd`` so that O_NONBLOCK is set on a
-    file description of our own, not on one shared with the parent shell. Regular files are
-    used as they are (writing to them does not wait on a reader). Otherwise O_NONBLOCK is set
-    on ``fd`` itself; :func:`restore_blocking` undoes it.
+    Pipes and terminals are reopened through ``/proc/self/fd`` so that O_NONBLOCK is set on
+    a file description of our own, never on one shared with the parent shell. Regular files
+    are returned as they are (writing to them does not wait for a reader).
     """
     import stat
 
-    mode = os.fstat(fd).st_mode
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError:
+        return None
     if stat.S_ISREG(mode):
-        return fd, False
+        return fd
     if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):
         try:
-            new = os.open(f"/proc/self/fd/{fd}", os.O_WRONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
-            return new, True
+            return os.open(f"/proc/self/fd/{fd}", os.O_WRONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
         except OSError:
             pass
-    os.set_blocking(fd, False)
-    return fd, False
+    return None
 
 
 class SessionTerminal:
     """Where a session shows the program and reads keys from.
 
-    ``out_fd`` receives the program's output (non-blocking) or is None to discard it;
-    ``in_fd`` is the user's terminal when keys are read from it (raw mode while the session
-    runs). ``tty`` is True for a real terminal, whose size changes are followed.
+    ``out_fd`` receives the program's output in blocking writes from a
+    :class:`TerminalWriter` thread; ``direct_fd``, when there is one, is a non-blocking fd to
+    the same place for writes that fit at once. Both are None to discard output. ``in_fd``
+    is the user's terminal when keys are read from it (raw mode while the session runs).
+    ``tty`` is True for a real terminal, whose size changes are followed.
     """
 
     def __init__(
         self,
         out_fd: Optional[int],
+        direct_fd: Optional[int],
         in_fd: Optional[int],
         size_fd: Optional[int],
         term_type: Optional[str],
@@ -151,6 +154,7 @@ class SessionTerminal:
         owned: Tuple[int, ...] = (),
     ) -> None:
         self.out_fd = out_fd
+        self.direct_fd = direct_fd
         self.in_fd = in_fd
         self.size_fd = size_fd
         self.term_type = term_type
@@ -158,29 +162,27 @@ class SessionTerminal:
         self.tty = size_fd is not None
         self._owned = owned
         self._saved_attrs: Optional[List[object]] = None
-        self._blocking_restore: List[int] = []
 
     @classmethod
     def host(cls, tty: int, term_type: Optional[str], read_keys: bool,
              override: Optional[WindowSize] = None) -> "SessionTerminal":
         """The user's terminal ``/dev/tty`` (an fd of ours); keys read from it if ``read_keys``."""
-        os.set_blocking(tty, False)
-        return cls(tty, tty if read_keys else None, tty, term_type, override, owned=(tty,))
+        os.set_blocking(tty, False)  # our own open of /dev/tty: no one else sees the flag
+        try:
+            out = os.open("/dev/tty", os.O_WRONLY | os.O_NOCTTY | os.O_CLOEXEC)
+        except OSError:
+            out = os.dup(tty)  # shares O_NONBLOCK; TerminalWriter waits for room then
+        return cls(out, tty, tty if read_keys else None, tty, term_type, override, owned=(tty, out))
 
     @classmethod
     def headless(cls, out_fd: Optional[int], override: Optional[WindowSize] = None) -> "SessionTerminal":
         """No terminal: output goes to ``out_fd`` (or nowhere), the size is 80x24 or forced."""
-        owned: Tuple[int, ...] = ()
-        if out_fd is not None:
-            new, mine = open_nonblocking_writer(out_fd)
-            if mine:
-                owned = (new,)
-            out_fd = new
-            terminal = cls(out_fd, None, None, None, override, owned=owned)
-            if not mine and not _is_regular(new):
-                terminal._blocking_restore.append(new)
-            return terminal
-        return cls(None, None, None, None, override)
+        if out_fd is None:
+            return cls(None, None, None, None, None, override)
+        out = os.dup(out_fd)
+        direct = open_nonblocking_writer(out)
+        owned = (out,) if direct in (None, out) else (out, direct)
+        return cls(out, direct, None, None, None, override, owned=owned)
 
     def size(self) -> Tuple[int, int]:
         size = get_size(self.size_fd) if self.size_fd is not None else None
@@ -195,16 +197,10 @@ class SessionTerminal:
                 make_raw(self.in_fd)
 
     def restore(self) -> None:
-        """Undo :meth:`enter` and any O_NONBLOCK set on a shared fd; safe to call twice."""
+        """Undo :meth:`enter`; safe to call twice."""
         if self._saved_attrs is not None and self.in_fd is not None:
             set_attrs(self.in_fd, self._saved_attrs)
             self._saved_attrs = None
-        for fd in self._blocking_restore:
-            try:
-                os.set_blocking(fd, True)
-            except OSError:
-                pass
-        self._blocking_restore = []
 
     def close(self) -> None:
         self.restore()
@@ -216,10 +212,106 @@ class SessionTerminal:
         self._owned = ()
 
 
-def _is_regular(fd: int) -> bool:
-    import stat
+class TerminalWriter:
+    """Shows the program's output without ever blocking the session loop.
 
-    try:
-        return stat.S_ISREG(os.fstat(fd).st_mode)
-    except OSError:
-        return False
+    :meth:`write` first tries the non-blocking ``direct_fd`` when nothing is queued; what
+    does not fit is queued for a thread that writes with blocking writes on ``fd`` (one
+    system call however slowly the terminal reads, and no GIL held while waiting). The loop
+    watches :meth:`backlog` to stop reading the program while the terminal is behind;
+    ``wake`` is called when the backlog has gone down to ``low_water``, or on an error.
+    """
+
+    def __init__(self, fd: int, direct_fd: Optional[int], wake: Callable[[], None], low_water: int) -> None:
+        import threading
+        from collections import deque
+
+        self.fd = fd
+        self.direct_fd = direct_fd
+        self.wake = wake
+        self.low_water = low_water
+        self.error: Optional[OSError] = None
+        self._chunks: "deque[bytes]" = deque()
+        self._event = threading.Event()
+        self._armed = False  #: the thread has work, or is writing, and will see new chunks
+        self._closing = False
+        self._queued = 0  #: bytes handed to the thread (loop thread only)
+        self._written = 0  #: bytes the thread wrote (writer thread only)
+        self.waiting = False  #: the loop wants a wake-up at low water
+        self._thread = threading.Thread(target=self._run, name="asciinema-terminal", daemon=True)
+        self._thread.start()
+
+    def write(self, data: bytes) -> None:
+        if self.error is not None or self._closing:
+            return
+        if not self._armed and not self._chunks and self.direct_fd is not None:
+            try:
+                n = os.write(self.direct_fd, data)
+            except BlockingIOError:
+                n = 0
+            except OSError as e:
+                self.error = e
+                return
+            if n == len(data):
+                return
+            data = data[n:]
+        self._queued += len(data)
+        self._chunks.append(data)
+        if not self._armed:
+            self._armed = True
+            self._event.set()
+
+    def backlog(self) -> int:
+        return self._queued - self._written
+
+    def close(self, timeout: float) -> bool:
+        """Write what is queued, waiting up to ``timeout`` seconds; False if it didn't finish."""
+        self._closing = True
+        self._event.set()
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def _run(self) -> None:
+        chunks = self._chunks
+        while True:
+            self._event.wait()
+            self._event.clear()
+            while True:
+                while chunks:
+                    data = chunks.popleft() if len(chunks) == 1 else _take_all(chunks)
+                    try:
+                        self._write_all(data)
+                    except OSError as e:
+                        self.error = e
+                        chunks.clear()
+                        self.wake()
+                        return
+                    self._written += len(data)
+                    if self.waiting and self._queued - self._written <= self.low_water:
+                        self.waiting = False
+                        self.wake()
+                self._armed = False
+                if not chunks:
+                    break
+                self._armed = True  # more came while the last write finished
+            if self._closing:
+                return
+
+    def _write_all(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            try:
+                n = os.write(self.fd, view)
+            except BlockingIOError:  # a non-blocking fd after all: wait for room
+                import select
+
+                select.select([], [self.fd], [], 1.0)
+                continue
+            view = view[n:]
+
+
+def _take_all(chunks: "Deque[bytes]") -> bytes:
+    parts = []
+    while chunks:
+        parts.append(chunks.popleft())
+    return b"".join(parts)
