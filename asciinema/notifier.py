@@ -60,6 +60,7 @@ class BackgroundNotifier:
         self._queue: "queue.Queue[Optional[str]]" = queue.Queue(QUEUE_SIZE)
         self._thread: Optional[threading.Thread] = None
         self._disabled = False
+        self._proc: Optional["subprocess.Popen[bytes]"] = None
 
     def notify(self, message: str) -> None:
         if self._disabled:
@@ -81,6 +82,13 @@ class BackgroundNotifier:
         except queue.Full:
             pass
         self._thread.join(0.5)
+        proc = self._proc
+        if proc is not None and proc.poll() is None:  # a hung notifier does not outlive us
+            self._disabled = True
+            try:
+                proc.kill()
+            except OSError:
+                pass
 
     def _run(self) -> None:
         while True:
@@ -109,12 +117,15 @@ class BackgroundNotifier:
             )
         except OSError:
             return False
+        self._proc = proc
         try:
             return proc.wait(TIMEOUT) == 0
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
             return False
+        finally:
+            self._proc = None
 
 
 def make_notifier(env: Mapping[str, str], enabled: bool, command: Optional[str]) -> Notifier:

@@ -619,3 +619,65 @@ def test_v3_file_reads_back_exactly(rec: Run, tmp_path: Path) -> None:
     assert times == sorted(times)
     # our own cat/convert reads it too
     assert sys.version_info >= (3, 9)
+
+
+# --- notifications --------------------------------------------------------------------
+
+
+def test_notifier_selection(tmp_path: Path) -> None:
+    from asciinema.notifier import command_for
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    env = {"PATH": str(bin_dir)}
+    assert command_for("hi", env, None) is None
+    assert command_for("hi", env, "echo x") == ["/bin/sh", "-c", "echo x"]
+    for name in ("osascript", "notify-send", "tmux"):
+        (bin_dir / name).write_text("#!/bin/sh\n")
+        (bin_dir / name).chmod(0o755)
+    assert command_for('say "hi"', env, None) == ["notify-send", "asciinema", 'say "hi"']
+    assert command_for("hi", dict(env, TMUX="/tmp/tmux-0/default,1,0"), None) == [
+        "tmux", "display-message", "asciinema: hi"]
+    (bin_dir / "notify-send").unlink()
+    assert command_for('say "hi"', env, None) == [
+        "osascript", "-e", 'display notification "say \\"hi\\"" with title "asciinema"']
+
+
+def test_notifier_runs_custom_command_in_background(tmp_path: Path) -> None:
+    from asciinema.notifier import BackgroundNotifier, make_notifier, NullNotifier
+
+    out = tmp_path / "notes.txt"
+    n = BackgroundNotifier({"PATH": os.environ["PATH"]}, f'echo "$TEXT" >> {out}')
+    start = time.monotonic()
+    n.notify("Paused recording")
+    n.notify("Marker added")
+    assert time.monotonic() - start < 0.5  # never waits for the command
+    n.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 2):
+        time.sleep(0.05)
+    assert out.read_text() == "Paused recording\nMarker added\n"
+    assert isinstance(make_notifier({}, False, "echo"), NullNotifier)
+
+
+def test_failing_notifier_is_disabled(tmp_path: Path) -> None:
+    from asciinema.notifier import BackgroundNotifier
+
+    count = tmp_path / "count"
+    n = BackgroundNotifier({"PATH": os.environ["PATH"]}, f"echo x >> {count}; exit 1")
+    n.notify("one")
+    n.close()
+    n.notify("two")  # dropped: the notifier failed
+    time.sleep(0.3)
+    assert count.read_text() == "x\n"
+
+
+def test_hanging_notifier_never_blocks(tmp_path: Path) -> None:
+    from asciinema.notifier import QUEUE_SIZE, BackgroundNotifier
+
+    n = BackgroundNotifier({"PATH": os.environ["PATH"]}, "sleep 30")
+    start = time.monotonic()
+    for _ in range(QUEUE_SIZE * 3):
+        n.notify("x")
+    n.close()
+    assert time.monotonic() - start < 2

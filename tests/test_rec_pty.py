@@ -49,7 +49,9 @@ def runs() -> Iterator[List[PtyRun]]:
 def start(cli: object, cli_argv: List[str], rec_env: Dict[str, str], tmp_path: Path, runs: List[PtyRun]):  # type: ignore[no-untyped-def]
     def run(*args: str, cols: int = 80, rows: int = 24, config: str = "") -> PtyRun:
         if config:
-            (tmp_path / "config" / "config.toml").write_text("[notifications]\nenabled = false\n" + config)
+            if "[notifications]" not in config:
+                config = "[notifications]\nenabled = false\n" + config
+            (tmp_path / "config" / "config.toml").write_text(config)
         r = PtyRun(cli_argv + ["rec", *args], rec_env, str(tmp_path), cols=cols, rows=rows)
         runs.append(r)
         return r
@@ -359,3 +361,19 @@ def test_asciinema_24_plays_our_pty_v2(start, tmp_path: Path, ref_asciinema: str
                          timeout=60)
     assert cat.returncode == 0
     assert cat.stdout == b"\x1b[1mbold\x1b[0m\r\n1\r\n2\r\n3\r\n"
+
+
+def test_notifications(start, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    notes = tmp_path / "notes.txt"
+    config = f'[notifications]\ncommand = "echo \\"$TEXT\\" >> {notes}"\n[session]\nadd_marker_key = "^b"\n'
+    r = start("-c", "cat", "x.cast", config=config)
+    started(r)
+    r.type(b"\x1c")
+    r.type(b"\x1c")
+    r.type(b"\x02")
+    r.type(b"\x04")
+    assert r.wait() == 0
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and (not notes.exists() or len(notes.read_text().splitlines()) < 3):
+        time.sleep(0.05)
+    assert notes.read_text() == "Paused recording\nResumed recording\nMarker added\n"
