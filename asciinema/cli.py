@@ -124,6 +124,12 @@ def _window_size(value: str):  # type: ignore[no-untyped-def]
     return parse_window_size(value)
 
 
+def _seconds(value: str) -> float:
+    from asciinema.commands.record import parse_seconds
+
+    return parse_seconds(value)
+
+
 def _declare_record(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", help="output file path")
     p.add_argument("-f", "--output-format", choices=("asciicast-v3", "asciicast-v2", "raw", "txt"),
@@ -138,7 +144,7 @@ def _declare_record(p: argparse.ArgumentParser) -> None:
     mode.add_argument("-a", "--append", action="store_true", help="append to an existing recording file")
     mode.add_argument("--overwrite", action="store_true", help="overwrite the output file if it already exists")
     p.add_argument("-t", "--title", metavar="TITLE", help="title of the recording")
-    p.add_argument("-i", "--idle-time-limit", type=float, metavar="SECS",
+    p.add_argument("-i", "--idle-time-limit", type=_seconds, metavar="SECS",
                    help="limit idle time to a given number of seconds (stored in the header for players)")
     p.add_argument("--headless", action="store_true", help="headless mode: don't use the terminal for I/O")
     p.add_argument("--window-size", type=_window_size, metavar="COLSxROWS",

@@ -160,6 +160,8 @@ def _convert(kind: str, value: Any, where: str) -> Any:
         raise ConfigError(f"{where}: expected true or false")
     if kind == "float":
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if value != value or value in (float("inf"), float("-inf")) or value < 0:
+                raise ConfigError(f"{where}: expected a non-negative number")
             return float(value)
         raise ConfigError(f"{where}: expected a number")
     if not isinstance(value, str):

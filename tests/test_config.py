@@ -148,6 +148,8 @@ def test_xdg_fallback_is_read(tmp_path: Path) -> None:
         ('[session]\nadd_marker_key = "ctrl+b"\n', "session.add_marker_key"),
         ("[notifications]\nenabled = 1\n", "notifications.enabled"),
         ("[session]\nprefix_key = 1\n", "session.prefix_key"),
+        ("[session]\nidle_time_limit = nan\n", "session.idle_time_limit"),
+        ("[session]\nidle_time_limit = -2\n", "session.idle_time_limit"),
     ],
 )
 def test_wrong_values_name_file_and_key(env: Dict[str, str], tmp_path: Path, text: str, where: str) -> None:

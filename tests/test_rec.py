@@ -189,6 +189,12 @@ def test_window_size_errors(rec: Run, value: str, message: str) -> None:
     assert message in r.stderr.decode()
 
 
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "soon"])
+def test_idle_time_limit_errors(rec: Run, value: str) -> None:
+    r = rec("-i", value, "x.cast")
+    assert r.returncode == 2 and b"--idle-time-limit" in r.stderr
+
+
 def test_append_and_overwrite_conflict(rec: Run) -> None:
     r = rec("--append", "--overwrite", "x.cast")
     assert r.returncode == 2

@@ -35,6 +35,19 @@ def parse_window_size(value: str) -> WindowSize:
     return _dimension(cols_s), _dimension(rows_s)
 
 
+def parse_seconds(value: str) -> float:
+    """A non-negative, finite number of seconds (argparse ``type``)."""
+    import math
+
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number: {value!r}") from None
+    if not math.isfinite(seconds) or seconds < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative number: {value!r}")
+    return seconds
+
+
 def _dimension(text: str) -> Optional[int]:
     if not text:
         return None
