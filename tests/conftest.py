@@ -7,11 +7,13 @@ CLI tests use the ``cli`` fixture only, so the same tests run against the source
 
 from __future__ import annotations
 
+import http.server
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -104,3 +106,39 @@ def ref_asciinema() -> str:
     if not os.path.exists(path):
         pytest.fail(f"asciinema 2.4.0 not found at {path}; run `make test` to install it")
     return path
+
+
+#: path -> (HTTP status, Content-Type or "" for none, body)
+Routes = Dict[str, Tuple[int, str, bytes]]
+
+
+class _RouteHandler(http.server.BaseHTTPRequestHandler):
+    routes: Routes = {}
+
+    def do_GET(self) -> None:  # noqa: N802
+        status, ctype, body = self.routes.get(self.path, (404, "text/plain", b"not found"))
+        self.send_response(status)
+        if ctype:
+            self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def http_server() -> Iterator[Tuple[str, Routes]]:
+    """A local HTTP server on 127.0.0.1 (port 0): yields (base URL, routes to fill in)."""
+    routes: Routes = {}
+    handler = type("Handler", (_RouteHandler,), {"routes": routes})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", routes
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

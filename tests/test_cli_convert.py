@@ -6,12 +6,10 @@ UPDATE_GOLDEN=1 to rewrite them after a deliberate change (and review the diff).
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
-import threading
 from pathlib import Path
-from typing import Dict, Iterator, Tuple
+from typing import Dict, Tuple
 
 import pytest
 
@@ -119,55 +117,33 @@ def test_write_error_is_clean(cli) -> None:
     assert r.stderr == b"Error: can't write /dev/full: No space left on device\n"
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    routes: Dict[str, Tuple[int, str, bytes]] = {}
-
-    def do_GET(self) -> None:  # noqa: N802
-        status, ctype, body = self.routes.get(self.path, (404, "text/plain", b"not found"))
-        self.send_response(status)
-        if ctype:
-            self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def http_server() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+def cast_server(http_server: Tuple[str, Dict[str, Tuple[int, str, bytes]]]) -> str:
+    base, routes = http_server
     cast = (CASTS / "full-v2.cast").read_bytes()
-    _Handler.routes = {
+    routes.update({
         "/a/1.cast": (200, "application/x-asciicast", cast),
         "/a/1": (200, "text/html; charset=utf-8",
                  b'<html><head><title>x</title><LINK rel="alternate stylesheet" href="/no">'
                  b"<link rel='alternate' type='application/x-asciicast' href='/a/1.cast'></head><body></body></html>"),
         "/nolink": (200, "text/html", b"<html><head></head><body>nothing</body></html>"),
         "/notype": (200, "", cast),
-    }
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    })
+    return base
 
 
-def test_convert_from_url_and_html_page(cli, http_server: str) -> None:
+def test_convert_from_url_and_html_page(cli, cast_server: str) -> None:
     expected = (GOLDEN / "full-v2.cast.v3.cast").read_bytes()
     for path in ("/a/1.cast", "/a/1"):
-        r = cli("convert", http_server + path, "-")
+        r = cli("convert", cast_server + path, "-")
         assert r.returncode == 0, r.stderr
         assert r.stdout == expected
 
 
-def test_url_errors(cli, http_server: str) -> None:
-    r = cli("convert", http_server + "/missing", "-")
+def test_url_errors(cli, cast_server: str) -> None:
+    r = cli("convert", cast_server + "/missing", "-")
     assert r.returncode == 1 and r.stderr.startswith(b"Error: download failed: ") and b"HTTP 404" in r.stderr
-    r = cli("convert", http_server + "/nolink", "-")
+    r = cli("convert", cast_server + "/nolink", "-")
     assert r.returncode == 1 and b'<link rel="alternate" type="application/x-asciicast"' in r.stderr
     r = cli("convert", "http://127.0.0.1:1/x.cast", "-")
     assert r.returncode == 1 and r.stderr.startswith(b"Error: download failed: http://127.0.0.1:1/x.cast")

@@ -8,7 +8,6 @@ the exact figures are measured by ``bench/bench_play.py``.
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import re
@@ -17,7 +16,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -203,47 +201,19 @@ def test_stdin_is_streamed_lazily(timed, cli_argv, cli_env, tmp_path):
                 f.close()
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    cast = b""
-    routes: Dict[str, Tuple[Optional[str], bytes]] = {}
-
-    def do_GET(self) -> None:  # noqa: N802
-        route = self.routes.get(self.path)
-        if route is None:
-            self.send_error(404)
-            return
-        content_type, body = route
-        self.send_response(200)
-        if content_type:
-            self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def server():  # type: ignore[no-untyped-def]
-    handler = type("Handler", (_Handler,), {"routes": {}})
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+def server(http_server):  # type: ignore[no-untyped-def]
+    base, routes = http_server
     cast = (CASTS / "minimal-v2.cast").read_bytes()
-    handler.routes.update({
-        "/a/1.cast": ("application/x-asciicast", cast),
-        "/a/1": ("text/html; charset=utf-8", (
+    routes.update({
+        "/a/1.cast": (200, "application/x-asciicast", cast),
+        "/a/1": (200, "text/html; charset=utf-8", (
             '<!DOCTYPE html><html><head><title>demo</title>'
             f'<link rel="alternate" type="application/x-asciicast" href="{base}/a/1.cast">'
             "</head><body>player</body></html>").encode()),
-        "/nolink": ("text/html", b"<html><head></head><body></body></html>"),
+        "/nolink": (200, "text/html", b"<html><head></head><body></body></html>"),
     })
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield base
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(5)
+    return base
 
 
 def test_url(cli, server):
