@@ -30,6 +30,7 @@ class PtyRun:
         cols: int = 80,
         rows: int = 24,
         stdin: Optional[int] = None,
+        probe_reply: Optional[bytes] = b"\x1b[?62;22c",
     ) -> None:
         master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
@@ -51,6 +52,10 @@ class PtyRun:
         self.slave = slave
         self.output = bytearray()
         self.status: Optional[int] = None
+        #: written back when the terminal probe (ending with primary DA) is seen, like a
+        #: terminal emulator would; None leaves it unanswered
+        self.probe_reply = probe_reply
+        self.probes = 0
         os.set_blocking(master, False)
 
     # --- I/O with deadlines ---
@@ -71,6 +76,10 @@ class PtyRun:
         if not data:
             return False
         self.output += data
+        if b"\x1b[c" in data:
+            self.probes += 1
+            if self.probe_reply is not None:
+                os.write(self.master, self.probe_reply)
         return True
 
     def read_until(self, needle: Needle, timeout: float = 20.0, start: int = 0) -> bytes:

@@ -377,3 +377,77 @@ def test_notifications(start, tmp_path: Path) -> None:  # type: ignore[no-untype
     while time.monotonic() < deadline and (not notes.exists() or len(notes.read_text().splitlines()) < 3):
         time.sleep(0.05)
     assert notes.read_text() == "Paused recording\nResumed recording\nMarker added\n"
+
+
+# --- terminal probing (§3.2) ----------------------------------------------------------
+
+FULL_REPLY = (
+    b"\x1bP>|foot(1.22.0)\x1b\\"
+    + b"\x1b]11;rgb:0000/0000/0000\x1b\\"  # out of order, ST-terminated
+    + b"\x1b]10;rgb:ffff/ffff/ffff\x07"
+    + b"\x1b]4;0;rgb:00/00/00;1;rgb:aaaa/0000/0000\x07"  # packed
+    + b"".join(b"\x1b]4;%d;rgb:%02x/%02x/%02x\x07" % (i, i, i * 2, i * 3) for i in range(2, 16))
+    + b"\x1b[?62;22c"
+)
+
+
+def test_probe_records_version_and_theme(cli: object, cli_argv: List[str], rec_env: Dict[str, str],
+                                         tmp_path: Path, runs: List[PtyRun]) -> None:
+    r = PtyRun(cli_argv + ["rec", "-c", "true", "x.cast"], rec_env, str(tmp_path), probe_reply=FULL_REPLY)
+    runs.append(r)
+    before = r.attrs()
+    assert r.wait() == 0
+    assert r.attrs() == before
+    header = (tmp_path / "x.cast").read_text().splitlines()[0]
+    assert '"version":"foot(1.22.0)"' in header
+    theme, _ = load(tmp_path / "x.cast")
+    assert theme.term_version == "foot(1.22.0)"
+    assert theme.theme is not None
+    assert theme.theme.fg == "#ffffff" and theme.theme.bg == "#000000"
+    assert theme.theme.palette[:3] == ("#000000", "#aa0000", "#020406")
+    assert theme.theme.palette[15] == "#0f1e2d"
+
+
+def test_probe_unanswered_gives_up(cli: object, cli_argv: List[str], rec_env: Dict[str, str],
+                                   tmp_path: Path, runs: List[PtyRun]) -> None:
+    r = PtyRun(cli_argv + ["rec", "-c", "echo hi", "x.cast"], rec_env, str(tmp_path), probe_reply=None)
+    runs.append(r)
+    t = time.monotonic()
+    assert r.wait() == 0
+    assert time.monotonic() - t < 15
+    assert r.probes == 1
+    header, events = load(tmp_path / "x.cast")
+    assert header.theme is None and header.term_version is None
+    assert output_of(events) == "hi\r\n"
+
+
+@pytest.mark.parametrize("term", ["dumb", "linux"])
+def test_no_probe_on_dumb_terminals(cli: object, cli_argv: List[str], rec_env: Dict[str, str],
+                                    tmp_path: Path, runs: List[PtyRun], term: str) -> None:
+    r = PtyRun(cli_argv + ["rec", "-c", "true", "x.cast"], dict(rec_env, TERM=term), str(tmp_path))
+    runs.append(r)
+    assert r.wait() == 0
+    assert r.probes == 0
+    assert load(tmp_path / "x.cast")[0].term_type == term
+
+
+def test_probe_reply_parser() -> None:
+    from asciinema.term import ProbeReplies, parse_color
+
+    assert parse_color("rgb:aa1/bb2/cc3") == "#aabbcc"
+    assert parse_color("rgb:ffff/8080/0000") == "#ff8000"
+    assert parse_color("rgb:a/b/c") is None
+    assert parse_color("#ffffff") is None
+    # chunked at every byte, with garbage and keys typed ahead
+    p = ProbeReplies()
+    data = b"typed ahead \x1b[A" + FULL_REPLY.replace(b"\x1b]10;", b"\x1b[B\x1b]10;")
+    for i in range(len(data)):
+        p.feed(data[i:i + 1])
+    assert p.done and p.version == "foot(1.22.0)"
+    theme = p.theme()
+    assert theme is not None and len(theme.palette) == 16
+    # incomplete palette: no theme; version only
+    q = ProbeReplies()
+    q.feed(b"\x1bP>|xterm(390)\x1b\\\x1b]10;rgb:ff/ff/ff\x07\x1b]11;rgb:0/0/0\x07\x1b[?1;2c")
+    assert q.done and q.version == "xterm(390)" and q.theme() is None
+    assert not ProbeReplies().done

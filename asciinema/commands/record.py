@@ -131,7 +131,8 @@ def prepare_terminal(
     """The session's terminal and, when stdin is not a terminal, the fd to read keys from.
 
     With a terminal, output goes to ``/dev/tty`` and keys come from it in raw mode (or from
-    stdin when that is a pipe). Without one (``--headless``, CI, no controlling terminal)
+    stdin when that is a pipe), and the terminal is asked for its version and colours for
+    the header (§3.2; skipped for TERM=dumb/linux and in GNU screen, at most a second). Without one (``--headless``, CI, no controlling terminal)
     output goes to stdout when it is not a terminal, or is shown where stdout is in the
     automatic case, and the size is 80x24 unless ``--window-size`` says otherwise.
     """
@@ -141,7 +142,10 @@ def prepare_terminal(
     if not headless:
         tty = term.open_tty()
         if tty is not None:
+            replies = term.probe(tty) if term.should_probe(env) else None
             terminal = SessionTerminal.host(tty, env.get("TERM"), read_keys=stdin_fd is None, override=override)
+            if replies is not None:
+                terminal.term_version, terminal.theme = replies.version, replies.theme()
             return terminal, stdin_fd
         status.info("TTY not available, recording in headless mode")
     out = _stdout_fd()
@@ -170,6 +174,8 @@ def build_header(
         cols=cols,
         rows=rows,
         term_type=terminal.term_type if terminal.tty else None,
+        term_version=terminal.term_version,
+        theme=terminal.theme,
         timestamp=int(time.time()),
         idle_time_limit=idle_time_limit,
         command=command,
