@@ -687,3 +687,15 @@ def test_hanging_notifier_never_blocks(tmp_path: Path) -> None:
         n.notify("x")
     n.close()
     assert time.monotonic() - start < 2
+
+
+def test_background_process_holding_the_pty(rec: Run, tmp_path: Path) -> None:
+    # the program exits, a background process it left keeps the pty open and writing
+    script = "(trap '' HUP; i=0; while [ $i -lt 150 ]; do echo bg; sleep 0.02; i=$((i+1)); done) & echo fg; exit 5"
+    start = time.monotonic()
+    r = rec("--headless", "--return", "-c", script, "x.cast", timeout=60, stdout=subprocess.DEVNULL)
+    assert r.returncode == 5
+    assert time.monotonic() - start < 20
+    events = load(tmp_path / "x.cast")[2]
+    assert "fg\r\n" in output_of(events)
+    assert events[-1][1:] == ("x", "5")
