@@ -109,7 +109,7 @@ class PtyRun:
                 view = view[n:]
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise AssertionError("timed out writing to the pty")
+                    raise AssertionError("timed out writing to the pty") from None
                 self._pump(0.01)
 
     def type(self, keys: bytes, pause: float = 0.15) -> None:
