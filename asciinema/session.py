@@ -404,7 +404,7 @@ class Session:
         """Handlers that only wake the loop; returns the signals that were ignored before."""
         self._old_wakeup = signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
         ignored = []
-        for name in ("SIGCHLD", "SIGWINCH") + _END_SIGNALS:
+        for name in ("SIGCHLD", "SIGWINCH", "SIGALRM") + _END_SIGNALS:
             sig = getattr(signal, name)
             old = signal.signal(sig, _wake_only)
             self._old_signals[sig] = old
@@ -436,6 +436,8 @@ class Session:
                 self._check_child()
             elif sig == signal.SIGWINCH:
                 self._resize()
+            elif sig == signal.SIGALRM:
+                pass  # ignored, as asciinema 3 does (a handler, not SIG_IGN: the child keeps it)
             else:
                 name = signal.Signals(sig).name
                 log.info("%s received", name)

@@ -262,6 +262,17 @@ def test_signal_to_recorder_restores_terminal(start, tmp_path: Path, sig: int) -
     assert events[-1][1:] == ("x", str(128 + signal.SIGHUP))
 
 
+def test_sigalrm_and_sigwinch_do_not_end_the_session(start, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    r = start("-c", "cat", "x.cast")
+    at = started(r)
+    os.kill(r.pid, signal.SIGALRM)
+    os.kill(r.pid, signal.SIGWINCH)
+    r.type(b"still here\r")
+    r.read_until(b"still here\r\nstill here\r\n", start=at)
+    r.type(b"\x04")
+    assert r.wait() == 0
+
+
 def test_killed_child_restores_terminal(start, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     r = start("--return", "-c", "sleep 60", "x.cast")
     before = r.attrs()
