@@ -16,6 +16,7 @@ import signal
 import struct
 import termios
 import time
+import warnings
 from typing import Dict, List, Optional, Pattern, Union
 
 Needle = Union[bytes, Pattern[bytes]]
@@ -34,7 +35,10 @@ class PtyRun:
     ) -> None:
         master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-        pid = os.fork()
+        with warnings.catch_warnings():
+            # other tests may have left daemon threads; the child only execs
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
         if pid == 0:  # pragma: no cover - child
             try:
                 os.close(master)
