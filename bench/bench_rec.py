@@ -77,15 +77,25 @@ def run_with_terminal(argv: List[str], env: Dict[str, str], cwd: str) -> Tuple[f
     return seconds, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
 
 
-def throughput(name: str, argv: List[str], env: Dict[str, str], cwd: str, repeat: int) -> Tuple[float, int]:
-    """The best time of ``repeat`` runs and the largest peak RSS."""
-    runs = [run_with_terminal(argv, env, cwd) for _ in range(repeat)]
-    seconds = min(r[0] for r in runs)
-    rss = max(r[1] for r in runs)
-    cpu = min(r[2] for r in runs)
-    print(f"  {name:<22} {seconds:7.2f} s (best of {repeat})   CPU {cpu:6.2f} s   peak RSS {rss / 1024:6.1f} MB",
-          flush=True)
-    return seconds, rss
+LABELS = {"script": "script -qfc", "ours": "asciinema.pyz rec", "2.4.0": "asciinema 2.4.0 rec"}
+
+
+def throughput(tools: Dict[str, List[str]], env: Dict[str, str], cwd: str, repeat: int) -> Dict[str, Tuple[float, int]]:
+    """Each tool ``repeat`` times, interleaved so that load changes hit all of them alike.
+
+    Returns the best time and the largest peak RSS of each.
+    """
+    runs: Dict[str, List[Tuple[float, int, float]]] = {name: [] for name in tools}
+    for _ in range(repeat):
+        for name, argv in tools.items():
+            runs[name].append(run_with_terminal(argv, env, cwd))
+    result = {}
+    for name, rs in runs.items():
+        seconds, rss, cpu = min(r[0] for r in rs), max(r[1] for r in rs), min(r[2] for r in rs)
+        print(f"  {LABELS.get(name, name):<22} {seconds:7.2f} s (best of {repeat})   CPU {cpu:6.2f} s   peak RSS {rss / 1024:6.1f} MB",
+              flush=True)
+        result[name] = (seconds, rss)
+    return result
 
 
 def echo_latency(argv: List[str], env: Dict[str, str], cwd: str, rounds: int) -> List[float]:
@@ -131,22 +141,30 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=2000)
     ap.add_argument("--repeat", type=int, default=3, help="runs per tool and size (best time is kept)")
     ap.add_argument("--workdir", default=None)
+    ap.add_argument("--out-dir", default="/dev/shm" if os.path.isdir("/dev/shm") else None,
+                    help="where the recordings go (default: /dev/shm, so that disk write-back "
+                         "throttling does not decide the result; script(1) writes to /dev/null)")
     args = ap.parse_args()
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="bench-rec-"))
     work.mkdir(parents=True, exist_ok=True)
-    ours = [sys.executable, args.pyz] if args.pyz else [sys.executable, "-m", "asciinema"]
+    # the package directory runs as a script (like the tests); no PYTHONPATH, which would make
+    # the reference asciinema 2.4.0 (a Python package of the same name) import our code
+    ours = [sys.executable, args.pyz] if args.pyz else [sys.executable, str(ROOT / "asciinema")]
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT)
+    env.pop("PYTHONPATH", None)
     env["ASCIINEMA_CONFIG_HOME"] = str(work / "config")
     (work / "config").mkdir(exist_ok=True)
     (work / "config" / "config.toml").write_text("[notifications]\nenabled = false\n")
-    env["TERM"] = "xterm-256color"
+    # TERM=dumb: `cat` as the terminal does not answer rec's start-up probe of the terminal's
+    # colours (a real terminal answers in a millisecond), which would otherwise add its 1 s timeout
+    env["TERM"] = "dumb"
     env["SHELL"] = "/bin/sh"
     have_ref = os.path.exists(args.ref)
+    out_dir = Path(tempfile.mkdtemp(prefix="bench-rec-", dir=args.out_dir))
     have_script = shutil.which("script") is not None
 
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, work dir {work}")
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, work dir {work}, recordings in {out_dir}")
     results: Dict[str, Dict[str, Tuple[float, int]]] = {}
     sizes = [args.size_mb] + ([args.big_mb] if args.big_mb else [])
     for mb in sizes:
@@ -154,15 +172,13 @@ def main() -> int:
         make_input(data, mb)
         cmd = f"cat {data}"
         print(f"\nrecording `{cmd}` ({data.stat().st_size / 1e6:.1f} MB):")
-        row: Dict[str, Tuple[float, int]] = {}
-        n = args.repeat
+        tools: Dict[str, List[str]] = {}
         if have_script:
-            row["script"] = throughput("script -qfc", ["script", "-qfc", cmd, "/dev/null"], env, str(work), n)
-        row["ours"] = throughput("asciinema.pyz rec", ours + ["rec", "-q", "--overwrite", "-c", cmd,
-                                                               str(work / "ours.cast")], env, str(work), n)
+            tools["script"] = ["script", "-qfc", cmd, "/dev/null"]
+        tools["ours"] = ours + ["rec", "-q", "--overwrite", "-c", cmd, str(out_dir / "ours.cast")]
         if have_ref and mb == args.size_mb:
-            row["2.4.0"] = throughput("asciinema 2.4.0 rec", [args.ref, "rec", "-q", "--overwrite", "-c", cmd,
-                                                               str(work / "ref.cast")], env, str(work), n)
+            tools["2.4.0"] = [args.ref, "rec", "-q", "--overwrite", "-c", cmd, str(out_dir / "ref.cast")]
+        row = throughput(tools, env, str(work), args.repeat)
         results[str(mb)] = row
         ours_t = row["ours"][0]
         if "script" in row:
@@ -185,6 +201,7 @@ def main() -> int:
     print(f"  direct:        median {d * 1e3:.3f} ms, p99 {d99 * 1e3:.3f} ms")
     print(f"  through rec:   median {t * 1e3:.3f} ms, p99 {t99 * 1e3:.3f} ms")
     print(f"  added:         median {(t - d) * 1e3:.3f} ms  (target <= 1 ms)")
+    shutil.rmtree(out_dir, ignore_errors=True)
     return 0
 
 
