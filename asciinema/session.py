@@ -302,6 +302,8 @@ class Session:
                 self._emit(OUTPUT, text)
 
     def _terminal_lost(self, e: OSError) -> None:
+        if self.term is not None:
+            self.term.close(0)
         self.term = None
         if self.terminal.tty:
             log.info("terminal gone (%s)", e.strerror)
