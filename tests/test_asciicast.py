@@ -215,3 +215,18 @@ def test_v2_fast_time_format_matches_the_definition(us: int) -> None:
     enc = v2.Encoder()
     line = enc.encode_columns([us], ["o"], [""])
     assert line == f"[{v2.format_time(us)}, \"o\", \"\"]\n"
+
+
+@settings(max_examples=300)
+@given(st.lists(st.sampled_from(["a", "Z", " ", "\r\n", "\t", "\x1b[0m", '"', "\\", "\x00", "\x7f",
+                                  "\x08", "\x0c", "\x1f", "é", "\ud800", "\\u00"]), max_size=100),
+       st.integers(1, 40))
+def test_fast_json_string_is_the_c_escaper(pieces: List[str], times: int) -> None:
+    from json.encoder import encode_basestring  # type: ignore[attr-defined]
+
+    from asciinema.asciicast import json_string
+
+    piece = "".join(pieces)
+    text = piece * times + "x" * 2048  # long: the fast path's size
+    assert json_string(text) == encode_basestring(text)
+    assert json_string(piece) == encode_basestring(piece)

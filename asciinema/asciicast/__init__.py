@@ -385,6 +385,51 @@ def quote_code(code: str) -> str:
     return quoted if quoted is not None else json.dumps(code, ensure_ascii=False)
 
 
+#: data at least this long is escaped by :func:`json_string`; shorter, by the C escaper
+#: (one call costs less than the Python function's overhead)
+LONG_DATA = 2048
+#: every byte that JSON strings escape: control characters, quote and backslash
+_SPECIAL = bytes(range(32)) + b'"\\'
+_PLAIN = bytes(b for b in range(256) if b not in _SPECIAL)
+#: (byte, escape) in the order of replacement: the backslash before what adds backslashes
+_ESCAPES = [(b"\\", b"\\\\"), (b'"', b'\\"')] + [
+    (bytes([c]), {8: b"\\b", 9: b"\\t", 10: b"\\n", 12: b"\\f", 13: b"\\r"}.get(c, b"\\u%04x" % c))
+    for c in range(32)
+]
+#: more kinds of escapes than this in one text and :func:`json_string` leaves it to C
+_MAX_PASSES = 8
+
+
+def json_string(text: str) -> str:
+    """``encode_basestring(text)``, faster for long text: byte replaces, one per kind of escape.
+
+    The C escaper reads the text character by character (about 400 MB/s). For ASCII text
+    (bulk output: logs, listings, files), the bytes to escape are found with one
+    ``translate`` and each kind present is replaced in its own C-level pass, about twice as
+    fast on lines of text. Other text, and text needing many kinds of escapes, takes the C
+    escaper.
+    """
+    if not text.isascii():  # the round trip through UTF-8 would cost more than it saves
+        return encode_basestring(text)
+    data = text.encode("ascii")
+    special = data.translate(None, _PLAIN)
+    if special:
+        if len(special) * 16 > len(data):  # dense escapes (colours, binary): one C pass is faster
+            return encode_basestring(text)
+        present = [pair for pair in _ESCAPES if pair[0] in special]
+        if len(present) > _MAX_PASSES:
+            return encode_basestring(text)
+        for byte, escape in present:
+            data = data.replace(byte, escape)
+    return '"' + data.decode("ascii") + '"'
+
+
+def _escaped(datas: Sequence[str]) -> Iterable[str]:
+    if max(map(len, datas), default=0) < LONG_DATA:  # C-level: conversions of small events
+        return map(encode_basestring, datas)
+    return [json_string(d) if len(d) >= LONG_DATA else encode_basestring(d) for d in datas]
+
+
 def event_lines(stamps: Iterable[str], codes: Sequence[str], datas: Sequence[str]) -> str:
     """``[time, "code", "data"]`` lines for columns of formatted times, codes and data.
 
@@ -395,7 +440,7 @@ def event_lines(stamps: Iterable[str], codes: Sequence[str], datas: Sequence[str
         fields: Iterable[str] = map(_CODE_FIELDS.__getitem__, codes)
     else:
         fields = (f", {quote_code(c)}, " for c in codes)
-    pieces = chain.from_iterable(zip(stamps, fields, map(encode_basestring, datas), repeat("]\n[")))
+    pieces = chain.from_iterable(zip(stamps, fields, _escaped(datas), repeat("]\n[")))
     text = "".join(pieces)
     return "[" + text[:-1] if text else ""
 
