@@ -230,3 +230,10 @@ def test_fast_json_string_is_the_c_escaper(pieces: List[str], times: int) -> Non
     text = piece * times + "x" * 2048  # long: the fast path's size
     assert json_string(text) == encode_basestring(text)
     assert json_string(piece) == encode_basestring(piece)
+
+
+@pytest.mark.parametrize("mod", [v2, v3])
+def test_live_encoding_of_long_data_matches_single_events(mod) -> None:  # type: ignore[no-untyped-def]
+    data = ("line with \"quotes\" and \\ \t\x07\r\n" * 200, "x" * 5000, "é\x1b[0m\r\n" * 400, "short\n")
+    events = [Event(i * 1234, "o", d) for i, d in enumerate(data)]
+    assert "".join(mod.Encoder().encode(events)) == "".join(map(mod.Encoder().event, events))

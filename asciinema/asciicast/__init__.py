@@ -425,22 +425,26 @@ def json_string(text: str) -> str:
 
 
 def _escaped(datas: Sequence[str]) -> Iterable[str]:
-    if max(map(len, datas), default=0) < LONG_DATA:  # C-level: conversions of small events
+    if max(map(len, datas), default=0) < LONG_DATA:
         return map(encode_basestring, datas)
     return [json_string(d) if len(d) >= LONG_DATA else encode_basestring(d) for d in datas]
 
 
-def event_lines(stamps: Iterable[str], codes: Sequence[str], datas: Sequence[str]) -> str:
+def event_lines(stamps: Iterable[str], codes: Sequence[str], datas: Sequence[str], long_data: bool = False) -> str:
     """``[time, "code", "data"]`` lines for columns of formatted times, codes and data.
 
     The lines are joined from their pieces in one C-level pass; this is the hot loop of
     every conversion. Data is escaped like serde_json and ``ensure_ascii=False``.
+    ``long_data``: look for long data to escape with :func:`json_string` (live recording,
+    whose events under load are reads of up to 64 KiB); conversions, whose events are
+    mostly short, skip the look.
     """
     if set(codes) <= _CODE_FIELDS.keys():
         fields: Iterable[str] = map(_CODE_FIELDS.__getitem__, codes)
     else:
         fields = (f", {quote_code(c)}, " for c in codes)
-    pieces = chain.from_iterable(zip(stamps, fields, _escaped(datas), repeat("]\n[")))
+    escaped = _escaped(datas) if long_data else map(encode_basestring, datas)
+    pieces = chain.from_iterable(zip(stamps, fields, escaped, repeat("]\n[")))
     text = "".join(pieces)
     return "[" + text[:-1] if text else ""
 

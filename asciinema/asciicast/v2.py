@@ -8,7 +8,7 @@ v2 readers of old tools treat them as unknown events.
 from __future__ import annotations
 
 import json
-from itertools import repeat, starmap
+from itertools import repeat
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from operator import add, truediv
 from typing import BinaryIO, Dict, Iterable, Iterator, Optional, Sequence
@@ -154,11 +154,12 @@ class Encoder:
         return _LINE % (format_time(t + self.time_offset), quote_code(code), encode_basestring(data))
 
     def encode(self, events: Iterable[Event]) -> Iterator[str]:
-        """Encode a stream of events into chunks of about 4,096 lines."""
-        return starmap(self.encode_columns, chunk_columns(events))
+        """Encode a stream of events (live recording) into chunks of about 4,096 lines."""
+        return (self.encode_columns(times, codes, datas, True) for times, codes, datas in chunk_columns(events))
 
-    def encode_columns(self, times: Sequence[int], codes: Sequence[str], datas: Sequence[str]) -> str:
-        """Encode one batch of events given as columns."""
+    def encode_columns(self, times: Sequence[int], codes: Sequence[str], datas: Sequence[str],
+                       long_data: bool = False) -> str:
+        """Encode one batch of events given as columns (see :func:`event_lines` for ``long_data``)."""
         if not times:
             return ""
         if self.time_offset:
@@ -167,7 +168,7 @@ class Encoder:
             stamps: Iterable[str] = map(repr, map(truediv, times, repeat(1e6)))
         else:
             stamps = map(format_time, times)
-        return event_lines(stamps, codes, datas)
+        return event_lines(stamps, codes, datas, long_data)
 
     def finish(self) -> str:
         return ""

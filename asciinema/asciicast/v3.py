@@ -8,7 +8,7 @@ the recording is. Lines that are blank or start with ``#`` are comments.
 from __future__ import annotations
 
 import json
-from itertools import accumulate, starmap
+from itertools import accumulate
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from operator import sub
 from typing import BinaryIO, Dict, Iterable, Iterator, List, Sequence
@@ -134,11 +134,12 @@ class Encoder:
         return _LINE % (format_interval(interval), quote_code(code), encode_basestring(data))
 
     def encode(self, events: Iterable[Event]) -> Iterator[str]:
-        """Encode a stream of events into chunks of about 4,096 lines."""
-        return starmap(self.encode_columns, chunk_columns(events))
+        """Encode a stream of events (live recording) into chunks of about 4,096 lines."""
+        return (self.encode_columns(times, codes, datas, True) for times, codes, datas in chunk_columns(events))
 
-    def encode_columns(self, times: Sequence[int], codes: Sequence[str], datas: Sequence[str]) -> str:
-        """Encode one batch of events given as columns."""
+    def encode_columns(self, times: Sequence[int], codes: Sequence[str], datas: Sequence[str],
+                       long_data: bool = False) -> str:
+        """Encode one batch of events given as columns (see :func:`event_lines` for ``long_data``)."""
         if not times:
             return ""
         half = self.time_offset + 500
@@ -147,7 +148,7 @@ class Encoder:
         if min(intervals) < 0:  # times going backwards: only from a hand-made stream
             return "".join(map(self.event, zip(times, codes, datas)))  # type: ignore[arg-type]
         self.prev_ms = ms[-1]
-        return event_lines(_intervals_as_text(intervals), codes, datas)
+        return event_lines(_intervals_as_text(intervals), codes, datas, long_data)
 
     def finish(self) -> str:
         return ""
