@@ -4,8 +4,9 @@ An event is a tuple ``(time, code, data)``: ``time`` in whole microseconds from 
 the recording (absolute, whatever the file stores), ``code`` one of ``o i r m x`` (or any other
 code found in a file, kept as is) and ``data`` a string (``"COLSxROWS"`` for ``r``, the
 decimal status for ``x``). :class:`Event` names the fields for code that builds events;
-readers yield plain tuples of the same shape, so consumers unpack or index. Microseconds are the resolution of asciicast v2 and of the time
-parser of asciinema 3, so integer times keep conversions exact.
+readers yield plain tuples of the same shape, so consumers unpack or index. Microseconds are
+the resolution of asciicast v2 and of the time parser of asciinema 3, so integer times keep
+conversions exact.
 
 :func:`open_recording` reads from a binary stream: it decodes the header at once and returns
 the events as a lazy iterator, so a file of any size is read in constant memory. Nothing here
@@ -352,26 +353,18 @@ def check_special_events(
         return datas
     fixed = list(datas)
     for k, code in enumerate(codes):
-        if code == RESIZE or (exits and code == EXIT):
-            fixed[k] = check_event_data(name, linenos[k] if linenos else start + k, code, datas[k])
-            if code == RESIZE:
-                recording.last_size = parse_size(fixed[k])
+        if code == RESIZE:
+            try:
+                recording.last_size = parse_size(datas[k])
+            except ValueError as e:
+                raise line_error(name, linenos[k] if linenos else start + k, str(e)) from None
+        elif exits and code == EXIT:
+            try:
+                fixed[k] = str(int(datas[k].strip()))
+            except ValueError:
+                lineno = linenos[k] if linenos else start + k
+                raise line_error(name, lineno, f"invalid exit status: {datas[k]!r}") from None
     return tuple(fixed)
-
-
-def check_event_data(name: str, lineno: int, code: str, data: str) -> str:
-    """Validate the data of ``r`` and ``x`` events; returns the data to keep."""
-    if code == RESIZE:
-        try:
-            parse_size(data)
-        except ValueError as e:
-            raise line_error(name, lineno, str(e)) from None
-    elif code == EXIT:
-        try:
-            return str(int(data.strip()))
-        except ValueError:
-            raise line_error(name, lineno, f"invalid exit status: {data!r}") from None
-    return data
 
 
 _QUOTED_CODES = {c: f'"{c}"' for c in "oirmx"}

@@ -13,9 +13,8 @@ import sys
 from typing import List, Tuple, Union
 
 from asciinema.asciicast import RESIZE, Recording, make_event, open_recording, v2, v3
-from asciinema.commands.convert import _writer
-from asciinema.encoders import encode_recording, get_encoder
-from asciinema.errors import LoadError
+from asciinema.encoders import encode_recording, get_encoder, text_writer
+from asciinema.errors import LoadError, OutputError
 from asciinema.source import display_name, open_input
 
 
@@ -36,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     fmt = "asciicast-v2" if first.version == 2 else "asciicast-v3"
     encoder: Union[v2.Encoder, v3.Encoder] = get_encoder(fmt)  # type: ignore[assignment]
     out = sys.stdout.buffer
-    write = _writer(out, "-")
+    write = text_writer(out, "<stdout>")
     write(encoder.header(first.header))
     offset = 0  # where the joined recording stands: the time of its last event (µs)
     size = (first.header.cols, first.header.rows)
@@ -56,5 +55,5 @@ def run(args: argparse.Namespace) -> int:
     try:
         out.flush()
     except OSError as e:
-        raise LoadError(f"can't write <stdout>: {e.strerror or e}") from None
+        raise OutputError(f"can't write <stdout>: {e.strerror or e}") from None
     return 0

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 import gc
-from typing import BinaryIO
-
 from asciinema import progress
 from asciinema.asciicast import open_recording
-from asciinema.encoders import encode_recording, format_for_path, get_encoder
-from asciinema.errors import LoadError, OutputError
+from asciinema.encoders import encode_recording, format_for_path, get_encoder, text_writer
+from asciinema.errors import LoadError
 from asciinema.files import AtomicOutput
 from asciinema.source import display_name, open_input
 
@@ -28,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
             if progress.wanted():
                 recording.set_batches(progress.track(recording.batches, stream, size, f"converting {name}"))
             with AtomicOutput(args.output, overwrite=args.overwrite) as out:
-                write = _writer(out, args.output)
+                write = text_writer(out, "<stdout>" if args.output == "-" else args.output)
                 write(encoder.header(recording.header))
                 for chunk in encode_recording(encoder, recording):
                     write(chunk)
@@ -37,14 +35,3 @@ def run(args: argparse.Namespace) -> int:
         raise LoadError(f"can't read {name}: {e.strerror or e}") from None
     return 0
 
-
-def _writer(out: BinaryIO, path: str):  # type: ignore[no-untyped-def]
-    def write(text: str) -> None:
-        if text:
-            try:
-                out.write(text.encode("utf-8", "replace"))
-            except OSError as e:
-                raise OutputError(f"can't write {display_name(path) if path != '-' else '<stdout>'}: "
-                                  f"{e.strerror or e}") from None
-
-    return write

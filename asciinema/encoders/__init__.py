@@ -7,15 +7,16 @@ An encoder turns a header and events into text and does no I/O:
 * ``encode(events) -> Iterator[str]``: many events in chunks, for conversions;
 * ``finish() -> str``: what is left at the end (txt keeps the screen until then).
 
-The caller writes the text; :func:`write_text` is the one place that turns it into bytes.
+The caller writes the text; :func:`text_writer` is the one place that turns it into bytes.
 """
 
 from __future__ import annotations
 
 from itertools import starmap
-from typing import BinaryIO, Iterable, Iterator, Optional, Protocol
+from typing import BinaryIO, Callable, Iterable, Iterator, Optional, Protocol
 
 from asciinema.asciicast import Event, Header, Recording
+from asciinema.errors import OutputError
 
 FORMATS = ("asciicast-v3", "asciicast-v2", "raw", "txt")
 
@@ -71,6 +72,15 @@ def encode_recording(encoder: Encoder, recording: Recording) -> Iterator[str]:
     return encoder.encode(recording.events)
 
 
-def write_text(out: BinaryIO, text: str) -> None:
-    # Lone surrogates can come from JSON "\\ud800" escapes; they have no UTF-8 form.
-    out.write(text.encode("utf-8", "replace"))
+def text_writer(out: BinaryIO, shown_name: str) -> Callable[[str], None]:
+    """A function writing encoder text to ``out``; a failed write is an OutputError."""
+
+    def write(text: str) -> None:
+        if text:
+            try:
+                # Lone surrogates can come from JSON "\\ud800" escapes; they have no UTF-8 form.
+                out.write(text.encode("utf-8", "replace"))
+            except OSError as e:
+                raise OutputError(f"can't write {shown_name}: {e.strerror or e}") from None
+
+    return write
