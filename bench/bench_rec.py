@@ -150,7 +150,7 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     # the package directory runs as a script (like the tests); no PYTHONPATH, which would make
     # the reference asciinema 2.4.0 (a Python package of the same name) import our code
-    ours = [sys.executable, args.pyz] if args.pyz else [sys.executable, str(ROOT / "asciinema")]
+    ours = [sys.executable, str(Path(args.pyz).resolve())] if args.pyz else [sys.executable, str(ROOT / "asciinema")]
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
     env["ASCIINEMA_CONFIG_HOME"] = str(work / "config")
