@@ -97,6 +97,10 @@ if sys.version_info < (3, 9):
     sys.stderr.write("asciinema needs Python 3.9 or newer (this is %d.%d)\\n" % sys.version_info[:2])
     sys.exit(1)
 
+from asciinema import bytecode_cache  # noqa: E402
+
+bytecode_cache.install(__file__[: -len("/__main__.py")])
+
 from asciinema.cli import main  # noqa: E402
 
 sys.exit(main())

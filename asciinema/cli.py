@@ -189,8 +189,33 @@ COMMANDS: List[Tuple[str, Tuple[str, ...], str, str, Declare, str]] = [
 ]
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Finds the terminal width itself: argparse asks shutil, whose import (with bz2 and
+    lzma) costs about 4 ms of every start, as argparse makes a formatter for every option."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: Optional[int] = None) -> None:
+        if width is None:
+            width = _terminal_columns() - 2
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
+def _terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns``: $COLUMNS, else the terminal's, else 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
 def build_parser() -> argparse.ArgumentParser:
-    quiet = argparse.ArgumentParser(add_help=False)
+    quiet = argparse.ArgumentParser(add_help=False, formatter_class=_HelpFormatter)
     quiet.add_argument(
         "-q",
         "--quiet",
@@ -202,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="asciinema",
         description=ABOUT,
         parents=[quiet],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument("-V", "--version", action="version", version=f"asciinema {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
@@ -215,7 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
             description=about,
             epilog=epilog,
             parents=[quiet],
-            formatter_class=argparse.RawDescriptionHelpFormatter,
+            formatter_class=_HelpFormatter,
         )
         declare(p)
         p.set_defaults(module=module)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from asciinema import status
@@ -67,40 +66,44 @@ def parse_key(value: str, where: str = "") -> Optional[bytes]:
     raise ConfigError(f"invalid key definition '{value}'" + (f" ({where})" if where else ""))
 
 
-@dataclass
+# Plain classes, not dataclasses: importing dataclasses and running its decorator costs
+# about 15 ms at every start of the program.
+
+
 class SessionConfig:
-    command: Optional[str] = None
-    capture_input: bool = False
-    capture_env: Optional[str] = None
-    idle_time_limit: Optional[float] = None
-    prefix_key: Optional[bytes] = None
-    pause_key: Optional[bytes] = DEFAULT_PAUSE_KEY
-    add_marker_key: Optional[bytes] = None
+    def __init__(self) -> None:
+        self.command: Optional[str] = None
+        self.capture_input = False
+        self.capture_env: Optional[str] = None
+        self.idle_time_limit: Optional[float] = None
+        self.prefix_key: Optional[bytes] = None
+        self.pause_key: Optional[bytes] = DEFAULT_PAUSE_KEY
+        self.add_marker_key: Optional[bytes] = None
 
 
-@dataclass
 class PlaybackConfig:
-    speed: Optional[float] = None
-    idle_time_limit: Optional[float] = None
-    pause_key: Optional[bytes] = b" "
-    step_key: Optional[bytes] = b"."
-    next_marker_key: Optional[bytes] = b"]"
+    def __init__(self) -> None:
+        self.speed: Optional[float] = None
+        self.idle_time_limit: Optional[float] = None
+        self.pause_key: Optional[bytes] = b" "
+        self.step_key: Optional[bytes] = b"."
+        self.next_marker_key: Optional[bytes] = b"]"
 
 
-@dataclass
 class NotificationsConfig:
-    enabled: bool = True
-    command: Optional[str] = None
+    def __init__(self) -> None:
+        self.enabled = True
+        self.command: Optional[str] = None
 
 
-@dataclass
 class Config:
-    server_url: Optional[str] = None
-    session: SessionConfig = field(default_factory=SessionConfig)
-    playback: PlaybackConfig = field(default_factory=PlaybackConfig)
-    notifications: NotificationsConfig = field(default_factory=NotificationsConfig)
-    #: the files that were read, lowest precedence first
-    files: List[str] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.server_url: Optional[str] = None
+        self.session = SessionConfig()
+        self.playback = PlaybackConfig()
+        self.notifications = NotificationsConfig()
+        #: the files that were read, lowest precedence first
+        self.files: List[str] = []
 
 
 # (section, key) -> (kind, attribute holder name). Kinds: str, bool, float, key.

@@ -10,11 +10,15 @@ exit, missing program, or slower than :data:`TIMEOUT`) is not used again for the
 from __future__ import annotations
 
 import os
-import queue
-import shutil
-import subprocess
 import threading
-from typing import List, Mapping, Optional, Protocol
+from typing import TYPE_CHECKING, List, Mapping, Optional, Protocol
+
+if TYPE_CHECKING:
+    import queue
+    import subprocess
+
+# queue, shutil and subprocess are imported on first use: most sessions never notify, and
+# the three cost about 8 ms of every start.
 
 #: seconds one notification may take before it is killed
 TIMEOUT = 5.0
@@ -40,6 +44,8 @@ def command_for(message: str, env: Mapping[str, str], command: Optional[str]) ->
     """The argv that shows ``message``, or None when there is no way to notify."""
     if command:
         return ["/bin/sh", "-c", command]
+    import shutil
+
     path = env.get("PATH", os.defpath)
     if env.get("TMUX") and shutil.which("tmux", path=path):
         return ["tmux", "display-message", f"asciinema: {message}"]
@@ -57,16 +63,20 @@ class BackgroundNotifier:
     def __init__(self, env: Mapping[str, str], command: Optional[str] = None) -> None:
         self.env = dict(env)
         self.command = command
-        self._queue: "queue.Queue[Optional[str]]" = queue.Queue(QUEUE_SIZE)
+        self._queue: "Optional[queue.Queue[Optional[str]]]" = None
         self._thread: Optional[threading.Thread] = None
         self._disabled = False
         self._proc: Optional["subprocess.Popen[bytes]"] = None
 
     def notify(self, message: str) -> None:
+        import queue
+
         if self._disabled:
             return
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="asciinema-notifier", daemon=True)
+        if self._queue is None:
+            self._queue = queue.Queue(QUEUE_SIZE)
+            self._thread = threading.Thread(target=self._run, args=(self._queue,), name="asciinema-notifier",
+                                            daemon=True)
             self._thread.start()
         try:
             self._queue.put_nowait(message)
@@ -75,8 +85,10 @@ class BackgroundNotifier:
 
     def close(self) -> None:
         """Let queued messages go out, waiting briefly; never blocks the exit for long."""
-        if self._thread is None:
+        if self._thread is None or self._queue is None:
             return
+        import queue
+
         try:
             self._queue.put_nowait(None)
         except queue.Full:
@@ -90,9 +102,9 @@ class BackgroundNotifier:
             except OSError:
                 pass
 
-    def _run(self) -> None:
+    def _run(self, messages: "queue.Queue[Optional[str]]") -> None:
         while True:
-            message = self._queue.get()
+            message = messages.get()
             if message is None:
                 return
             if self._disabled:
@@ -101,6 +113,8 @@ class BackgroundNotifier:
                 self._disabled = True
 
     def _show(self, message: str) -> bool:
+        import subprocess
+
         argv = command_for(message, self.env, self.command)
         if argv is None:
             return False

@@ -19,8 +19,7 @@ import os
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
-from typing import Callable, List, Optional, Protocol
+from typing import Callable, List, NamedTuple, Optional, Protocol
 
 from asciinema.asciicast import RESIZE, Event, Header, make_event, open_recording
 from asciinema.encoders import Encoder, format_for_path, get_encoder
@@ -57,8 +56,7 @@ class Output(Protocol):
         """Flush and stop, waiting up to ``timeout`` seconds; the error message if any."""
 
 
-@dataclass
-class RecordingFile:
+class RecordingFile(NamedTuple):
     """An output file opened by :func:`open_recording_file`, not yet written to."""
 
     path: str
@@ -169,6 +167,8 @@ class FileOutput:
         self.target = target
         self.name = target.path
         self.encoder: Encoder = get_encoder(target.format, time_offset=target.time_offset)
+        # v2 and v3 encode straight to the file's bytes; the other formats go through text
+        self._encode: Callable[[List[Event]], bytes] = getattr(self.encoder, "encode_utf8", self._encode_text)
         self._pending: "deque[Event]" = deque()
         self._signal = threading.Event()
         self._armed = False  #: the writer was woken, or is writing, and will see new events
@@ -236,7 +236,7 @@ class FileOutput:
     def _run(self) -> None:
         try:
             self._good_size = os.fstat(self.target.fd).st_size
-            self._write(self._preamble)
+            self._write(self._preamble.encode("utf-8", "replace"))
             self._loop()
         except OSError as e:
             self._error = f"can't write {self.name}: {e.strerror or e}"
@@ -259,13 +259,13 @@ class FileOutput:
                     break
                 self._armed = True  # events came after the drain
             if self._closing and not pending:
-                self._write(self.encoder.finish())
+                self._write(self.encoder.finish().encode("utf-8", "replace"))
                 return
 
     def _drain(self) -> None:
         pending = self._pending
         popleft = pending.popleft
-        encode = self.encoder.encode
+        encode = self._encode
         while pending:
             batch: List[Event] = []
             size = 0
@@ -273,26 +273,29 @@ class FileOutput:
                 event = popleft()
                 batch.append(event)
                 size += len(event[2])
-            self._write("".join(encode(batch)))
+            self._write(encode(batch))
             self._written += size
             if self._waiting_for_room and self._queued - self._written < MAX_BACKLOG // 2:
                 self._waiting_for_room = False
                 self._wake()
 
-    def _write(self, text: str) -> None:
+    def _encode_text(self, batch: List[Event]) -> bytes:
+        return "".join(self.encoder.encode(batch)).encode("utf-8", "replace")
+
+    def _write(self, data: bytes) -> None:
         """Write whole lines; on failure cut off the part of them that got in, if any.
 
         Every slice ends at a line boundary, so the file stays loadable up to its last
         complete slice after a full disk or a file size limit.
         """
-        if not text:
+        if not data:
             return
-        data = memoryview(text.encode("utf-8", "replace"))
+        view = memoryview(data)
         fd = self.target.fd
         written = 0
         try:
-            while written < len(data):
-                written += os.write(fd, data[written:])
+            while written < len(view):
+                written += os.write(fd, view[written:])
         except OSError:
             if written:
                 self._cut_back()

@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import codecs
 import errno
-import logging
 import os
 import signal
+import sys
 import time
-from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, NamedTuple, Optional
 
 from asciinema.asciicast import EXIT, INPUT, MARKER, OUTPUT, RESIZE, Event, Header, make_event
 from asciinema.keys import MARKER as KEY_MARKER
@@ -37,7 +36,22 @@ from asciinema.outputs import Output
 from asciinema.ptyproc import Poller, PtyProcess
 from asciinema.term import SessionTerminal, TerminalWriter
 
-log = logging.getLogger("asciinema")
+
+
+class _Log:
+    """The "asciinema" logger of ``--log-file``, without importing logging for every run.
+
+    Importing logging costs about 5 ms of every start. Only ``--log-file`` configures the
+    logger, and it imports logging to do so; until something has, there is nowhere to log.
+    """
+
+    def info(self, msg: str, *args: object) -> None:
+        logging = sys.modules.get("logging")
+        if logging is not None:
+            logging.getLogger("asciinema").info(msg, *args)
+
+
+log = _Log()
 
 #: bytes asked for per read of the pty or the keys
 READ_SIZE = 128 << 10
@@ -64,21 +78,28 @@ _WAKE_BYTE = b"\x00"  # signal numbers are never 0
 _END_SIGNALS = ("SIGTERM", "SIGHUP", "SIGINT", "SIGQUIT")
 
 
-@dataclass
 class SessionSpec:
     """What to run and how: everything the engine needs besides outputs and the terminal."""
 
-    command: str
-    env: Dict[str, str]
-    header: Header
-    capture_input: bool = False
-    hotkeys: Hotkeys = field(default_factory=Hotkeys)
-    #: read keys from this fd when it is not the terminal (a pipe or file on stdin)
-    input_fd: Optional[int] = None
+    def __init__(
+        self,
+        command: str,
+        env: Dict[str, str],
+        header: Header,
+        capture_input: bool = False,
+        hotkeys: Optional[Hotkeys] = None,
+        input_fd: Optional[int] = None,
+    ) -> None:
+        self.command = command
+        self.env = env
+        self.header = header
+        self.capture_input = capture_input
+        self.hotkeys = hotkeys if hotkeys is not None else Hotkeys()
+        #: read keys from this fd when it is not the terminal (a pipe or file on stdin)
+        self.input_fd = input_fd
 
 
-@dataclass
-class SessionResult:
+class SessionResult(NamedTuple):
     status: int  #: the child's exit status (128+N for signal N)
     error: Optional[str] = None  #: why the session was cut short, if it failed
 

@@ -62,6 +62,7 @@ def cli_env(tmp_path: Path) -> Dict[str, str]:
     env = dict(os.environ)
     env["ASCIINEMA_CONFIG_HOME"] = str(tmp_path / "config")
     env["ASCIINEMA_STATE_HOME"] = str(tmp_path / "state")
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")  # the archive's bytecode cache
     env.pop("PYTHONPATH", None)
     env.pop("ASCIINEMA_SERVER_URL", None)
     env.pop("ASCIINEMA_API_URL", None)

@@ -8,6 +8,7 @@ cache is empty.
 from __future__ import annotations
 
 import hashlib
+import marshal
 import os
 import shutil
 import stat
@@ -234,3 +235,85 @@ def test_archive_runs_isolated_on_this_python(pyz: Path, tmp_path: Path) -> None
                        capture_output=True, timeout=60, cwd=str(tmp_path))
     assert r.returncode == 0, r.stderr
     assert r.stdout == (Path(__file__).parent / "golden" / "full-v3.cast.txt").read_bytes()
+
+
+# --- the bytecode cache (asciinema/bytecode_cache.py) -----------------------------------
+
+def run_archive(pyz: Path, cache: Path, *args: str, **env: str) -> "subprocess.CompletedProcess[str]":
+    full_env = dict(os.environ, XDG_CACHE_HOME=str(cache))
+    full_env.pop("PYTHONDONTWRITEBYTECODE", None)
+    full_env.update(env)
+    return subprocess.run([sys.executable, str(pyz), *args], capture_output=True, text=True, env=full_env,
+                          stdin=subprocess.DEVNULL, timeout=60)
+
+
+def cache_files(cache: Path) -> Dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in cache.glob("asciinema/pyz-*/*.pyc")}
+
+
+def test_bytecode_cache_is_written_then_used(pyz: Path, tmp_path: Path) -> None:
+    from importlib.util import MAGIC_NUMBER, source_hash
+
+    cache = tmp_path / "cache"
+    first = run_archive(pyz, cache, "--version")
+    assert first.returncode == 0, first.stderr
+    files = cache_files(cache)
+    assert {"asciinema.cli.pyc", "asciinema.errors.pyc"} <= files.keys()
+    with zipfile.ZipFile(pyz) as zf:
+        source = zf.read("asciinema/cli.py")
+    stamp = MAGIC_NUMBER + b"\x03\x00\x00\x00" + source_hash(source)
+    assert files["asciinema.cli.pyc"].startswith(stamp)
+    # the next run takes the code from the file: here, code of ours under the right stamp
+    path = next(cache.glob("asciinema/pyz-*/asciinema.cli.pyc"))
+    path.write_bytes(stamp + marshal.dumps(compile("raise SystemExit('code from the cache')", "x", "exec")))
+    second = run_archive(pyz, cache, "--version")
+    assert second.returncode == 1 and second.stderr == "code from the cache\n"
+
+
+@pytest.mark.parametrize("damage", ["wrong hash", "broken body", "empty", "directory"])
+def test_bad_cache_files_are_recompiled(pyz: Path, tmp_path: Path, damage: str) -> None:
+    cache = tmp_path / "cache"
+    assert run_archive(pyz, cache, "--version").returncode == 0
+    path = next(cache.glob("asciinema/pyz-*/asciinema.cli.pyc"))
+    good = path.read_bytes()
+    if damage == "wrong hash":  # the cache of another version of the archive
+        path.write_bytes(good[:8] + b"\x00" * 8 + good[16:])
+    elif damage == "broken body":
+        path.write_bytes(good[:16] + b"\xff" * 40)
+    elif damage == "empty":
+        path.write_bytes(b"")
+    else:
+        path.unlink()
+        path.mkdir()
+    r = run_archive(pyz, cache, "--version")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("asciinema ")
+    if damage != "directory":
+        assert path.read_bytes() == good
+
+
+def test_no_bytecode_cache_with_dont_write_bytecode_or_nowhere_to_write(pyz: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    r = run_archive(pyz, cache, "--version", PYTHONDONTWRITEBYTECODE="1")
+    assert r.returncode == 0, r.stderr
+    assert cache_files(cache) == {}
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    r = run_archive(pyz, blocked, "convert", str(Path(__file__).parent / "casts" / "full-v3.cast"), "-f", "raw", "-")
+    assert r.returncode == 0, r.stderr
+
+
+def test_modules_from_the_cache_have_source_and_files(pyz: Path, tmp_path: Path) -> None:
+    code = (
+        "import sys, inspect; sys.path.insert(0, {p!r}); "
+        "from asciinema import bytecode_cache; bytecode_cache.install({p!r}); "
+        "import asciinema.commands.cat as m; "
+        "print(type(m.__loader__).__name__, m.__file__ == {f!r}); "
+        "print(inspect.getsource(m).splitlines()[0])"
+    ).format(p=str(pyz), f=os.path.join(str(pyz), "asciinema", "commands", "cat.py"))
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    with zipfile.ZipFile(pyz) as zf:
+        first_line = zf.read("asciinema/commands/cat.py").decode().splitlines()[0]
+    assert r.stdout.splitlines() == ["CachingLoader True", first_line]
