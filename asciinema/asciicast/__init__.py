@@ -229,78 +229,121 @@ def _blocks(stream: BinaryIO) -> Iterator[bytes]:
         yield data[:cut]
 
 
-def event_rows(
-    stream: BinaryIO, name: str, first_lineno: int, comments: bool
-) -> Iterator[Tuple[int, Rows, Optional[List[int]]]]:
-    """Decode the event lines of a v2/v3 file in blocks.
+#: What stands between two lines of a block joined into one flat JSON array:
+#: ``[t1, "o", "a"]\n[t2, ...`` becomes ``[t1, "o", "a",<TAB>null, t2, ...``. The null marks
+#: where each line ended; the raw tab, which JSON refuses inside strings, keeps a string from
+#: running on into the next line.
+_LINE_JOIN = b",\tnull,"
 
-    Yields ``(start, rows, linenos)``: ``rows`` are the decoded JSON values of the non-blank
-    lines; ``linenos`` lists their line numbers, or is None when row ``k`` is line
-    ``start + k``. The common case, every line of a block starting with ``[``, is decoded by
-    one ``json.loads`` of the block with its newlines turned into commas. That is sound
-    because rows are later checked to be flat ``[time, code, data]`` lists, one per line,
-    which cannot span a join. Anything else is decoded line by line, which also finds the
-    line to blame for a broken block.
+Block = Tuple[int, Optional[List[int]], Sequence[object], Sequence[str], Sequence[str]]
+
+
+def event_columns(stream: BinaryIO, name: str, first_lineno: int, comments: bool, what: str) -> Iterator[Block]:
+    """Decode and check the event lines of a v2/v3 file, a block of lines at a time.
+
+    Yields ``(start, linenos, times, codes, datas)`` for the non-blank lines of each block:
+    ``times`` are JSON numbers (at least 0, below :data:`MAX_TIME`), ``codes`` non-empty
+    strings, ``datas`` strings. ``linenos`` lists the line numbers of the events, or is None
+    when event ``k`` is on line ``start + k``. A block of nothing but ``[...]`` lines is
+    decoded by one ``json.loads`` (see :func:`_flat_columns`); anything else, and a block
+    that fails a check, line by line, which also names the line to blame.
     """
     lineno = first_lineno
     for block in _blocks(stream):
-        n = block.count(b"\n")
-        if block[:1] == b"[" and block.count(b"\n[") == n - 1:
-            try:
-                rows = json_loads(b"[" + block[:-1].replace(b"\n", b",") + b"]")
-            except (ValueError, UnicodeDecodeError):
-                rows = None
-            if isinstance(rows, list) and len(rows) == n:
-                yield lineno, rows, None
-                lineno += n
-                continue
-        rows, linenos = [], []
-        for k, line in enumerate(block.split(b"\n")[:-1]):
-            text = line.strip()
-            if not text or (comments and text[:1] == b"#"):
-                continue
-            try:
-                rows.append(json_loads(text))
-            except UnicodeDecodeError as e:
-                raise line_error(name, lineno + k, f"invalid UTF-8: {e.reason}") from None
-            except ValueError as e:
-                raise line_error(name, lineno + k, f"invalid JSON: {_json_reason(e)}") from None
-            linenos.append(lineno + k)
-        yield lineno, rows, linenos
-        lineno += n
+        cols = _flat_columns(block)
+        if cols is not None:
+            yield (lineno, None) + cols
+            lineno += len(cols[0])
+            continue
+        rows, linenos = _decode_lines(block, name, lineno, comments)
+        yield (lineno, linenos) + _row_columns(rows, name, linenos, what)
+        lineno += block.count(b"\n")
+
+
+def _flat_columns(block: bytes) -> Optional[Tuple[List[object], List[str], List[str]]]:
+    """The checked columns of a block of ``[time, code, data]`` lines, or None.
+
+    The lines are joined by :data:`_LINE_JOIN` into one flat array and decoded at once,
+    with no list per line; every 4th value must be the null that ended a line. That proves
+    each line held exactly three values: a string can't span the tab, a line marker nested
+    in an array or object would make that container a value of the flat array (refused by
+    the type checks below), and nulls can't stand in for times, codes or data, so the
+    ``n - 1`` markers fill exactly the ``n - 1`` places of line ends.
+    """
+    if block[:1] != b"[" or block[-2:] != b"]\n":
+        return None
+    joined = block[1:-2].replace(b"]\n[", _LINE_JOIN)
+    if b"\n" in joined:  # a line that doesn't start with [ or end with ]
+        return None
+    try:
+        flat = json_loads(b"[" + joined + b"]")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    n = (len(joined) - len(block) + 3) // (len(_LINE_JOIN) - 3) + 1  # lines: each join grew the text
+    if len(flat) != 4 * n - 1 or flat[3::4].count(None) != n - 1:  # type: ignore[index,union-attr]
+        return None
+    times, codes, datas = flat[0::4], flat[1::4], flat[2::4]  # type: ignore[index]
+    return (times, codes, datas) if _columns_ok(times, codes, datas) else None
+
+
+def _columns_ok(times: Sequence[object], codes: Sequence[object], datas: Sequence[object]) -> bool:
+    """Whether every time is a number in range, every code a non-empty string, every data a string.
+
+    One C-level pass per check over each column (bool, a subclass of int, is refused by
+    comparing types exactly).
+    """
+    try:
+        return (
+            set(map(type, times)) <= _NUMBER_TYPES
+            and min(times) >= 0  # type: ignore[type-var,operator]
+            and max(times) < MAX_TIME  # type: ignore[type-var,operator]
+            and set(map(type, set(codes))) == {str}
+            and "" not in codes
+            and set(map(type, datas)) == {str}
+        )
+    except TypeError:  # unhashable codes
+        return False
+
+
+def _decode_lines(block: bytes, name: str, start: int, comments: bool) -> Tuple[Rows, List[int]]:
+    """The JSON values of the non-blank (non-comment) lines of a block, and their line numbers."""
+    rows, linenos = [], []
+    for k, line in enumerate(block.split(b"\n")[:-1]):
+        text = line.strip()
+        if not text or (comments and text[:1] == b"#"):
+            continue
+        try:
+            rows.append(json_loads(text))
+        except UnicodeDecodeError as e:
+            raise line_error(name, start + k, f"invalid UTF-8: {e.reason}") from None
+        except ValueError as e:
+            raise line_error(name, start + k, f"invalid JSON: {_json_reason(e)}") from None
+        linenos.append(start + k)
+    return rows, linenos
 
 
 _NUMBER_TYPES = {int, float}
 
 
-def columns(
-    rows: Rows, name: str, start: int, linenos: Optional[List[int]], what: str
-) -> Tuple[Tuple[object, ...], Tuple[str, ...], Tuple[str, ...]]:
+def _row_columns(
+    rows: Rows, name: str, linenos: List[int], what: str
+) -> Tuple[Sequence[object], Sequence[str], Sequence[str]]:
     """Check that every row is ``[time, code, data]`` and split them into three columns.
 
-    The checks run over whole columns with C-level builtins; only a failing block is
-    walked row by row to name the broken line.
+    The checks run over whole columns; only a failing block is walked row by row to name
+    the broken line.
     """
     if not rows:
         return (), (), ()
     try:
-        # One pass per check. Rows of another type need no pass of their own: a dict or a
-        # string of length 3 gives a non-number time, anything without len() a TypeError.
+        # A dict or a string of length 3 gives a non-number time, anything without len() a TypeError.
         if set(map(len, rows)) == {3}:  # type: ignore[arg-type]
             times, codes, datas = zip(*rows)  # type: ignore[call-overload]
-            if (
-                set(map(type, times)) <= _NUMBER_TYPES
-                and min(times) >= 0
-                and max(times) < MAX_TIME
-                and set(map(type, set(codes))) == {str}
-                and "" not in codes
-                and set(map(type, datas)) == {str}
-            ):
+            if _columns_ok(times, codes, datas):
                 return times, codes, datas
     except TypeError:
         pass
-    for k, row in enumerate(rows):
-        lineno = linenos[k] if linenos else start + k
+    for lineno, row in zip(linenos, rows):
         error = row_error(name, lineno, row, what)
         if error is not None:
             raise error

@@ -21,8 +21,7 @@ from asciinema.asciicast import (
     Header,
     Recording,
     check_special_events,
-    columns,
-    event_rows,
+    event_columns,
     first_decrease,
     line_error,
     parse_theme,
@@ -102,8 +101,7 @@ def _optional_float(obj: Dict[str, object], key: str, name: str) -> Optional[flo
 
 def _batches(stream: BinaryIO, name: str, recording: Recording) -> Iterator[Columns]:
     prev = 0
-    for start, rows, linenos in event_rows(stream, name, 2, comments=False):
-        times, codes, datas = columns(rows, name, start, linenos, "asciicast v2")
+    for start, linenos, times, codes, datas in event_columns(stream, name, 2, False, "asciicast v2"):
         if not times:
             continue
         us = [round(t * 1000000) for t in times]

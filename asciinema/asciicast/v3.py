@@ -20,8 +20,7 @@ from asciinema.asciicast import (
     Header,
     Recording,
     check_special_events,
-    columns,
-    event_rows,
+    event_columns,
     parse_theme,
     quote_code,
     chunk_columns,
@@ -68,8 +67,7 @@ def _decode_header(obj: Dict[str, object], name: str) -> Header:
 
 def _batches(stream: BinaryIO, name: str, recording: Recording) -> Iterator[Columns]:
     now = 0
-    for start, rows, linenos in event_rows(stream, name, 2, comments=True):
-        times, codes, datas = columns(rows, name, start, linenos, "asciicast v3")
+    for start, linenos, times, codes, datas in event_columns(stream, name, 2, True, "asciicast v3"):
         if not times:
             continue
         us = list(accumulate([round(t * 1000000) for t in times], initial=now))
