@@ -11,7 +11,7 @@ import json
 from itertools import accumulate
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from operator import sub
-from typing import BinaryIO, Dict, Iterable, Iterator, List, Sequence
+from typing import BinaryIO, Dict, Iterable, Iterator, List, Optional, Sequence
 
 from asciinema.asciicast import (
     common_header_fields,
@@ -25,6 +25,8 @@ from asciinema.asciicast import (
     quote_code,
     chunk_columns,
     event_lines,
+    joined_lines,
+    single_code,
 )
 from asciinema.asciicast.v2 import _optional, _optional_float
 from asciinema.errors import FormatError
@@ -86,16 +88,35 @@ def format_interval(ms: int) -> str:
 _LINE = "[%s, %s, %s]\n"
 _TABLE_SIZE = 10000
 _interval_table: List[str] = []
+#: per event code: ``]\n[`` + the interval (below 10 s) + the code field, a line's whole head
+_heads: Dict[str, List[str]] = {}
 
 
-def _intervals_as_text(ms: List[int]) -> Iterable[str]:
+def _interval_texts() -> List[str]:
     # Formatting is the hot spot of conversions; most intervals are under 10 s, so their
     # text comes from a table built on first use.
     if not _interval_table:
         _interval_table.extend(f"{s}.{f:03d}" for s in range(_TABLE_SIZE // 1000) for f in range(1000))
+    return _interval_table
+
+
+def _intervals_as_text(ms: List[int]) -> Iterable[str]:
+    table = _interval_texts()
     if max(ms) < _TABLE_SIZE:
-        return map(_interval_table.__getitem__, ms)
-    return [_interval_table[m] if m < _TABLE_SIZE else format_interval(m) for m in ms]
+        return map(table.__getitem__, ms)
+    return [table[m] if m < _TABLE_SIZE else format_interval(m) for m in ms]
+
+
+def _line_heads(ms: List[int], codes: Sequence[str]) -> Optional[List[Iterable[str]]]:
+    """The heads of a batch's lines for :func:`joined_lines`, one piece each, if all share a code."""
+    code = single_code(codes)
+    if code is None or max(ms) >= _TABLE_SIZE:
+        return None
+    heads = _heads.get(code)
+    if heads is None:
+        field = f", {quote_code(code)}, "
+        heads = _heads[code] = ["]\n[" + text + field for text in _interval_texts()]
+    return [map(heads.__getitem__, ms)]
 
 
 class Encoder:
@@ -146,6 +167,9 @@ class Encoder:
         if min(intervals) < 0:  # times going backwards: only from a hand-made stream
             return "".join(map(self.event, zip(times, codes, datas)))  # type: ignore[arg-type]
         self.prev_ms = ms[-1]
+        heads = None if long_data else _line_heads(intervals, codes)
+        if heads is not None:
+            return joined_lines(heads, datas)
         return event_lines(_intervals_as_text(intervals), codes, datas, long_data)
 
     def finish(self) -> str:
