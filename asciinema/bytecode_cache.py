@@ -23,7 +23,10 @@ import zipimport
 from importlib.machinery import ModuleSpec
 from importlib.util import MAGIC_NUMBER, source_hash
 from types import CodeType, ModuleType
-from typing import Dict, Optional, Sequence
+
+TYPE_CHECKING = False  # typing costs about 5 ms to import; annotations need it only for mypy
+if TYPE_CHECKING:
+    from typing import Dict, Optional, Sequence
 
 PACKAGE = "asciinema"
 #: the file's first bytes: the interpreter's magic number, then the hash-based-pyc flags
@@ -46,7 +49,8 @@ def install(archive: str) -> None:
             os.makedirs(directory, mode=0o700, exist_ok=True)
         except OSError:
             return
-    sys.meta_path.insert(0, CachingFinder(os.path.abspath(archive), directory))
+    # the path as runpy and zipimport have it: zipimport reads the archive's directory once per path
+    sys.meta_path.insert(0, CachingFinder(archive, directory))
 
 
 class CachingFinder:

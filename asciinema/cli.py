@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from asciinema import __version__, status
 from asciinema.errors import AsciinemaError
@@ -25,7 +24,13 @@ _FORMAT_HELP = (
 )
 
 #: (name, aliases, help, module under asciinema.commands, declare-arguments function)
-Declare = Callable[[argparse.ArgumentParser], None]
+# Importing typing costs about 5 ms of every start; names for annotations only come from it
+# under TYPE_CHECKING (mypy treats a module's own TYPE_CHECKING = False like typing's).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, Container, Dict, List, Optional, Sequence, Tuple
+
+    Declare = Callable[[argparse.ArgumentParser], None]
 
 
 def _declare_cat(p: argparse.ArgumentParser) -> None:
@@ -214,7 +219,12 @@ def _terminal_columns() -> int:
     return columns or 80
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(commands: "Optional[Container[str]]" = None) -> argparse.ArgumentParser:
+    """The whole command line; only the options of ``commands`` (None: all) are declared.
+
+    Every command is listed, but declaring every option of every command costs more than
+    all the rest of a start; a run needs only those of the command it runs.
+    """
     quiet = argparse.ArgumentParser(add_help=False, formatter_class=_HelpFormatter)
     quiet.add_argument(
         "-q",
@@ -242,7 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
             parents=[quiet],
             formatter_class=_HelpFormatter,
         )
-        declare(p)
+        if commands is None or name in commands or any(alias in commands for alias in aliases):
+            declare(p)
         p.set_defaults(module=module)
     return parser
 
@@ -281,11 +292,12 @@ class _AmbiguousCommand(Exception):
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args_in = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
     try:
         args_in = expand_command_prefix(args_in)
     except _AmbiguousCommand as e:
-        parser.error(str(e))
+        build_parser(()).error(str(e))
+    # any word that names a command may be the one to run (or a file of that name)
+    parser = build_parser(set(args_in))
     if args_in[:1] == ["help"]:
         rest = args_in[1:]
         args_in = (rest[:1] + ["--help"]) if rest else ["--help"]

@@ -283,15 +283,15 @@ class TerminalWriter:
             self._event.clear()
             while True:
                 while chunks:
-                    data = chunks.popleft() if len(chunks) == 1 else _take_all(chunks)
+                    parts = _take(chunks, _MAX_PARTS)
                     try:
-                        self._write_all(data)
+                        size = self._write_all(parts)
                     except OSError as e:
                         self.error = e
                         chunks.clear()
                         self.wake()
                         return
-                    self._written += len(data)
+                    self._written += size
                     if self.waiting and self._queued - self._written <= self.low_water:
                         self.waiting = False
                         self.wake()
@@ -302,24 +302,37 @@ class TerminalWriter:
             if self._closing:
                 return
 
-    def _write_all(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
+    def _write_all(self, parts: "List[bytes | memoryview]") -> int:
+        """Write ``parts`` whole with gathering writes (no copy to join them); their size."""
+        size = left = sum(map(len, parts))
+        while left:
             try:
-                n = os.write(self.fd, view)
+                n = os.writev(self.fd, parts)
             except BlockingIOError:  # a non-blocking fd after all: wait for room
                 import select
 
                 select.select([], [self.fd], [], 1.0)
                 continue
-            view = view[n:]
+            left -= n
+            while n:  # drop what went out; a blocking terminal takes everything, a signal less
+                first = len(parts[0])
+                if n < first:
+                    parts[0] = memoryview(parts[0])[n:]
+                    break
+                del parts[0]
+                n -= first
+        return size
 
 
-def _take_all(chunks: "Deque[bytes]") -> bytes:
-    parts = []
-    while chunks:
+#: chunks per gathering write (IOV_MAX is 1024 on Linux and macOS)
+_MAX_PARTS = 512
+
+
+def _take(chunks: "Deque[bytes]", limit: int) -> "List[bytes | memoryview]":
+    parts: "List[bytes | memoryview]" = []
+    while chunks and len(parts) < limit:
         parts.append(chunks.popleft())
-    return b"".join(parts)
+    return parts
 
 
 # --- Terminal probing: version (XTVERSION) and colours (OSC 10/11/4), §3.2 ---------------

@@ -27,6 +27,28 @@ def ours(pyz: Optional[str]) -> List[str]:
     return [sys.executable, str(Path(pyz).resolve())] if pyz else [sys.executable, str(ROOT / "asciinema")]
 
 
+def warm_code_cache(argvs: Sequence[Sequence[str]], env: dict) -> dict:
+    """``env`` with a compiled-code cache of our own, filled by running ``argvs`` once.
+
+    The archive keeps its compiled modules in $XDG_CACHE_HOME (asciinema/bytecode_cache.py),
+    so from the second run on a user's start-up has no compiling; this is that state.
+    PYTHONDONTWRITEBYTECODE, which some machines set, would keep the cache empty.
+    """
+    import tempfile
+
+    env = dict(env, XDG_CACHE_HOME=tempfile.mkdtemp(prefix="asciinema-bench-cache-"))
+    warm = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    for argv in argvs:
+        subprocess.run(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       env=warm, timeout=60)
+    return env
+
+
+def cold_env(env: dict) -> dict:
+    """``env`` where the archive finds no compiled-code cache and writes none: a first run."""
+    return dict(env, XDG_CACHE_HOME="/nonexistent/asciinema-bench", PYTHONDONTWRITEBYTECODE="1")
+
+
 def clean_env() -> dict:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.setdefault("ASCIINEMA_CONFIG_HOME", "/tmp/asciinema-bench-config")

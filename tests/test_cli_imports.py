@@ -40,3 +40,38 @@ def test_light_commands_import_nothing_heavy(cli, cli_argv: List[str], cli_env: 
                                              tmp_path: Path, args: List[str]) -> None:
     names = imported(cli_argv, cli_env, tmp_path, *args)
     assert names & FORBIDDEN == set()
+
+
+#: stdlib modules whose import costs milliseconds that a start does not need
+SLOW_TO_IMPORT = {"dataclasses", "inspect", "logging", "shutil", "subprocess", "queue"}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--version"],
+        ["rec", "--headless", "-q", "-c", "true", "out.cast"],
+    ],
+)
+def test_start_up_imports_nothing_slow(cli, cli_argv: List[str], cli_env: Dict[str, str],
+                                       tmp_path: Path, args: List[str]) -> None:
+    names = imported(cli_argv, cli_env, tmp_path, *args)
+    assert names & SLOW_TO_IMPORT == set()
+    if args == ["--version"]:
+        assert "typing" not in names
+
+
+def test_a_parser_declaring_one_command_parses_it_like_the_full_parser() -> None:
+    from asciinema.cli import COMMANDS, build_parser
+
+    samples = {
+        "record": ["rec", "-q", "--overwrite", "-c", "ls", "-i", "2", "--window-size", "80x24", "x.cast"],
+        "play": ["play", "-s", "2", "-l", "x.cast"],
+        "cat": ["cat", "a.cast", "b.cast"],
+        "convert": ["convert", "-f", "raw", "--overwrite", "a.cast", "b.raw"],
+    }
+    assert samples.keys() == {c[0] for c in COMMANDS}
+    for name, argv in samples.items():
+        assert build_parser({argv[0]}).parse_args(argv) == build_parser().parse_args(argv)
+    listing = build_parser(()).format_help()
+    assert all(c[0] in listing for c in COMMANDS)
