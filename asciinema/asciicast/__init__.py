@@ -272,14 +272,14 @@ def _flat_columns(block: bytes) -> Optional[Tuple[List[object], List[str], List[
     """
     if block[:1] != b"[" or block[-2:] != b"]\n":
         return None
-    joined = block[1:-2].replace(b"]\n[", _LINE_JOIN)
+    joined = block[:-1].replace(b"]\n[", _LINE_JOIN)  # the first [ and last ] enclose the array
     if b"\n" in joined:  # a line that doesn't start with [ or end with ]
         return None
     try:
-        flat = json_loads(b"[" + joined + b"]")
+        flat = json_loads(joined)
     except (ValueError, UnicodeDecodeError):
         return None
-    n = (len(joined) - len(block) + 3) // (len(_LINE_JOIN) - 3) + 1  # lines: each join grew the text
+    n = (len(joined) - len(block) + 1) // (len(_LINE_JOIN) - 3) + 1  # lines: each join grew the text
     if len(flat) != 4 * n - 1 or flat[3::4].count(None) != n - 1:  # type: ignore[index,union-attr]
         return None
     times, codes, datas = flat[0::4], flat[1::4], flat[2::4]  # type: ignore[index]
@@ -297,12 +297,18 @@ def _columns_ok(times: Sequence[object], codes: Sequence[object], datas: Sequenc
             set(map(type, times)) <= _NUMBER_TYPES
             and min(times) >= 0  # type: ignore[type-var,operator]
             and max(times) < MAX_TIME  # type: ignore[type-var,operator]
-            and set(map(type, set(codes))) == {str}
-            and "" not in codes
+            and _codes_ok(codes)
             and set(map(type, datas)) == {str}
         )
     except TypeError:  # unhashable codes
         return False
+
+
+def _codes_ok(codes: Sequence[object]) -> bool:
+    # Most batches have one code, "o": one count answers.
+    if codes[0] in _CODE_FIELDS and codes.count(codes[0]) == len(codes):
+        return True
+    return set(map(type, set(codes))) == {str} and "" not in codes
 
 
 def _decode_lines(block: bytes, name: str, start: int, comments: bool) -> Tuple[Rows, List[int]]:
