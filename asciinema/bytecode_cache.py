@@ -16,6 +16,7 @@ imports only what the interpreter has already loaded to run the archive.
 
 from __future__ import annotations
 
+import _imp
 import marshal
 import os
 import sys
@@ -107,6 +108,9 @@ class CachingLoader:
             if data[:16] == stamp:
                 code = marshal.loads(memoryview(data)[16:])
                 if isinstance(code, CodeType):
+                    # the same source may have been cached by a copy of the archive elsewhere:
+                    # tracebacks must name this one (importlib does the same for .pyc files)
+                    _imp._fix_co_filename(code, self.filename)
                     return code
         except (OSError, ValueError, EOFError, TypeError):
             pass

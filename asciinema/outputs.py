@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections import deque
 from typing import Callable, List, NamedTuple, Optional, Protocol
 
@@ -173,6 +172,7 @@ class FileOutput:
         self._signal = threading.Event()
         self._armed = False  #: the writer was woken, or is writing, and will see new events
         self._closing = False
+        self._closed = threading.Event()  #: cuts the linger short at the end
         self._thread: Optional[threading.Thread] = None
         self._wake: Wake = _nothing
         self._error: Optional[str] = None
@@ -219,6 +219,7 @@ class FileOutput:
         thread = self._thread
         if thread is not None:
             self._closing = True
+            self._closed.set()
             self._signal.set()
             thread.join(timeout)
             if thread.is_alive() and self._error is None:
@@ -250,8 +251,8 @@ class FileOutput:
         while True:
             self._signal.wait()
             self._signal.clear()
-            if not self._closing:
-                time.sleep(LINGER)  # let a burst gather: one wake-up, few large writes
+            # let a burst gather: one wake-up, few large writes; closing needs no wait
+            self._closed.wait(LINGER)
             while True:
                 self._drain()
                 self._armed = False

@@ -317,3 +317,20 @@ def test_modules_from_the_cache_have_source_and_files(pyz: Path, tmp_path: Path)
     with zipfile.ZipFile(pyz) as zf:
         first_line = zf.read("asciinema/commands/cat.py").decode().splitlines()[0]
     assert r.stdout.splitlines() == ["CachingLoader True", first_line]
+
+
+def test_code_cached_by_another_copy_names_this_copy(pyz: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    other = tmp_path / "elsewhere" / "asciinema.pyz"
+    other.parent.mkdir()
+    shutil.copy(pyz, other)
+    assert run_archive(other, cache, "--version").returncode == 0  # fills the cache
+    code = (
+        "import sys; sys.path.insert(0, {p!r}); "
+        "from asciinema import bytecode_cache; bytecode_cache.install({p!r}); "
+        "import asciinema.cli as m; print(m.main.__code__.co_filename)"
+    ).format(p=str(pyz))
+    env = dict(os.environ, XDG_CACHE_HOME=str(cache))
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == os.path.join(str(pyz), "asciinema", "cli.py")
