@@ -77,7 +77,8 @@ def run_with_terminal(argv: List[str], env: Dict[str, str], cwd: str) -> Tuple[f
     return seconds, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
 
 
-LABELS = {"script": "script -qfc", "ours": "asciinema.pyz rec", "2.4.0": "asciinema 2.4.0 rec"}
+LABELS = {"script": "script -qfc", "script-file": "script -qfc (to a file)", "ours": "asciinema.pyz rec",
+          "2.4.0": "asciinema 2.4.0 rec"}
 
 
 def throughput(tools: Dict[str, List[str]], env: Dict[str, str], cwd: str, repeat: int) -> Dict[str, Tuple[float, int]]:
@@ -175,6 +176,8 @@ def main() -> int:
         tools: Dict[str, List[str]] = {}
         if have_script:
             tools["script"] = ["script", "-qfc", cmd, "/dev/null"]
+            # for comparison only: script(1) keeping its typescript where we keep the cast
+            tools["script-file"] = ["script", "-qfc", cmd, str(out_dir / "typescript")]
         tools["ours"] = ours + ["rec", "-q", "--overwrite", "-c", cmd, str(out_dir / "ours.cast")]
         if have_ref and mb == args.size_mb:
             tools["2.4.0"] = [args.ref, "rec", "-q", "--overwrite", "-c", cmd, str(out_dir / "ref.cast")]
@@ -183,6 +186,7 @@ def main() -> int:
         ours_t = row["ours"][0]
         if "script" in row:
             print(f"  time vs script(1):      {ours_t / row['script'][0]:.2f}x  (target <= 1.0x)")
+            print(f"  time vs script(1) writing its typescript to a file: {ours_t / row['script-file'][0]:.2f}x")
         if "2.4.0" in row:
             print(f"  time vs asciinema 2.4.0: {ours_t / row['2.4.0'][0]:.2f}x  (target <= 0.8x)")
     if len(sizes) == 2:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
-from typing import List
+from typing import List, Tuple
 
 import pytest
 from hypothesis import given, settings
@@ -221,19 +222,31 @@ def test_v2_fast_time_format_matches_the_definition(us: int) -> None:
 @given(st.lists(st.sampled_from(["a", "Z", " ", "\r\n", "\t", "\x1b[0m", '"', "\\", "\x00", "\x7f",
                                   "\x08", "\x0c", "\x1f", "é", "\ud800", "\\u00"]), max_size=100),
        st.integers(1, 40))
-def test_fast_json_string_is_the_c_escaper(pieces: List[str], times: int) -> None:
+def test_fast_escaping_of_long_data_is_the_c_escaper(pieces: List[str], times: int) -> None:
     from json.encoder import encode_basestring  # type: ignore[attr-defined]
 
-    from asciinema.asciicast import json_string
+    from asciinema.asciicast import event_lines_utf8
 
     piece = "".join(pieces)
-    text = piece * times + "x" * 2048  # long: the fast path's size
-    assert json_string(text) == encode_basestring(text)
-    assert json_string(piece) == encode_basestring(piece)
+    for text in (piece * times + "x" * 2048, piece):  # long (the fast path's size) and short
+        expected = f'[1.5, "o", {encode_basestring(text)}]\n'.encode("utf-8", "replace")
+        assert event_lines_utf8(["1.5"], ["o"], [text]) == expected
 
 
 @pytest.mark.parametrize("mod", [v2, v3])
-def test_live_encoding_of_long_data_matches_single_events(mod) -> None:  # type: ignore[no-untyped-def]
-    data = ("line with \"quotes\" and \\ \t\x07\r\n" * 200, "x" * 5000, "é\x1b[0m\r\n" * 400, "short\n")
-    events = [Event(i * 1234, "o", d) for i, d in enumerate(data)]
-    assert "".join(mod.Encoder().encode(events)) == "".join(map(mod.Encoder().event, events))
+def test_live_encoding_to_utf8_matches_single_events(mod) -> None:  # type: ignore[no-untyped-def]
+    data = ("line with \"quotes\" and \\ \t\x07\r\n" * 200, "x" * 5000, "é\x1b[0m\r\n" * 400, "short\n",
+            "\x1b[1m" * 1000, "".join(map(chr, range(32))) * 100, "lone \ud800 surrogate" * 200, "")
+    events = [Event(i * 1234, c, d) for i, d in enumerate(data) for c in ("o", "i", "q")]
+    expected = "".join(map(mod.Encoder().event, events)).encode("utf-8", "replace")
+    assert mod.Encoder().encode_utf8(events) == expected
+    assert json.loads(b"[" + expected.replace(b"]\n[", b"],[").rstrip(b"\n") + b"]")  # valid JSON lines
+
+
+@settings(max_examples=200)
+@given(st.lists(st.tuples(st.integers(0, 10**9), st.sampled_from("oirmx"), st.text()), max_size=20))
+def test_live_encoding_to_utf8_matches_text_encoding(rows: List[Tuple[int, str, str]]) -> None:
+    events = [Event(t, c, d * 600) for t, c, d in sorted(rows)]
+    for mod in (v2, v3):
+        expected = "".join(mod.Encoder().encode(events)).encode("utf-8", "replace")
+        assert mod.Encoder().encode_utf8(events) == expected

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from itertools import chain, islice, repeat, starmap
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from operator import le
-from typing import BinaryIO, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple
+from types import MappingProxyType
+from typing import BinaryIO, Dict, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from asciinema.errors import FormatError
 
@@ -50,15 +50,17 @@ def make_event(time: int, code: str, data: str) -> Event:
 _tuple_new = tuple.__new__
 
 
-@dataclass(frozen=True)
-class Theme:
+# Plain records are NamedTuples, not dataclasses: importing dataclasses and running its
+# decorator costs about 15 ms at every start of the program.
+
+
+class Theme(NamedTuple):
     fg: str
     bg: str
     palette: Tuple[str, ...]  #: 16 colours, ``#rrggbb``
 
 
-@dataclass
-class Header:
+class Header(NamedTuple):
     cols: int
     rows: int
     term_type: Optional[str] = None
@@ -68,7 +70,7 @@ class Header:
     idle_time_limit: Optional[float] = None
     command: Optional[str] = None
     title: Optional[str] = None
-    env: Dict[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = MappingProxyType({})  #: read-only: one empty mapping is shared
 
 
 #: A batch of events as three columns: times (µs), codes, data. Decoders produce these and
@@ -427,7 +429,7 @@ def quote_code(code: str) -> str:
     return quoted if quoted is not None else json.dumps(code, ensure_ascii=False)
 
 
-#: data at least this long is escaped by :func:`json_string`; shorter, by the C escaper
+#: data at least this long is escaped by :func:`_escape_ascii`; shorter, by the C escaper
 #: (one call costs less than the Python function's overhead)
 LONG_DATA = 2048
 #: every byte that JSON strings escape: control characters, quote and backslash
@@ -438,55 +440,64 @@ _ESCAPES = [(b"\\", b"\\\\"), (b'"', b'\\"')] + [
     (bytes([c]), {8: b"\\b", 9: b"\\t", 10: b"\\n", 12: b"\\f", 13: b"\\r"}.get(c, b"\\u%04x" % c))
     for c in range(32)
 ]
-#: more kinds of escapes than this in one text and :func:`json_string` leaves it to C
+#: more kinds of escapes than this in one text and :func:`_escape_ascii` leaves it to C
 _MAX_PASSES = 8
 
 
-def json_string(text: str) -> str:
-    """``encode_basestring(text)``, faster for long text: byte replaces, one per kind of escape.
+def _escape_ascii(data: bytes) -> Optional[bytes]:
+    """The inside of the JSON string of ASCII ``data``, or None where the C escaper is faster.
 
-    The C escaper reads the text character by character (about 400 MB/s). For ASCII text
-    (bulk output: logs, listings, files), the bytes to escape are found with one
-    ``translate`` and each kind present is replaced in its own C-level pass, about twice as
-    fast on lines of text. Other text, and text needing many kinds of escapes, takes the C
-    escaper.
+    The C escaper reads text character by character (about 400 MB/s). Here the bytes to
+    escape are found with one ``translate`` and each kind present is replaced in its own
+    C-level pass, about twice as fast on lines of text (bulk output: logs, listings, files).
+    Dense escapes (colours, binary) or many kinds of them are left to the C escaper.
     """
-    if not text.isascii():  # the round trip through UTF-8 would cost more than it saves
-        return encode_basestring(text)
-    data = text.encode("ascii")
     special = data.translate(None, _PLAIN)
-    if special:
-        if len(special) * 16 > len(data):  # dense escapes (colours, binary): one C pass is faster
-            return encode_basestring(text)
-        present = [pair for pair in _ESCAPES if pair[0] in special]
-        if len(present) > _MAX_PASSES:
-            return encode_basestring(text)
-        for byte, escape in present:
-            data = data.replace(byte, escape)
-    return '"' + data.decode("ascii") + '"'
+    if not special:
+        return data
+    if len(special) * 16 > len(data):
+        return None
+    present = [pair for pair in _ESCAPES if pair[0] in special]
+    if len(present) > _MAX_PASSES:
+        return None
+    for byte, escape in present:
+        data = data.replace(byte, escape)
+    return data
 
 
-def _escaped(datas: Sequence[str]) -> Iterable[str]:
-    if max(map(len, datas), default=0) < LONG_DATA:
-        return map(encode_basestring, datas)
-    return [json_string(d) if len(d) >= LONG_DATA else encode_basestring(d) for d in datas]
+def event_lines_utf8(stamps: Iterable[str], codes: Sequence[str], datas: Sequence[str]) -> bytes:
+    """:func:`event_lines` as UTF-8 bytes, for live recording: the bytes that reach the file.
+
+    Events of a busy session are reads of up to 64 KiB, mostly ASCII. Their escaped bytes
+    are joined into the output as they are, with no detour through ``str``; that saves
+    three copies of every byte recorded.
+    """
+    parts: List[bytes] = []
+    append = parts.append
+    for stamp, code, data in zip(stamps, codes, datas):
+        if len(data) >= LONG_DATA and data.isascii():
+            inner = _escape_ascii(data.encode("ascii"))
+            if inner is not None:
+                append(f'[{stamp}, {quote_code(code)}, "'.encode("ascii"))
+                append(inner)
+                append(b'"]\n')
+                continue
+        # lone surrogates (from JSON "\\ud800" escapes) have no UTF-8 form
+        append(f"[{stamp}, {quote_code(code)}, {encode_basestring(data)}]\n".encode("utf-8", "replace"))
+    return b"".join(parts)
 
 
-def event_lines(stamps: Iterable[str], codes: Sequence[str], datas: Sequence[str], long_data: bool = False) -> str:
+def event_lines(stamps: Iterable[str], codes: Sequence[str], datas: Sequence[str]) -> str:
     """``[time, "code", "data"]`` lines for columns of formatted times, codes and data.
 
     The lines are joined from their pieces in one C-level pass; this is the hot loop of
     every conversion. Data is escaped like serde_json and ``ensure_ascii=False``.
-    ``long_data``: look for long data to escape with :func:`json_string` (live recording,
-    whose events under load are reads of up to 64 KiB); conversions, whose events are
-    mostly short, skip the look.
     """
     if set(codes) <= _CODE_FIELDS.keys():
         fields: Iterable[str] = map(_CODE_FIELDS.__getitem__, codes)
     else:
         fields = (f", {quote_code(c)}, " for c in codes)
-    escaped = _escaped(datas) if long_data else map(encode_basestring, datas)
-    pieces = chain.from_iterable(zip(stamps, fields, escaped, repeat("]\n[")))
+    pieces = chain.from_iterable(zip(stamps, fields, map(encode_basestring, datas), repeat("]\n[")))
     text = "".join(pieces)
     return "[" + text[:-1] if text else ""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_left
-from itertools import islice, repeat
+from itertools import islice, repeat, starmap
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from operator import add, floordiv, le, mod, truediv
 from typing import BinaryIO, Dict, Iterable, Iterator, List, Optional, Sequence
@@ -32,6 +32,7 @@ from asciinema.asciicast import (
     code_fields,
     joined_lines,
     single_code,
+    event_lines_utf8,
 )
 from asciinema.errors import FormatError
 
@@ -222,23 +223,32 @@ class Encoder:
         return _LINE % (format_time(t + self.time_offset), quote_code(code), encode_basestring(data))
 
     def encode(self, events: Iterable[Event]) -> Iterator[str]:
-        """Encode a stream of events (live recording) into chunks of about 4,096 lines."""
-        return (self.encode_columns(times, codes, datas, True) for times, codes, datas in chunk_columns(events))
+        """Encode a stream of events into chunks of about 4,096 lines."""
+        return starmap(self.encode_columns, chunk_columns(events))
 
-    def encode_columns(self, times: Sequence[int], codes: Sequence[str], datas: Sequence[str],
-                       long_data: bool = False) -> str:
-        """Encode one batch of events given as columns (see :func:`event_lines` for ``long_data``)."""
+    def encode_columns(self, times: Sequence[int], codes: Sequence[str], datas: Sequence[str]) -> str:
+        """Encode one batch of events given as columns."""
         if not times:
             return ""
         if self.time_offset:
             times = list(map(add, times, repeat(self.time_offset)))
-        if not long_data and min(times) >= 0:
+        if min(times) >= 0:
             return joined_lines(line_heads(times, codes), datas)
+        return event_lines(map(format_time, times), codes, datas)  # only from a hand-made stream
+
+    def encode_utf8(self, events: Sequence[Event]) -> bytes:
+        """Live recording: a batch of events as the UTF-8 lines that go to the file."""
+        if not events:
+            return b""
+        times, codes, datas = zip(*events)
+        return event_lines_utf8(self._stamps(times), codes, datas)
+
+    def _stamps(self, times: Sequence[int]) -> Iterable[str]:
+        if self.time_offset:
+            times = list(map(add, times, repeat(self.time_offset)))
         if min(times) >= _REPR_MIN and max(times) < _REPR_MAX:
-            stamps: Iterable[str] = map(repr, map(truediv, times, repeat(1e6)))
-        else:
-            stamps = map(format_time, times)
-        return event_lines(stamps, codes, datas, long_data)
+            return map(repr, map(truediv, times, repeat(1e6)))
+        return map(format_time, times)
 
     def finish(self) -> str:
         return ""

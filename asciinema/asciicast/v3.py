@@ -8,7 +8,7 @@ the recording is. Lines that are blank or start with ``#`` are comments.
 from __future__ import annotations
 
 import json
-from itertools import accumulate
+from itertools import accumulate, starmap
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from operator import sub
 from typing import BinaryIO, Dict, Iterable, Iterator, List, Optional, Sequence
@@ -27,6 +27,7 @@ from asciinema.asciicast import (
     event_lines,
     joined_lines,
     single_code,
+    event_lines_utf8,
 )
 from asciinema.asciicast.v2 import _optional, _optional_float
 from asciinema.errors import FormatError
@@ -153,24 +154,45 @@ class Encoder:
         return _LINE % (format_interval(interval), quote_code(code), encode_basestring(data))
 
     def encode(self, events: Iterable[Event]) -> Iterator[str]:
-        """Encode a stream of events (live recording) into chunks of about 4,096 lines."""
-        return (self.encode_columns(times, codes, datas, True) for times, codes, datas in chunk_columns(events))
+        """Encode a stream of events into chunks of about 4,096 lines."""
+        return starmap(self.encode_columns, chunk_columns(events))
 
-    def encode_columns(self, times: Sequence[int], codes: Sequence[str], datas: Sequence[str],
-                       long_data: bool = False) -> str:
-        """Encode one batch of events given as columns (see :func:`event_lines` for ``long_data``)."""
+    def encode_columns(self, times: Sequence[int], codes: Sequence[str], datas: Sequence[str]) -> str:
+        """Encode one batch of events given as columns."""
         if not times:
             return ""
+        intervals = self._intervals(times)
+        if intervals is None:
+            return "".join(map(self.event, zip(times, codes, datas)))  # type: ignore[arg-type]
+        heads = _line_heads(intervals, codes)
+        if heads is not None:
+            return joined_lines(heads, datas)
+        return event_lines(_intervals_as_text(intervals), codes, datas)
+
+    def encode_utf8(self, events: Sequence[Event]) -> bytes:
+        """Live recording: a batch of events as the UTF-8 lines that go to the file."""
+        if not events:
+            return b""
+        times, codes, datas = zip(*events)
+        stamps = self._stamps(times)
+        if stamps is None:
+            return "".join(map(self.event, events)).encode("utf-8", "replace")
+        return event_lines_utf8(stamps, codes, datas)
+
+    def _stamps(self, times: Sequence[int]) -> Optional[Iterable[str]]:
+        """The interval texts of a batch, or None if times go backwards (a hand-made stream)."""
+        intervals = self._intervals(times)
+        return None if intervals is None else _intervals_as_text(intervals)
+
+    def _intervals(self, times: Sequence[int]) -> Optional[List[int]]:
+        """The intervals (ms) of a batch, or None if times go backwards (a hand-made stream)."""
         half = self.time_offset + 500
         ms = [(t + half) // 1000 for t in times]
         intervals = list(map(sub, ms, [self.prev_ms] + ms[:-1]))
-        if min(intervals) < 0:  # times going backwards: only from a hand-made stream
-            return "".join(map(self.event, zip(times, codes, datas)))  # type: ignore[arg-type]
+        if min(intervals) < 0:
+            return None
         self.prev_ms = ms[-1]
-        heads = None if long_data else _line_heads(intervals, codes)
-        if heads is not None:
-            return joined_lines(heads, datas)
-        return event_lines(_intervals_as_text(intervals), codes, datas, long_data)
+        return intervals
 
     def finish(self) -> str:
         return ""
