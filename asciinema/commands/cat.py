@@ -10,11 +10,12 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
-from typing import List, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 from asciinema.asciicast import RESIZE, Recording, make_event, open_recording, v2, v3
-from asciinema.encoders import encode_recording, get_encoder, text_writer
+from asciinema.encoders import get_encoder, text_writer
 from asciinema.errors import LoadError, OutputError
+from asciinema.sinks import open_sink
 from asciinema.source import display_name, open_input
 
 
@@ -27,33 +28,40 @@ def run(args: argparse.Namespace) -> int:
 
         raise UsageError("cat needs at least two recordings")
     opened: List[Tuple[str, Recording]] = []
+    sizes: List[Optional[int]] = []
     for arg in args.files:
         name = display_name(arg)
-        stream, _ = open_input(arg)
+        stream, size = open_input(arg)
         opened.append((name, open_recording(stream, name)))
+        sizes.append(size)
     first = opened[0][1]
     fmt = "asciicast-v2" if first.version == 2 else "asciicast-v3"
     encoder: Union[v2.Encoder, v3.Encoder] = get_encoder(fmt)  # type: ignore[assignment]
     out = sys.stdout.buffer
     write = text_writer(out, "<stdout>")
-    write(encoder.header(first.header))
-    offset = 0  # where the joined recording stands: the time of its last event (µs)
-    size = (first.header.cols, first.header.rows)
-    for index, (name, recording) in enumerate(opened):
-        header_size = (recording.header.cols, recording.header.rows)
-        if index > 0 and header_size != size:
-            encoder.time_offset = 0
-            write(encoder.event(make_event(offset, RESIZE, f"{header_size[0]}x{header_size[1]}")))
-        encoder.time_offset = offset
+
+    def flush() -> None:
         try:
-            for chunk in encode_recording(encoder, recording):
-                write(chunk)
+            out.flush()
         except OSError as e:
-            raise LoadError(f"can't read {name}: {e.strerror or e}") from None
-        offset += recording.last_time
-        size = recording.last_size or header_size
-    try:
-        out.flush()
-    except OSError as e:
-        raise OutputError(f"can't write <stdout>: {e.strerror or e}") from None
+            raise OutputError(f"can't write <stdout>: {e.strerror or e}") from None
+
+    write(encoder.header(first.header))
+    total = None if None in sizes else sum(sizes)  # type: ignore[arg-type]
+    with open_sink(encoder, write, flush, total) as sink:
+        offset = 0  # where the joined recording stands: the time of its last event (µs)
+        size = (first.header.cols, first.header.rows)
+        for index, (name, recording) in enumerate(opened):
+            header_size = (recording.header.cols, recording.header.rows)
+            if index > 0 and header_size != size:
+                sink.set_time_offset(0)
+                sink.event(make_event(offset, RESIZE, f"{header_size[0]}x{header_size[1]}"))
+            sink.set_time_offset(offset)
+            try:
+                sink.recording(recording)
+            except OSError as e:
+                raise LoadError(f"can't read {name}: {e.strerror or e}") from None
+            offset += recording.last_time
+            size = recording.last_size or header_size
+    flush()
     return 0

@@ -6,9 +6,10 @@ import argparse
 import gc
 from asciinema import progress
 from asciinema.asciicast import open_recording
-from asciinema.encoders import encode_recording, format_for_path, get_encoder, text_writer
-from asciinema.errors import LoadError
+from asciinema.encoders import format_for_path, get_encoder, text_writer
+from asciinema.errors import LoadError, OutputError
 from asciinema.files import AtomicOutput
+from asciinema.sinks import open_sink
 from asciinema.source import display_name, open_input
 
 
@@ -26,11 +27,18 @@ def run(args: argparse.Namespace) -> int:
             if progress.wanted():
                 recording.set_batches(progress.track(recording.batches, stream, size, f"converting {name}"))
             with AtomicOutput(args.output, overwrite=args.overwrite) as out:
-                write = text_writer(out, "<stdout>" if args.output == "-" else args.output)
+                shown = "<stdout>" if args.output == "-" else args.output
+                write = text_writer(out, shown)
+
+                def flush() -> None:
+                    try:
+                        out.flush()
+                    except OSError as e:
+                        raise OutputError(f"can't write {shown}: {e.strerror or e}") from None
+
                 write(encoder.header(recording.header))
-                for chunk in encode_recording(encoder, recording):
-                    write(chunk)
-                write(encoder.finish())
+                with open_sink(encoder, write, flush, size) as sink:
+                    sink.recording(recording)
     except OSError as e:  # writes raise OutputError, so this is the input failing
         raise LoadError(f"can't read {name}: {e.strerror or e}") from None
     return 0

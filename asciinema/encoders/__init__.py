@@ -12,10 +12,9 @@ The caller writes the text; :func:`text_writer` is the one place that turns it i
 
 from __future__ import annotations
 
-from itertools import starmap
 from typing import BinaryIO, Callable, Iterable, Iterator, Optional, Protocol
 
-from asciinema.asciicast import Event, Header, Recording
+from asciinema.asciicast import Event, Header
 from asciinema.errors import OutputError
 
 FORMATS = ("asciicast-v3", "asciicast-v2", "raw", "txt")
@@ -62,14 +61,6 @@ def format_for_path(path: str, *, case_sensitive: bool) -> Optional[str]:
     """
     name = path if case_sensitive else path.lower()
     return "txt" if name.endswith(".txt") else None
-
-
-def encode_recording(encoder: Encoder, recording: Recording) -> Iterator[str]:
-    """All events of ``recording`` encoded, whole batches at a time where the encoder can."""
-    encode_columns = getattr(encoder, "encode_columns", None)
-    if encode_columns is not None:
-        return starmap(encode_columns, recording.batches)
-    return encoder.encode(recording.events)
 
 
 def text_writer(out: BinaryIO, shown_name: str) -> Callable[[str], None]:
