@@ -57,8 +57,10 @@ log = _Log()
 READ_SIZE = 128 << 10
 #: back-to-back pty reads are joined into one output event up to this size
 COALESCE = 64 << 10
-#: stop reading the program's output while this much waits for a slow terminal
-TERM_BACKLOG = 256 << 10
+#: stop reading the program's output while this much waits for a slow terminal (a deep
+#: queue lets the program's pty and the terminal's run at once under bulk output: a 64 MB
+#: `cat` took about 10% less time than with 256 KiB; it costs at most this much memory)
+TERM_BACKLOG = 4 << 20
 #: stop reading input while this much waits to be written to the pty
 PTY_BACKLOG = 1 << 20
 #: seconds between asking the child to end and SIGKILL
