@@ -5,6 +5,7 @@
    fast terminal emulator draining the pty. Prints the best wall time of a few runs, the
    ratio to script(1) and to asciinema 2.4.0, and the recorder's peak RSS (ru_maxrss of
    the recorder and the processes it reaped).
+   A 40-line Python relay (no events, no JSON) shows the floor for a Python recorder.
 2. Echo latency: one byte typed, the same byte back from ``cat`` in raw mode, repeated;
    directly on a pty, then through ``rec -c``. Prints the medians and the difference.
 
@@ -79,8 +80,47 @@ def run_with_terminal(argv: List[str], env: Dict[str, str], cwd: str) -> Tuple[f
     return seconds, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
 
 
-LABELS = {"script": "script -qfc", "script-file": "script -qfc (to a file)", "ours": "asciinema.pyz rec",
-          "2.4.0": "asciinema 2.4.0 rec"}
+LABELS = {"script": "script -qfc", "script-file": "script -qfc (to a file)", "relay": "python relay (floor)",
+          "ours": "asciinema.pyz rec", "2.4.0": "asciinema 2.4.0 rec"}
+
+#: The least a Python recorder can do, for comparison: the program on a pty, its output
+#: copied to the terminal by a writer thread and to a file as it is (no events, no JSON).
+RELAY = """
+import os, sys, pty, tty, termios, threading, collections
+old = termios.tcgetattr(0)
+tty.setraw(0)
+pid, master = pty.fork()
+if pid == 0:
+    os.execv("/bin/sh", ["/bin/sh", "-c", sys.argv[1]])
+out = os.open(sys.argv[2], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+queue, ready, done = collections.deque(), threading.Event(), []
+def show():
+    while True:
+        ready.wait(); ready.clear()
+        while queue:
+            parts = [queue.popleft() for _ in range(len(queue))]
+            while parts:
+                n = os.writev(1, parts)
+                while n:
+                    if n >= len(parts[0]): n -= len(parts.pop(0))
+                    else: parts[0] = parts[0][n:]; n = 0
+        if done and not queue: return
+writer = threading.Thread(target=show); writer.start()
+try:
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        queue.append(data); ready.set()
+        os.write(out, data)
+finally:
+    done.append(1); ready.set(); writer.join()
+    termios.tcsetattr(0, termios.TCSAFLUSH, old)
+os.waitpid(pid, 0)
+"""
 
 
 def throughput(tools: Dict[str, List[str]], env: Dict[str, str], cwd: str, repeat: int) -> Dict[str, Tuple[float, int]]:
@@ -183,6 +223,7 @@ def main() -> int:
             tools["script"] = ["script", "-qfc", cmd, "/dev/null"]
             # for comparison only: script(1) keeping its typescript where we keep the cast
             tools["script-file"] = ["script", "-qfc", cmd, str(out_dir / "typescript")]
+        tools["relay"] = [sys.executable, "-c", RELAY, cmd, str(out_dir / "relay.raw")]
         tools["ours"] = ours + ["rec", "-q", "--overwrite", "-c", cmd, str(out_dir / "ours.cast")]
         if have_ref and mb == args.size_mb:
             tools["2.4.0"] = [args.ref, "rec", "-q", "--overwrite", "-c", cmd, str(out_dir / "ref.cast")]
@@ -192,6 +233,8 @@ def main() -> int:
         if "script" in row:
             print(f"  time vs script(1):      {ours_t / row['script'][0]:.2f}x  (target <= 1.0x)")
             print(f"  time vs script(1) writing its typescript to a file: {ours_t / row['script-file'][0]:.2f}x")
+            print(f"  python relay (floor) vs script(1): {row['relay'][0] / row['script'][0]:.2f}x; "
+                  f"ours vs that floor: {ours_t / row['relay'][0]:.2f}x")
         if "2.4.0" in row:
             print(f"  time vs asciinema 2.4.0: {ours_t / row['2.4.0'][0]:.2f}x  (target <= 0.8x)")
     if len(sizes) == 2:
