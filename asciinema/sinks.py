@@ -17,7 +17,7 @@ from __future__ import annotations
 import marshal
 import os
 import struct
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 from asciinema.asciicast import Event, Recording
 from asciinema.encoders import Encoder

@@ -14,7 +14,7 @@ from typing import Dict, List
 import pytest
 
 from asciinema.asciicast import make_event, open_recording
-from asciinema.encoders import get_encoder, text_writer
+from asciinema.encoders import flusher, get_encoder, text_writer
 from asciinema.errors import OutputError
 from asciinema.sinks import MIN_PARALLEL_BYTES, ChildSink, LocalSink, parallel_wanted
 
@@ -67,14 +67,7 @@ def test_child_failure_is_one_output_error(tmp_path: Path) -> None:
         pytest.skip("no /dev/full")
     src = big_cast(tmp_path / "in.cast", 20000, 2)
     with open("/dev/full", "wb") as out:
-        write = text_writer(out, "/dev/full")
-
-        def flush() -> None:
-            try:
-                out.flush()
-            except OSError as e:
-                raise OutputError(f"can't write /dev/full: {e.strerror}") from None
-
+        write, flush = text_writer(out, "/dev/full"), flusher(out, "/dev/full")
         with open(src, "rb") as f:
             recording = open_recording(f, str(src))
             encoder = get_encoder("asciicast-v3")

@@ -13,8 +13,8 @@ import sys
 from typing import List, Optional, Tuple, Union
 
 from asciinema.asciicast import RESIZE, Recording, make_event, open_recording, v2, v3
-from asciinema.encoders import get_encoder, text_writer
-from asciinema.errors import LoadError, OutputError
+from asciinema.encoders import flusher, get_encoder, text_writer
+from asciinema.errors import LoadError
 from asciinema.sinks import open_sink
 from asciinema.source import display_name, open_input
 
@@ -38,14 +38,7 @@ def run(args: argparse.Namespace) -> int:
     fmt = "asciicast-v2" if first.version == 2 else "asciicast-v3"
     encoder: Union[v2.Encoder, v3.Encoder] = get_encoder(fmt)  # type: ignore[assignment]
     out = sys.stdout.buffer
-    write = text_writer(out, "<stdout>")
-
-    def flush() -> None:
-        try:
-            out.flush()
-        except OSError as e:
-            raise OutputError(f"can't write <stdout>: {e.strerror or e}") from None
-
+    write, flush = text_writer(out, "<stdout>"), flusher(out, "<stdout>")
     write(encoder.header(first.header))
     total = None if None in sizes else sum(sizes)  # type: ignore[arg-type]
     with open_sink(encoder, write, flush, total) as sink:

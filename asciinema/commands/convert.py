@@ -6,8 +6,8 @@ import argparse
 import gc
 from asciinema import progress
 from asciinema.asciicast import open_recording
-from asciinema.encoders import format_for_path, get_encoder, text_writer
-from asciinema.errors import LoadError, OutputError
+from asciinema.encoders import flusher, format_for_path, get_encoder, text_writer
+from asciinema.errors import LoadError
 from asciinema.files import AtomicOutput
 from asciinema.sinks import open_sink
 from asciinema.source import display_name, open_input
@@ -28,14 +28,7 @@ def run(args: argparse.Namespace) -> int:
                 recording.set_batches(progress.track(recording.batches, stream, size, f"converting {name}"))
             with AtomicOutput(args.output, overwrite=args.overwrite) as out:
                 shown = "<stdout>" if args.output == "-" else args.output
-                write = text_writer(out, shown)
-
-                def flush() -> None:
-                    try:
-                        out.flush()
-                    except OSError as e:
-                        raise OutputError(f"can't write {shown}: {e.strerror or e}") from None
-
+                write, flush = text_writer(out, shown), flusher(out, shown)
                 write(encoder.header(recording.header))
                 with open_sink(encoder, write, flush, size) as sink:
                     sink.recording(recording)

@@ -75,3 +75,15 @@ def text_writer(out: BinaryIO, shown_name: str) -> Callable[[str], None]:
                 raise OutputError(f"can't write {shown_name}: {e.strerror or e}") from None
 
     return write
+
+
+def flusher(out: BinaryIO, shown_name: str) -> Callable[[], None]:
+    """A function flushing ``out``; a failed flush is an OutputError, as in :func:`text_writer`."""
+
+    def flush() -> None:
+        try:
+            out.flush()
+        except OSError as e:
+            raise OutputError(f"can't write {shown_name}: {e.strerror or e}") from None
+
+    return flush
