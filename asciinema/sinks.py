@@ -126,7 +126,12 @@ class ChildSink(LocalSink):
         commands_r, commands_w = os.pipe()
         _widen(commands_w)
         errors_r, errors_w = os.pipe()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:  # out of processes or memory: the caller converts here instead
+            for fd in (commands_r, commands_w, errors_r, errors_w):
+                os.close(fd)
+            raise
         if pid == 0:  # pragma: no cover - the child leaves through os._exit
             status = 1
             try:
@@ -232,5 +237,8 @@ def open_sink(encoder: Encoder, write: Write, flush: Callable[[], None], input_b
     """
     if parallel_wanted(input_bytes):
         flush()
-        return ChildSink(encoder, write, flush)
+        try:
+            return ChildSink(encoder, write, flush)
+        except OSError:
+            pass
     return LocalSink(encoder, write)

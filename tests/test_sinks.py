@@ -138,3 +138,18 @@ def test_big_input_to_a_full_disk(cli, cli_argv: List[str], cli_env: Dict[str, s
                               env=cli_env, timeout=60)
     assert proc.returncode == 1
     assert proc.stderr == b"Error: can't write <stdout>: No space left on device\n"
+
+
+def test_no_fork_means_one_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from asciinema import sinks
+
+    def refuse() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(sinks.os, "fork", refuse)
+    before = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 0
+    with open(tmp_path / "out", "wb") as out:
+        sink = sinks.open_sink(get_encoder("asciicast-v3"), text_writer(out, "out"), out.flush, 1 << 30)
+    assert type(sink) is LocalSink
+    if before:
+        assert len(os.listdir("/proc/self/fd")) == before  # no pipe left open
