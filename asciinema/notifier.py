@@ -89,10 +89,15 @@ class BackgroundNotifier:
             return
         import queue
 
-        try:
-            self._queue.put_nowait(None)
-        except queue.Full:
-            pass
+        while True:  # the thread must get its None, or it waits on an empty queue for ever
+            try:
+                self._queue.put_nowait(None)
+                break
+            except queue.Full:
+                try:
+                    self._queue.get_nowait()  # a message that would go out too late anyway
+                except queue.Empty:
+                    pass
         self._thread.join(0.5)
         proc = self._proc
         if proc is not None and proc.poll() is None:  # a hung notifier does not outlive us

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import marshal
 import os
+import signal  # here, not in the child: an import there could wait on a lock held at fork
 import struct
 from typing import Callable, Optional, Sequence
 
@@ -198,8 +199,6 @@ class ChildSink(LocalSink):
 
 def _child(encoder: Encoder, write: Write, flush: Callable[[], None], commands: int,
            errors: int) -> int:  # pragma: no cover - runs in the child
-    import signal
-
     # Ctrl-C goes to the parent too; it decides, and closes the pipe
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:

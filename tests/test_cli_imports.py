@@ -58,7 +58,12 @@ def test_start_up_imports_nothing_slow(cli, cli_argv: List[str], cli_env: Dict[s
     names = imported(cli_argv, cli_env, tmp_path, *args)
     assert names & SLOW_TO_IMPORT == set()
     if args == ["--version"]:
-        assert "typing" not in names
+        # what the interpreter imports to run us is not ours to trim (on 3.9, importlib.util
+        # imports typing)
+        r = subprocess.run([cli_argv[0], "-X", "importtime", "-c", "import runpy, importlib.util, argparse"],
+                           capture_output=True, env=cli_env, timeout=60)
+        base = {line.rsplit("|", 1)[1].strip() for line in r.stderr.decode().splitlines() if "|" in line}
+        assert "typing" in base or "typing" not in names
 
 
 def test_a_parser_declaring_one_command_parses_it_like_the_full_parser() -> None:

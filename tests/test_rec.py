@@ -687,6 +687,9 @@ def test_hanging_notifier_never_blocks(tmp_path: Path) -> None:
         n.notify("x")
     n.close()
     assert time.monotonic() - start < 2
+    assert n._thread is not None
+    n._thread.join(5)
+    assert not n._thread.is_alive()  # it got its end even with a full queue
 
 
 def test_background_process_holding_the_pty(rec: Run, tmp_path: Path) -> None:
