@@ -171,8 +171,7 @@ class FileOutput:
         self._pending: "deque[Event]" = deque()
         self._signal = threading.Event()
         self._armed = False  #: the writer was woken, or is writing, and will see new events
-        self._closing = False
-        self._closed = threading.Event()  #: cuts the linger short at the end
+        self._closing = threading.Event()  #: set by close; also cuts the writer's linger short
         self._thread: Optional[threading.Thread] = None
         self._wake: Wake = _nothing
         self._error: Optional[str] = None
@@ -218,8 +217,7 @@ class FileOutput:
     def close(self, timeout: float) -> Optional[str]:
         thread = self._thread
         if thread is not None:
-            self._closing = True
-            self._closed.set()
+            self._closing.set()
             self._signal.set()
             thread.join(timeout)
             if thread.is_alive() and self._error is None:
@@ -252,14 +250,14 @@ class FileOutput:
             self._signal.wait()
             self._signal.clear()
             # let a burst gather: one wake-up, few large writes; closing needs no wait
-            self._closed.wait(LINGER)
+            self._closing.wait(LINGER)
             while True:
                 self._drain()
                 self._armed = False
                 if not pending:
                     break
                 self._armed = True  # events came after the drain
-            if self._closing and not pending:
+            if self._closing.is_set() and not pending:
                 self._write(self.encoder.finish().encode("utf-8", "replace"))
                 return
 

@@ -37,7 +37,6 @@ from asciinema.ptyproc import Poller, PtyProcess
 from asciinema.term import SessionTerminal, TerminalWriter
 
 
-
 class _Log:
     """The "asciinema" logger of ``--log-file``, without importing logging for every run.
 

@@ -92,9 +92,9 @@ def encode_batch(encoder: Encoder, columns: Sequence[Sequence[object]]) -> str:
     return "".join(encoder.encode(zip(*columns)))  # type: ignore[arg-type]
 
 
-# commands on the pipe: (kind, payload) in marshal, each after its length (marshal.load
-# from a file reads it a field at a time, several times slower than loads of the whole)
-_BATCH, _EVENT, _OFFSET, _FINISH = 0, 1, 2, 3
+# Commands on the pipe are (name of a LocalSink method, its argument) in marshal, each after
+# its length (marshal.load from a file reads a field at a time, several times slower than
+# loads of the whole). The child runs them on a LocalSink of its own.
 _HEAD = struct.Struct("=Q")
 
 
@@ -109,8 +109,8 @@ def _widen(fd: int) -> None:
         pass
 
 
-def _frame(command: object) -> bytes:
-    data = marshal.dumps(command)
+def _frame(method: str, argument: object) -> bytes:
+    data = marshal.dumps((method, argument))
     return _HEAD.pack(len(data)) + data
 
 
@@ -149,13 +149,13 @@ class ChildSink(LocalSink):
 
     def batch(self, columns: Sequence[Sequence[object]]) -> None:
         # marshal takes lists and tuples as they are; anything else is copied into a list
-        self._send((_BATCH, tuple(c if type(c) in (list, tuple) else list(c) for c in columns)))
+        self._send("batch", tuple(c if type(c) in (list, tuple) else list(c) for c in columns))
 
     def event(self, event: Event) -> None:
-        self._send((_EVENT, tuple(event)))  # a plain tuple: marshal refuses subclasses
+        self._send("event", tuple(event))  # a plain tuple: marshal refuses subclasses
 
     def set_time_offset(self, offset: int) -> None:
-        self._send((_OFFSET, offset))
+        self._send("set_time_offset", offset)
 
     def close(self, finish: bool) -> None:
         """Let the child write what it has (then the encoder's end if ``finish``) and exit.
@@ -166,15 +166,15 @@ class ChildSink(LocalSink):
             return
         try:
             if finish:
-                self._pipe.write(_frame((_FINISH, None)))
+                self._pipe.write(_frame("close", True))
             self._pipe.close()
         except OSError:  # the child stopped early: its exit status and message say why
             self._abandon_pipe()
         self._reap()
 
-    def _send(self, command: object) -> None:
+    def _send(self, method: str, argument: object) -> None:
         try:
-            self._pipe.write(_frame(command))
+            self._pipe.write(_frame(method, argument))
         except OSError:
             self._abandon_pipe()
             self._reap()
@@ -202,20 +202,14 @@ def _child(encoder: Encoder, write: Write, flush: Callable[[], None], commands: 
     # Ctrl-C goes to the parent too; it decides, and closes the pipe
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
+        local = LocalSink(encoder, write)
         with os.fdopen(commands, "rb", buffering=_PIPE_BUFFER) as pipe:
             while True:
                 head = pipe.read(_HEAD.size)
                 if len(head) < _HEAD.size:
                     break
-                kind, payload = marshal.loads(pipe.read(_HEAD.unpack(head)[0]))
-                if kind == _BATCH:
-                    write(encode_batch(encoder, payload))
-                elif kind == _EVENT:
-                    write(encoder.event(payload))
-                elif kind == _OFFSET:
-                    encoder.time_offset = payload  # type: ignore[attr-defined]
-                else:
-                    write(encoder.finish())
+                method, argument = marshal.loads(pipe.read(_HEAD.unpack(head)[0]))
+                getattr(local, method)(argument)
         flush()
         return 0
     except OutputError as e:

@@ -247,6 +247,14 @@ def run_archive(pyz: Path, cache: Path, *args: str, **env: str) -> "subprocess.C
                           stdin=subprocess.DEVNULL, timeout=60)
 
 
+def run_installed(pyz: Path, cache: Path, statements: str) -> "subprocess.CompletedProcess[str]":
+    """``statements`` run in a Python that imports our modules from ``pyz`` through the cache."""
+    code = (f"import sys; sys.path.insert(0, {str(pyz)!r}); from asciinema import bytecode_cache; "
+            f"bytecode_cache.install({str(pyz)!r}); {statements}")
+    env = dict(os.environ, XDG_CACHE_HOME=str(cache))
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+
+
 def cache_files(cache: Path) -> Dict[str, bytes]:
     return {p.name: p.read_bytes() for p in cache.glob("asciinema/pyz-*/*.pyc")}
 
@@ -304,15 +312,12 @@ def test_no_bytecode_cache_with_dont_write_bytecode_or_nowhere_to_write(pyz: Pat
 
 
 def test_modules_from_the_cache_have_source_and_files(pyz: Path, tmp_path: Path) -> None:
-    code = (
-        "import sys, inspect; sys.path.insert(0, {p!r}); "
-        "from asciinema import bytecode_cache; bytecode_cache.install({p!r}); "
-        "import asciinema.commands.cat as m; "
-        "print(type(m.__loader__).__name__, m.__file__ == {f!r}); "
+    filename = os.path.join(str(pyz), "asciinema", "commands", "cat.py")
+    r = run_installed(pyz, tmp_path / "cache", (
+        "import inspect, asciinema.commands.cat as m; "
+        f"print(type(m.__loader__).__name__, m.__file__ == {filename!r}); "
         "print(inspect.getsource(m).splitlines()[0])"
-    ).format(p=str(pyz), f=os.path.join(str(pyz), "asciinema", "commands", "cat.py"))
-    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"))
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    ))
     assert r.returncode == 0, r.stderr
     with zipfile.ZipFile(pyz) as zf:
         first_line = zf.read("asciinema/commands/cat.py").decode().splitlines()[0]
@@ -325,12 +330,6 @@ def test_code_cached_by_another_copy_names_this_copy(pyz: Path, tmp_path: Path) 
     other.parent.mkdir()
     shutil.copy(pyz, other)
     assert run_archive(other, cache, "--version").returncode == 0  # fills the cache
-    code = (
-        "import sys; sys.path.insert(0, {p!r}); "
-        "from asciinema import bytecode_cache; bytecode_cache.install({p!r}); "
-        "import asciinema.cli as m; print(m.main.__code__.co_filename)"
-    ).format(p=str(pyz))
-    env = dict(os.environ, XDG_CACHE_HOME=str(cache))
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    r = run_installed(pyz, cache, "import asciinema.cli as m; print(m.main.__code__.co_filename)")
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == os.path.join(str(pyz), "asciinema", "cli.py")
