@@ -336,13 +336,7 @@ class _Screen(pyte.Screen):
         y0 = self.cursor.y
         if top <= y0 <= bottom:
             self.dirty.update(range(y0, self.lines))
-            buffer = self.buffer
-            for y in range(y0, bottom + 1):
-                src = y + count
-                if src <= bottom and src in buffer:
-                    buffer[y] = buffer.pop(src)
-                else:
-                    buffer.pop(y, None)
+            self._pull_up(y0, bottom, count)
             self.carriage_return()
 
     def scroll_up(self, count: Optional[int] = None, *args: int, **kwargs: Any) -> None:
@@ -355,13 +349,19 @@ class _Screen(pyte.Screen):
         if self.collect and not self.alt and top == 0:
             for y in range(count):
                 self._collect(buffer.get(y))
-        for y in range(top, bottom + 1):
+        self._pull_up(top, bottom, count)
+        self.dirty.update(range(self.lines))
+
+    def _pull_up(self, first: int, bottom: int, count: int) -> None:
+        """Lines ``first..bottom`` take the lines ``count`` below them; those with nothing
+        to take (past ``bottom``, or absent from the sparse buffer) become blank."""
+        buffer = self.buffer
+        for y in range(first, bottom + 1):
             src = y + count
             if src <= bottom and src in buffer:
                 buffer[y] = buffer.pop(src)
             else:
                 buffer.pop(y, None)
-        self.dirty.update(range(self.lines))
 
     def scroll_down(self, count: Optional[int] = None, *args: int, **kwargs: Any) -> None:
         """SD (CSI T): scroll the region down; the cursor does not move."""
