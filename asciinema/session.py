@@ -33,8 +33,10 @@ from asciinema.keys import PAUSE as KEY_PAUSE
 from asciinema.keys import FORWARD, Hotkeys
 from asciinema.notifier import Notifier, NullNotifier
 from asciinema.outputs import Output
-from asciinema.ptyproc import Poller, PtyProcess
-from asciinema.term import SessionTerminal, TerminalWriter
+from asciinema.poller import Poller
+from asciinema.ptyproc import PtyProcess
+from asciinema.session_terminal import SessionTerminal
+from asciinema.terminal_writer import TerminalWriter
 
 
 class _Log:
@@ -139,7 +141,7 @@ class Session:
         self.master_open = True
         self.pty_buf = bytearray()
         # terminal
-        self.term: Optional[TerminalWriter] = None  #: None: output discarded
+        self.term_writer: Optional[TerminalWriter] = None  #: None: output discarded
         # time (ns)
         self.start = 0
         self.offset = 0
@@ -172,7 +174,7 @@ class Session:
             self.start = self.clock()
             log.info("child %d started: %s", self.process.pid, spec.command)
             if self.terminal.out_fd is not None:
-                self.term = TerminalWriter(self.terminal.out_fd, self.terminal.direct_fd, self.wake,
+                self.term_writer = TerminalWriter(self.terminal.out_fd, self.terminal.direct_fd, self.wake,
                                            TERM_BACKLOG // 2)
             for out in self.outputs:
                 out.start(spec.header, self.wake)
@@ -239,12 +241,12 @@ class Session:
             if out.congested():
                 congested = True
                 break
-        term = self.term
-        if term is not None:
-            if term.error is not None:
-                self._terminal_lost(term.error)
-            elif term.backlog() >= TERM_BACKLOG:
-                term.waiting = True
+        writer = self.term_writer
+        if writer is not None:
+            if writer.error is not None:
+                self._terminal_lost(writer.error)
+            elif writer.backlog() >= TERM_BACKLOG:
+                writer.waiting = True
                 congested = True
         input_fd, master = self.input_fd, self._master_fd
         if self.master_open:
@@ -316,17 +318,17 @@ class Session:
             log.info("pty closed")
 
     def _output(self, data: bytes) -> None:
-        if self.term is not None:
-            self.term.write(data)
+        if self.term_writer is not None:
+            self.term_writer.write(data)
         if self.paused_at is None:
             text = self._out_decoder.decode(data)
             if text:
                 self._emit(OUTPUT, text)
 
     def _terminal_lost(self, e: OSError) -> None:
-        if self.term is not None:
-            self.term.close(0)
-        self.term = None
+        if self.term_writer is not None:
+            self.term_writer.close(0)
+        self.term_writer = None
         if self.terminal.tty:
             log.info("terminal gone (%s)", e.strerror)
         elif self.error is None:
@@ -544,11 +546,11 @@ class Session:
             process.wait(GIVE_UP)
 
     def _flush_terminal(self) -> None:
-        term = self.term
-        if term is not None:
-            term.close(TERM_FLUSH)
-            if term.error is not None and not self.terminal.tty and self.error is None:
-                self.error = f"can't write to stdout: {term.error.strerror or term.error}"
+        writer = self.term_writer
+        if writer is not None:
+            writer.close(TERM_FLUSH)
+            if writer.error is not None and not self.terminal.tty and self.error is None:
+                self.error = f"can't write to stdout: {writer.error.strerror or writer.error}"
 
     def _close_outputs(self) -> None:
         for out in self.outputs:

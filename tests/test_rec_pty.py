@@ -311,7 +311,7 @@ def test_internal_error_restores_terminal(rec_env: Dict[str, str], tmp_path: Pat
         "import os, sys\n"
         "from asciinema.asciicast import Header\n"
         "from asciinema.session import Session, SessionSpec\n"
-        "from asciinema.term import SessionTerminal, open_tty\n"
+        "from asciinema.session_terminal import SessionTerminal\nfrom asciinema.ttyctl import open_tty\n"
         "class Boom:\n"
         "    fatal = True\n"
         "    name = 'boom'\n"
@@ -443,7 +443,7 @@ def test_no_probe_on_dumb_terminals(cli: object, cli_argv: List[str], rec_env: D
 
 
 def test_probe_reply_parser() -> None:
-    from asciinema.term import ProbeReplies, parse_color
+    from asciinema.terminal_probe import ProbeReplies, parse_color
 
     assert parse_color("rgb:aa1/bb2/cc3") == "#aabbcc"
     assert parse_color("rgb:ffff/8080/0000") == "#ff8000"

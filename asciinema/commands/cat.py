@@ -15,8 +15,8 @@ from typing import List, Optional, Tuple, Union
 from asciinema.asciicast import RESIZE, Recording, make_event, open_recording, v2, v3
 from asciinema.encoders import flusher, get_encoder, text_writer
 from asciinema.errors import LoadError
-from asciinema.sinks import open_sink
-from asciinema.source import display_name, open_input
+from asciinema.conversion_output import open_sink
+from asciinema.cast_input import display_name, open_input
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,9 +8,9 @@ from asciinema import progress
 from asciinema.asciicast import open_recording
 from asciinema.encoders import flusher, format_for_path, get_encoder, text_writer
 from asciinema.errors import LoadError
-from asciinema.files import AtomicOutput
-from asciinema.sinks import open_sink
-from asciinema.source import display_name, open_input
+from asciinema.atomic_file import AtomicOutput
+from asciinema.conversion_output import open_sink
+from asciinema.cast_input import display_name, open_input
 
 
 def run(args: argparse.Namespace) -> int:

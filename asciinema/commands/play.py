@@ -30,7 +30,7 @@ from typing import IO, TYPE_CHECKING, BinaryIO, Callable, Iterator, List, Option
 from asciinema import status
 from asciinema.asciicast import Recording, open_recording
 from asciinema.errors import AsciinemaError, ConfigError, LoadError, OutputError
-from asciinema.source import display_name, is_url, open_input
+from asciinema.cast_input import display_name, is_url, open_input
 
 if TYPE_CHECKING:
     from asciinema import player
@@ -203,7 +203,7 @@ def _check_limit(value: Optional[float], what: str) -> Optional[float]:
 
 def _key_fd() -> Optional[int]:
     """The terminal to read keys from, or None: play without keys."""
-    from asciinema import term
+    from asciinema import ttyctl
 
     try:
         interactive = os.isatty(0) or os.isatty(1)
@@ -211,10 +211,10 @@ def _key_fd() -> Optional[int]:
         interactive = False
     if not interactive:
         return None
-    fd = term.open_tty()
+    fd = ttyctl.open_tty()
     if fd is None:
         return None
-    if term.get_attrs(fd) is None:  # no termios (Windows) or not a terminal after all
+    if ttyctl.get_attrs(fd) is None:  # no termios (Windows) or not a terminal after all
         os.close(fd)
         return None
     return fd
@@ -326,7 +326,7 @@ def run(args: argparse.Namespace) -> int:
     stream, recording = source.open()
     status.info(f"Replaying session from {args.file}")
 
-    from asciinema import term
+    from asciinema import ttyctl
 
     write = player.Writer(sys.stdout.fileno() if _has_fileno(sys.stdout) else 1)
     guard = _SignalGuard()
@@ -336,7 +336,7 @@ def run(args: argparse.Namespace) -> int:
         with guard:
             key_fd = _key_fd()
             try:
-                with term.raw_mode(key_fd):
+                with ttyctl.raw_mode(key_fd):
                     try:
                         interrupted = _play_passes(
                             args, source, stream, recording, speed, cfg_limit, keys,

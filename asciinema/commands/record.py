@@ -20,7 +20,7 @@ from asciinema.config import Config, SessionConfig, load
 from asciinema.errors import AsciinemaError, OutputError
 from asciinema.hashing import session_id
 from asciinema.keys import Hotkeys
-from asciinema.term import SessionTerminal, WindowSize
+from asciinema.session_terminal import SessionTerminal, WindowSize
 
 ACCEPTED_CODESETS = ("US-ASCII", "UTF-8")
 
@@ -136,13 +136,14 @@ def prepare_terminal(
     output goes to stdout when it is not a terminal, or is shown where stdout is in the
     automatic case, and the size is 80x24 unless ``--window-size`` says otherwise.
     """
-    from asciinema import term
+    from asciinema.terminal_probe import probe, should_probe
+    from asciinema.ttyctl import open_tty
 
     stdin_fd = _stdin_input()
     if not headless:
-        tty = term.open_tty()
+        tty = open_tty()
         if tty is not None:
-            replies = term.probe(tty) if term.should_probe(env) else None
+            replies = probe(tty) if should_probe(env) else None
             terminal = SessionTerminal.host(tty, env.get("TERM"), read_keys=stdin_fd is None, override=override)
             if replies is not None:
                 terminal.term_version, terminal.theme = replies.version, replies.theme()

@@ -1,7 +1,7 @@
 """Open a recording given on the command line: a path, ``-`` for stdin, or an http(s) URL.
 
 A URL that answers with an HTML page is followed to the asciicast its head links to
-(:mod:`asciinema.html`). Every failure becomes one :class:`LoadError` line that names the
+(:mod:`asciinema.html_link`). Every failure becomes one :class:`LoadError` line that names the
 input. The result is a binary stream read lazily, so nothing is loaded whole.
 """
 
@@ -60,7 +60,7 @@ def _get(url: str, timeout: float = 30.0):  # type: ignore[no-untyped-def]
 def _open_url(url: str) -> Tuple[BinaryIO, Optional[int]]:
     from urllib.parse import urljoin
 
-    from asciinema.html import find_asciicast_link
+    from asciinema.html_link import find_asciicast_link
 
     response = _get(url)
     content_type = response.headers.get("Content-Type")

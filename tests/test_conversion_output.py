@@ -1,4 +1,4 @@
-"""cat and convert on two processes (asciinema/sinks.py): the same bytes as on one, and the
+"""cat and convert on two processes (asciinema/conversion_output.py): the same bytes as on one, and the
 same errors: a broken input line reported by number after what came before it, a failed
 write reported once, no process left behind."""
 
@@ -16,7 +16,7 @@ import pytest
 from asciinema.asciicast import make_event, open_recording
 from asciinema.encoders import flusher, get_encoder, text_writer
 from asciinema.errors import OutputError
-from asciinema.sinks import MIN_PARALLEL_BYTES, ChildSink, LocalSink, parallel_wanted
+from asciinema.conversion_output import MIN_PARALLEL_BYTES, ChildSink, LocalSink, parallel_wanted
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
 
@@ -141,15 +141,15 @@ def test_big_input_to_a_full_disk(cli, cli_argv: List[str], cli_env: Dict[str, s
 
 
 def test_no_fork_means_one_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from asciinema import sinks
+    from asciinema import conversion_output
 
     def refuse() -> int:
         raise BlockingIOError(11, "Resource temporarily unavailable")
 
-    monkeypatch.setattr(sinks.os, "fork", refuse)
+    monkeypatch.setattr(conversion_output.os, "fork", refuse)
     before = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 0
     with open(tmp_path / "out", "wb") as out:
-        sink = sinks.open_sink(get_encoder("asciicast-v3"), text_writer(out, "out"), out.flush, 1 << 30)
+        sink = conversion_output.open_sink(get_encoder("asciicast-v3"), text_writer(out, "out"), out.flush, 1 << 30)
     assert type(sink) is LocalSink
     if before:
         assert len(os.listdir("/proc/self/fd")) == before  # no pipe left open
