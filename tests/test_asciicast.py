@@ -166,7 +166,6 @@ HEADER3 = b'{"version": 3, "term": {"cols": 80, "rows": 24}}\n'
         (b'{"version": 2, "width": 80, "height": 24, "theme": {"fg": "red"}}\n', "t.cast:1: invalid theme colour"),
         (HEADER2 + b'[0.1, "o", "a"]\n[0.2, "o", "b"\n', "t.cast:3: invalid JSON"),
         (HEADER2 + b'[0.1, "o", "a"]\n[-0.2, "o", "b"]\n', "t.cast:3: asciicast v2 event time must not be negative"),
-        (HEADER2 + b'[0.5, "o", "a"]\n[0.2, "o", "b"]\n', "t.cast:3: event time goes backwards"),
         (HEADER2 + b'[0.1, "o", "a"]\n[0.2, "", "b"]\n', "t.cast:3: missing event code"),
         (HEADER2 + b'[0.1, "o", 5]\n', "t.cast:2: asciicast v2 event data must be a string"),
         (HEADER2 + b'[0.1, "o"]\n', "t.cast:2: asciicast v2 event must be a [time, code, data] array"),
@@ -184,6 +183,50 @@ def test_errors_name_file_and_line(data: bytes, message: str) -> None:
     with pytest.raises(FormatError) as info:
         read_bytes(data)
     assert str(info.value).startswith(message), str(info.value)
+
+
+def test_v2_times_going_backwards_are_clamped_with_one_warning() -> None:
+    # as asciinema 2.x plays them: at once, that is at the time of the event before
+    line = b'[9.5, "o", "' + b"x" * 100 + b'"]\n'
+    data = HEADER2 + b'[0.5, "o", "a"]\n[0.2, "o", "b"]\n[0.7, "o", "c"]\n[0.6, "o", "d"]\n'
+    data += line * 5000 + b'[1.5, "o", "e"]\n'  # a later block goes backwards too
+    rec = open_recording(io.BytesIO(data), "t.cast")
+    warnings: List[str] = []
+    rec.warn = warnings.append
+    events = list(rec.events)
+    assert [e[0] for e in events[:4]] == [500000, 500000, 700000, 700000]
+    assert events[-1] == (9500000, "o", "e") and rec.last_time == 9500000
+    assert warnings == [
+        "t.cast:3: event time goes backwards (0.2 after 0.5); such events are moved to the time of the one before them"
+    ]
+
+
+def test_v1_negative_delays_are_clamped_with_one_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    data = b'{"version": 1, "width": 80, "height": 24, "stdout": [[0.5, "a"], [-0.2, "b"], [0.1, "c"], [0.3, "d"], [-1, "e"]]}'
+    # times are the sums of the delays, never going back: 0.5, 0.3, 0.4, 0.7, -0.3
+    assert [e[0] for e in read_bytes(data)] == [500000, 500000, 500000, 700000, 700000]
+    assert capsys.readouterr().err == (
+        "!!! t.cast: stdout frame 2 has a negative delay (-0.2); such frames are moved to the time of the one before them\n"
+    )
+
+
+@pytest.mark.parametrize("version", [1, 2, 3])
+def test_lone_surrogates_and_invalid_utf8_in_headers_become_replacement_characters(version: int) -> None:
+    fields = b'"title": "a\xffb", "command": "c\\udfffd", "env": {"SHELL": "x\\ud83dy", "K\\ud800": "v"}'
+    if version == 1:
+        data = b'{"version": 1, "width": 8, "height": 2, "stdout": [], ' + fields.replace(b"\xff", b"") + b"}"
+    elif version == 2:
+        data = b'{"version": 2, "width": 8, "height": 2, ' + fields + b"}\n"
+    else:
+        data = b'{"version": 3, "term": {"cols": 8, "rows": 2, "type": "t\\udc80"}, ' + fields + b"}\n"
+    header = open_recording(io.BytesIO(data), "t.cast").header
+    assert header.title == ("ab" if version == 1 else "a\ufffdb")
+    assert header.command == "c\ufffdd"
+    assert header.env == {"SHELL": "x\ufffdy", "K\ufffd": "v"}
+    if version == 3:
+        assert header.term_type == "t\ufffd"
+        text = v3.Encoder().header(header)
+        assert "\ufffd" in text and text.encode("utf-8")  # no lone surrogate left to become "?"
 
 
 def test_lines_split_across_batches_are_numbered_right() -> None:

@@ -21,7 +21,7 @@ from itertools import chain, islice, repeat, starmap
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from operator import le
 from types import MappingProxyType
-from typing import BinaryIO, Dict, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple
+from typing import BinaryIO, Callable, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from asciinema.errors import FormatError
 
@@ -92,6 +92,8 @@ class Recording:
         self.last_time = 0
         self.last_size: Optional[Tuple[int, int]] = None
         self.batches: Iterator[Columns] = iter(())
+        #: where the decoder reports what it repaired (a ``!!!`` line unless replaced)
+        self.warn: Callable[[str], None] = _print_warning
 
     def set_batches(self, batches: Iterator[Columns]) -> "Recording":
         self.batches = batches
@@ -105,8 +107,13 @@ class Recording:
         return chain.from_iterable(starmap(zip, self.batches))  # type: ignore[arg-type]
 
 
+def _print_warning(message: str) -> None:
+    from asciinema import status
+
+    status.warning(message)
+
+
 _SIZE_RE = re.compile(r"(\d+)x(\d+)\Z")
-_COLOR_RE = re.compile(r"#[0-9a-fA-F]{6}\Z")
 
 
 def parse_size(data: str) -> Tuple[int, int]:
@@ -127,45 +134,11 @@ def parse_size(data: str) -> Tuple[int, int]:
     return cols, rows
 
 
-def parse_theme(value: object) -> Optional[Theme]:
-    """A header ``theme`` object (v2 or v3) to a :class:`Theme`; ValueError when malformed."""
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise ValueError("theme must be an object")
-    fg, bg, palette = value.get("fg"), value.get("bg"), value.get("palette")
-    colors = palette.split(":") if isinstance(palette, str) else None
-    for c in [fg, bg] + (colors or []):
-        if not isinstance(c, str) or _COLOR_RE.match(c) is None:
-            raise ValueError(f"invalid theme colour: {c!r}")
-    if colors is None or len(colors) not in (8, 16):
-        raise ValueError("theme palette must have 8 or 16 colours")
-    if len(colors) == 8:
-        colors = colors * 2
-    return Theme(fg.lower(), bg.lower(), tuple(c.lower() for c in colors))  # type: ignore[union-attr]
-
-
-def common_header_fields(header: Header) -> Dict[str, object]:
-    """The optional header fields v2 and v3 share, in the order both write them."""
-    fields: Dict[str, object] = {}
-    if header.timestamp is not None:
-        fields["timestamp"] = header.timestamp
-    if header.idle_time_limit is not None:
-        fields["idle_time_limit"] = header.idle_time_limit
-    if header.command is not None:
-        fields["command"] = header.command
-    if header.title is not None:
-        fields["title"] = header.title
-    if header.env:
-        fields["env"] = header.env
-    return fields
-
-
 def reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not a valid number")
 
 
-def json_loads(data: bytes) -> object:
+def json_loads(data: "bytes | str") -> object:
     """json.loads that refuses NaN and Infinity, which are not JSON."""
     return json.loads(data, parse_constant=reject_constant)
 
@@ -183,7 +156,13 @@ def open_recording(stream: BinaryIO, name: str) -> Recording:
         raise FormatError(f"{name}: empty file")
     try:
         obj = json_loads(first)
-    except (ValueError, UnicodeDecodeError):
+    except UnicodeDecodeError:
+        # a title or env value typed in another encoding: the header is read, with U+FFFD there
+        try:
+            obj = json_loads(first.decode("utf-8", "replace"))
+        except ValueError:
+            obj = None
+    except ValueError:
         obj = None
     if isinstance(obj, dict):
         version = obj.get("version")

@@ -14,14 +14,12 @@ from operator import sub
 from typing import BinaryIO, Dict, Iterable, Iterator, List, Optional, Sequence
 
 from asciinema.asciicast import (
-    common_header_fields,
     Columns,
     Event,
     Header,
     Recording,
     check_special_events,
     event_columns,
-    parse_theme,
     quote_code,
     chunk_columns,
     event_lines,
@@ -29,7 +27,15 @@ from asciinema.asciicast import (
     single_code,
     event_lines_utf8,
 )
-from asciinema.asciicast.v2 import _optional, _optional_float
+from asciinema.asciicast.header import (
+    common_header_fields,
+    decode_env,
+    decode_theme,
+    optional_int,
+    optional_seconds,
+    optional_text,
+    theme_object,
+)
 from asciinema.errors import FormatError
 
 _dumps = json.dumps
@@ -50,21 +56,17 @@ def _decode_header(obj: Dict[str, object], name: str) -> Header:
     env = obj.get("env") or {}
     if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
         raise FormatError(f"{name}:1: header env must map names to strings")
-    try:
-        theme = parse_theme(term.get("theme"))
-    except ValueError as e:
-        raise FormatError(f"{name}:1: {e}") from None
     return Header(
         cols=cols,
         rows=rows,
-        term_type=_optional(term, "type", str, name),  # type: ignore[arg-type]
-        term_version=_optional(term, "version", str, name),  # type: ignore[arg-type]
-        theme=theme,
-        timestamp=_optional(obj, "timestamp", int, name),  # type: ignore[arg-type]
-        idle_time_limit=_optional_float(obj, "idle_time_limit", name),
-        command=_optional(obj, "command", str, name),  # type: ignore[arg-type]
-        title=_optional(obj, "title", str, name),  # type: ignore[arg-type]
-        env=dict(env),
+        term_type=optional_text(term, "type", name),
+        term_version=optional_text(term, "version", name),
+        theme=decode_theme(term.get("theme"), name),
+        timestamp=optional_int(obj, "timestamp", name),
+        idle_time_limit=optional_seconds(obj, "idle_time_limit", name),
+        command=optional_text(obj, "command", name),
+        title=optional_text(obj, "title", name),
+        env=decode_env(env, name),
     )
 
 
@@ -140,8 +142,7 @@ class Encoder:
         if header.term_version is not None:
             term["version"] = header.term_version
         if header.theme is not None:
-            t = header.theme
-            term["theme"] = {"fg": t.fg, "bg": t.bg, "palette": ":".join(t.palette)}
+            term["theme"] = theme_object(header.theme)
         obj: Dict[str, object] = {"version": 3, "term": term}
         obj.update(common_header_fields(header))
         return _dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n"
