@@ -172,6 +172,23 @@ def test_header_options(rec: Run, tmp_path: Path) -> None:
     assert list(header) == ["version", "term", "timestamp", "idle_time_limit", "command", "title", "env"]
 
 
+def test_header_text_that_is_not_utf8_becomes_replacement_characters(rec: Run, tmp_path: Path) -> None:
+    # arguments and environment values hold the bytes as typed; Python keeps them as surrogates
+    r = rec("--headless", "-c", "echo \udcfe", "-t", "t\udcff", "--capture-env", "FOO", "h.cast", env={"FOO": "v\udcfd"})
+    assert r.returncode == 0, r.stderr
+    header = json.loads((tmp_path / "h.cast").read_bytes().splitlines()[0])
+    assert (header["command"], header["title"], header["env"]) == ("echo \ufffd", "t\ufffd", {"FOO": "v\ufffd"})
+    assert output_of(load(tmp_path / "h.cast")[2]) == "\ufffd\r\n"  # the command ran with its own bytes
+
+
+def test_empty_capture_env_captures_nothing(rec: Run, tmp_path: Path) -> None:
+    assert rec("--headless", "-c", "true", "--capture-env", "", "h.cast").returncode == 0
+    assert "env" not in json.loads(lines(tmp_path / "h.cast")[0])
+    (tmp_path / "config" / "config.toml").write_text('[notifications]\nenabled = false\n[session]\ncapture_env = ""\n')
+    assert rec("--headless", "-c", "true", "g.cast").returncode == 0
+    assert "env" not in json.loads(lines(tmp_path / "g.cast")[0])
+
+
 def test_window_size_partial(rec: Run, tmp_path: Path) -> None:
     assert rec("--headless", "-c", "stty size", "--window-size", "x30", "a.cast").returncode == 0
     _, header, events = load(tmp_path / "a.cast")

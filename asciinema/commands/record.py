@@ -16,6 +16,7 @@ from typing import Dict, Mapping, Optional, Tuple
 
 from asciinema import status
 from asciinema.asciicast import Header
+from asciinema.asciicast.header import os_text
 from asciinema.config import Config, SessionConfig, load
 from asciinema.errors import AsciinemaError, OutputError
 from asciinema.hashing import session_id
@@ -156,8 +157,11 @@ def prepare_terminal(
 
 
 def captured_env(names: str, env: Mapping[str, str]) -> Dict[str, str]:
-    """The variables named in the comma list ``names`` that are set (no trimming, §3.4)."""
-    return {name: env[name] for name in names.split(",") if name in env}
+    """The variables named in the comma list ``names`` that are set (no trimming, §3.4).
+
+    Bytes that are not UTF-8 in their values are recorded as U+FFFD.
+    """
+    return {os_text(name): os_text(env[name]) for name in names.split(",") if name and name in env}
 
 
 def build_header(
@@ -179,10 +183,15 @@ def build_header(
         theme=terminal.theme,
         timestamp=int(time.time()),
         idle_time_limit=idle_time_limit,
-        command=command,
-        title=title,
-        env=captured_env(capture_env or config.capture_env or "SHELL", env),
+        command=None if command is None else os_text(command),
+        title=None if title is None else os_text(title),
+        env=captured_env(_first_set(capture_env, config.capture_env, "SHELL"), env),
     )
+
+
+def _first_set(*values: Optional[str]) -> str:
+    # an empty --capture-env "" is set: it captures nothing
+    return next(v for v in values if v is not None)
 
 
 def run(args: argparse.Namespace) -> int:
