@@ -84,7 +84,6 @@ _DECSCNM = mo.DECSCNM
 _ALT_MODES = (47, 1047, 1049)
 
 _combining = unicodedata.combining
-_normalize = unicodedata.normalize
 _data = itemgetter(0)  # Char.data
 
 
@@ -507,11 +506,11 @@ class _Screen(pyte.Screen):
             else:  # a combining character
                 if x:
                     last = line[x - 1]
-                    line[x - 1] = last._replace(data=_normalize("NFC", last.data + char))
+                    line[x - 1] = last._replace(data=last.data + char)
                 elif cursor.y:
                     prev = buffer[cursor.y - 1]
                     last = prev[columns - 1]
-                    prev[columns - 1] = last._replace(data=_normalize("NFC", last.data + char))
+                    prev[columns - 1] = last._replace(data=last.data + char)
             if width > 0:
                 cursor.x = min(x + width, columns)
         self.dirty.add(cursor.y)

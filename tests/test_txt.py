@@ -151,6 +151,11 @@ def test_cjk_and_zwj_text() -> None:
     assert out(["一二三四五六\r\n"], 5, 2) == "一二三四五六\n"
 
 
+def test_text_is_kept_as_recorded_without_normalisation() -> None:
+    # "e" + COMBINING ACUTE stays two code points, also when the mark comes at a line's end
+    assert out(["cafe\u0301 caf\u00e9\r\n", "abcd", "e\u0301\r\n"], 5, 3) == "cafe\u0301 caf\u00e9\nabcde\u0301\n"
+
+
 def test_encoder_without_header_uses_80x24() -> None:
     enc = TxtEncoder()
     assert enc.event(Event(0, "o", "x" * 100 + "\r\n")) == ""
