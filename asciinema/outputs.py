@@ -18,9 +18,10 @@ from __future__ import annotations
 import os
 import threading
 from collections import deque
-from typing import Callable, List, NamedTuple, Optional, Protocol
+from typing import BinaryIO, Callable, List, NamedTuple, Optional, Protocol
 
-from asciinema.asciicast import RESIZE, Event, Header, make_event, open_recording
+from asciinema import status
+from asciinema.asciicast import RESIZE, Event, Header, json_loads, make_event, open_recording, row_error
 from asciinema.encoders import Encoder, format_for_path, get_encoder
 from asciinema.errors import LoadError, OutputError
 
@@ -71,7 +72,13 @@ class RecordingFile(NamedTuple):
 def open_recording_file(
     path: str, *, fmt: Optional[str], append: bool, overwrite: bool
 ) -> RecordingFile:
-    """Open ``path`` for recording per §4.2-§4.3 and find what appending needs (§4.4)."""
+    """Open ``path`` for recording per §4.2-§4.3 and find what appending needs (§4.4).
+
+    Appending keeps the file's format: the format comes from the file, and a ``fmt`` that
+    differs from it is refused rather than mixed in. A last line cut off half-way (as
+    ``kill -9`` or a full disk leaves it) is removed first, with a warning, so that the
+    new lines don't follow a broken one.
+    """
     try:
         st: Optional[os.stat_result] = os.stat(path)
     except FileNotFoundError:
@@ -85,16 +92,14 @@ def open_recording_file(
             raise OutputError("file exists, use --overwrite or --append")
     else:
         append = False
-    existing = None
     if fmt is None:
         fmt = format_for_path(path, case_sensitive=True)
-    if append and fmt is None:
-        existing = _existing_version(path)
-        fmt = "asciicast-v2" if existing == 2 else "asciicast-v3"
+    offset, needs_newline, cut = 0, False, None
+    if append:
+        fmt = _append_format(path, fmt)
+        if fmt in ("asciicast-v2", "asciicast-v3"):
+            offset, needs_newline, cut = _append_point(path, fmt)
     fmt = fmt or "asciicast-v3"
-    offset, needs_newline = 0, False
-    if append and fmt in ("asciicast-v2", "asciicast-v3"):
-        offset, needs_newline = _append_point(path, need_offset=fmt == "asciicast-v2")
     parent = os.path.dirname(path)
     if parent:
         try:
@@ -113,10 +118,19 @@ def open_recording_file(
         raise OutputError("file exists, use --overwrite or --append") from None
     except OSError as e:
         raise OutputError(f"can't open {path}: {e.strerror}") from None
+    if cut is not None:
+        _drop_cut_line(fd, path, cut)
     return RecordingFile(path, fd, fmt, append, offset, needs_newline)
 
 
-def _existing_version(path: str) -> int:
+def _append_format(path: str, fmt: Optional[str]) -> str:
+    """The format of the existing recording at ``path``; OutputError if ``fmt`` is another."""
+    if fmt in ("raw", "txt"):
+        # any bytes may be raw output or text; only an asciicast header says otherwise
+        version = _header_version(path)
+        if version is not None:
+            raise OutputError(f"can't append: {path} is an asciicast v{version} file, not {fmt}")
+        return fmt
     try:
         with open(path, "rb") as f:
             version = open_recording(f, path).version
@@ -126,29 +140,108 @@ def _existing_version(path: str) -> int:
         raise OutputError(f"can't append: {e.strerror}") from None
     if version == 1:
         raise OutputError("appending to asciicast v1 files is not supported")
-    return version
+    existing = f"asciicast-v{version}"
+    if fmt is not None and fmt != existing:
+        raise OutputError(f"can't append: {path} is an asciicast v{version} file, not {fmt}")
+    return existing
 
 
-def _append_point(path: str, need_offset: bool) -> "tuple[int, bool]":
-    """(time of the last event in µs if ``need_offset``, whether a newline is missing)."""
-    last = 0
+def _header_version(path: str) -> Optional[int]:
+    """2 or 3 when the first line of ``path`` is an asciicast v2/v3 header, else None."""
     try:
         with open(path, "rb") as f:
-            if need_offset:
-                recording = open_recording(f, path)
-                for event in recording.events:
-                    last = event[0]
-            f.seek(0, os.SEEK_END)
-            if f.tell() > 0:
-                f.seek(-1, os.SEEK_END)
-                needs_newline = f.read(1) != b"\n"
-            else:
-                needs_newline = False
+            first = f.readline(1 << 20)
+    except OSError as e:
+        raise OutputError(f"can't append: {e.strerror}") from None
+    try:
+        header = json_loads(first)
+    except ValueError:
+        return None
+    version = header.get("version") if isinstance(header, dict) else None
+    return version if version in (2, 3) else None  # type: ignore[return-value]
+
+
+def _append_point(path: str, fmt: str) -> "tuple[int, bool, Optional[int]]":
+    """(time of the last event in µs for v2, whether a newline is missing, where a cut line starts).
+
+    A last line without its newline is kept when it is whole (an event, a v3 comment, the
+    header) and only needs the newline; anything else there is a line cut off by a crash.
+    """
+    last = 0
+    cut = None
+    try:
+        with open(path, "rb") as f:
+            start, line = _last_line(f)
+            needs_newline = bool(line)
+            if start > 0 and line and not _whole_line(line, comments=fmt == "asciicast-v3"):
+                cut, needs_newline = start, False
+            if fmt == "asciicast-v2":
+                f.seek(0)
+                recording = open_recording(f if cut is None else _Head(f, cut), path)
+                for batch in recording.batches:
+                    last = batch[0][-1]
     except LoadError as e:
         raise OutputError(f"can't append: {e}") from None
     except OSError as e:
         raise OutputError(f"can't append: {e.strerror}") from None
-    return last, needs_newline
+    return last, needs_newline, cut
+
+
+def _last_line(f: BinaryIO) -> "tuple[int, bytes]":
+    """(where the last line starts, its bytes) if the file doesn't end with a newline, else (size, b"")."""
+    pos = f.seek(0, os.SEEK_END)
+    tail = b""
+    while pos > 0:
+        step = min(pos, 1 << 16)
+        pos -= step
+        f.seek(pos)
+        tail = f.read(step) + tail
+        newline = tail.rfind(b"\n")
+        if newline >= 0:
+            return pos + newline + 1, tail[newline + 1:]
+    return 0, tail
+
+
+def _whole_line(line: bytes, comments: bool) -> bool:
+    text = line.strip()
+    if not text or (comments and text[:1] == b"#"):
+        return True
+    try:
+        row = json_loads(text)
+    except ValueError:
+        return False
+    return row_error("", 0, row, "") is None
+
+
+class _Head:
+    """The first ``size`` bytes of a binary file, as a stream for the decoder."""
+
+    def __init__(self, f: BinaryIO, size: int) -> None:
+        self._f = f
+        self._left = size
+
+    def readline(self) -> bytes:
+        line = self._f.readline(self._left)
+        self._left -= len(line)
+        return line
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._f.read(self._left if n < 0 else min(n, self._left))
+        self._left -= len(data)
+        return data
+
+
+def _drop_cut_line(fd: int, path: str, start: int) -> None:
+    try:
+        size = os.fstat(fd).st_size
+        os.ftruncate(fd, start)
+    except OSError as e:
+        os.close(fd)
+        raise OutputError(f"can't append: {e.strerror}") from None
+    status.warning(
+        f"{path} ends with a line cut off half-way, as a crash or a full disk leaves it;"
+        f" removed it ({size - start} bytes) before appending"
+    )
 
 
 class FileOutput:

@@ -401,6 +401,44 @@ def test_append_refusals(rec: Run, tmp_path: Path) -> None:
     assert (tmp_path / "junk.cast").read_text() == "this is not a recording\n"
 
 
+@pytest.mark.parametrize("version", [2, 3])
+def test_append_after_a_cut_last_line_drops_it(rec: Run, tmp_path: Path, version: int) -> None:
+    # as kill -9 or a full disk leave a file: the last line stops half-way, with no newline
+    header = '{"version":2,"width":80,"height":24}' if version == 2 else '{"version":3,"term":{"cols":80,"rows":24}}'
+    path = tmp_path / "x.cast"
+    path.write_text(header + '\n[0.5, "o", "a"]\n[1.5, "o", "b"]\n[2.5, "o", "c')
+    r = rec("--headless", "--append", "-c", "echo d", "x.cast")
+    assert r.returncode == 0, r.stderr
+    warnings = r.stderr.decode().splitlines()
+    assert len(warnings) == 1 and warnings[0].startswith("!!! x.cast ends with a line cut off"), r.stderr
+    assert "(13 bytes)" in warnings[0]
+    _, _, events = load(path)
+    assert output_of(events) == "abd\r\n"
+    assert events[2][0] >= 1500000  # the new part goes on from the last whole event
+    assert lines(path)[3] == ('[1.5, "r", "80x24"]' if version == 2 else '[0.000, "r", "80x24"]')
+
+
+@pytest.mark.parametrize(
+    "existing, fmt, message",
+    [
+        ('{"version":2,"width":80,"height":24}\n[0.5, "o", "a"]\n', "asciicast-v3", "x.cast is an asciicast v2 file, not asciicast-v3"),
+        ('{"version":3,"term":{"cols":80,"rows":24}}\n[0.5, "o", "a"]\n', "asciicast-v2", "x.cast is an asciicast v3 file, not asciicast-v2"),
+        ('{"version":3,"term":{"cols":80,"rows":24}}\n[0.5, "o", "a"]\n', "raw", "x.cast is an asciicast v3 file, not raw"),
+        ('{"version":2,"width":80,"height":24}\n[0.5, "o", "a"]\n', "txt", "x.cast is an asciicast v2 file, not txt"),
+        ("some text\n", "asciicast-v3", "x.cast:1: invalid JSON"),
+    ],
+)
+def test_append_refuses_a_format_other_than_the_files(rec: Run, tmp_path: Path, existing: str, fmt: str,
+                                                      message: str) -> None:
+    path = tmp_path / "x.cast"
+    path.write_text(existing)
+    r = rec("--headless", "--append", "-f", fmt, "-c", "echo new", "x.cast")
+    assert r.returncode == 1
+    errors = r.stderr.decode().splitlines()
+    assert len(errors) == 1 and errors[0].startswith(f"Error: can't append: {message}"), r.stderr
+    assert path.read_text() == existing
+
+
 # --- piped stdin ----------------------------------------------------------------------
 
 
