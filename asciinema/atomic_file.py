@@ -4,18 +4,34 @@
 on success, so an error half-way leaves no partial file behind and an overwritten file stays
 intact until the new one is whole. Targets that are not regular files (``-``, ``/dev/stdout``,
 a FIFO, a terminal) are written directly.
+
+The rename would replace what it lands on whatever that is, so the target is first taken
+as ``rec`` takes it: a symlink is followed (the file it points to is replaced, the link
+stays), and an existing file that could not be opened for writing is refused. SIGTERM and
+SIGHUP while the temporary file exists remove it on the way out, as ctrl+C does.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import stat
 import sys
 import tempfile
 from types import TracebackType
-from typing import BinaryIO, Optional, Type
+from typing import BinaryIO, List, Optional, Tuple, Type
 
-from asciinema.errors import OutputError
+from asciinema.errors import OutputError, Terminated
+
+_EXIT_SIGNALS = ("SIGTERM", "SIGHUP")
+
+
+class _Signalled(BaseException):
+    """Raised from the signal handler; a BaseException so nothing on the way swallows it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 class AtomicOutput:
@@ -24,6 +40,10 @@ class AtomicOutput:
         self.overwrite = overwrite
         self.stream: Optional[BinaryIO] = None
         self._tmp: Optional[str] = None
+        self._target = path  #: where the temporary file is renamed to: the end of any symlinks
+        self._armed = False  #: a signal raises (while the body runs), or is only noted
+        self._received: Optional[int] = None
+        self._saved: List[Tuple[int, object]] = []
 
     def __enter__(self) -> BinaryIO:
         path = self.path
@@ -46,18 +66,29 @@ class AtomicOutput:
             return self.stream
         if st is not None and st.st_size > 0 and not self.overwrite:
             raise OutputError(f"{path}: file exists, use --overwrite option to overwrite the file")
-        directory = os.path.dirname(os.path.abspath(path))
+        self._target = os.path.realpath(path)
+        if st is not None:
+            _check_writable(self._target, path)
+        directory = os.path.dirname(self._target)
+        self._catch_signals()
         try:
             fd, self._tmp = tempfile.mkstemp(prefix=".asciinema-", suffix=".tmp", dir=directory)
-        except OSError as e:
-            raise OutputError(f"can't write {path}: {e.strerror}") from None
-        if st is not None:
-            os.chmod(self._tmp, stat.S_IMODE(st.st_mode))
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(self._tmp, 0o666 & ~umask)
-        self.stream = os.fdopen(fd, "wb")
+            if st is not None:
+                os.chmod(self._tmp, stat.S_IMODE(st.st_mode))
+            else:
+                umask = os.umask(0)
+                os.umask(umask)
+                os.chmod(self._tmp, 0o666 & ~umask)
+            self.stream = os.fdopen(fd, "wb")
+        except BaseException as e:
+            self._armed = False
+            self._remove_tmp()
+            self._restore_signals()
+            if isinstance(e, OSError):
+                raise OutputError(f"can't write {path}: {e.strerror}") from None
+            if isinstance(e, _Signalled):
+                raise Terminated(e.signum) from None
+            raise
         return self.stream
 
     def _shown(self) -> str:
@@ -79,10 +110,13 @@ class AtomicOutput:
                 if kind is None:
                     raise OutputError(f"can't write {self._shown()}: {e.strerror or e}") from None
             return
+        self._armed = False  # from here on signals are only noted: the clean-up must finish
+        if isinstance(value, _Signalled):
+            self._received = value.signum
         try:
             if kind is None:
                 stream.close()
-                os.replace(self._tmp, self.path)
+                os.replace(self._tmp, self._target)
                 self._tmp = None
         except OSError as e:
             raise OutputError(f"can't write {self._shown()}: {e.strerror or e}") from None
@@ -92,4 +126,61 @@ class AtomicOutput:
                     stream.close()
                 except OSError:
                     pass
+                self._remove_tmp()
+            self._restore_signals()
+            if self._received is not None:
+                raise Terminated(self._received) from None
+
+    def _remove_tmp(self) -> None:
+        if self._tmp is not None:
+            try:
                 os.unlink(self._tmp)
+            except FileNotFoundError:
+                pass
+            self._tmp = None
+
+    # SIGTERM and SIGHUP would end the process at once, leaving the temporary file behind;
+    # while it exists they raise instead, so that the clean-up above runs.
+
+    def _catch_signals(self) -> None:
+        for name in _EXIT_SIGNALS:
+            signum = getattr(signal, name, None)
+            if signum is None:
+                continue
+            try:
+                previous = signal.signal(signum, self._on_signal)
+            except (ValueError, OSError):  # not the main thread
+                continue
+            if previous == signal.SIG_IGN:  # nohup: the signal stays ignored
+                signal.signal(signum, previous)
+                continue
+            self._saved.append((signum, previous))
+        self._armed = True
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        if self._received is None:
+            self._received = signum
+        if self._armed:
+            self._armed = False
+            raise _Signalled(signum)
+
+    def _restore_signals(self) -> None:
+        for signum, previous in self._saved:
+            try:
+                signal.signal(signum, previous)  # type: ignore[arg-type]
+            except (ValueError, OSError, TypeError):
+                pass
+        self._saved = []
+
+
+def _check_writable(target: str, shown: str) -> None:
+    """Refuse a file that ``rec`` could not open for writing either (the rename would replace it).
+
+    Opening it tells, with the system's own rules: permission bits, ACLs, a read-only
+    mount, and root's right to write anything.
+    """
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CLOEXEC)
+    except OSError as e:
+        raise OutputError(f"can't write {shown}: {e.strerror}") from None
+    os.close(fd)

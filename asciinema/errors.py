@@ -38,3 +38,17 @@ class ConfigError(AsciinemaError):
 
 class NetworkError(AsciinemaError):
     """A download or server request failed."""
+
+
+class Terminated(AsciinemaError):
+    """Ended by a signal (SIGTERM, SIGHUP) after cleaning up: exit status 128 + its number."""
+
+    def __init__(self, signum: int) -> None:
+        import signal
+
+        try:
+            name = signal.Signals(signum).name
+        except ValueError:
+            name = f"signal {signum}"
+        super().__init__(f"terminated by {name}")
+        self.exit_code = 128 + signum

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
+import subprocess
+import time
 from pathlib import Path
-from typing import Dict, Tuple
+from typing import Dict, List, Tuple
 
 import pytest
 
@@ -98,9 +102,95 @@ def test_convert_broken_input_one_error_line_no_output(cli, tmp_path: Path, case
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".asciinema-")] == []
 
 
-def test_times_going_backwards_play_and_convert_as_in_asciinema_24(cli, ref_asciinema: str, tmp_path: Path) -> None:
-    import subprocess
+def test_overwrite_through_a_symlink_replaces_its_target(cli, tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "x.cast"
+    target.write_text("old")
+    target.chmod(0o640)
+    (tmp_path / "link.cast").symlink_to("real/x.cast")
+    r = cli("convert", "--overwrite", str(CASTS / "minimal-v2.cast"), "link.cast")
+    assert r.returncode == 0, r.stderr
+    assert os.readlink(tmp_path / "link.cast") == "real/x.cast"  # still a link
+    assert target.read_bytes() == (GOLDEN / "minimal-v2.cast.v3.cast").read_bytes()
+    assert target.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in (tmp_path / "real").iterdir()) == ["x.cast"]
+    # a link to a file not there yet creates it
+    (tmp_path / "new.cast").symlink_to("real/new.cast")
+    assert cli("convert", str(CASTS / "minimal-v2.cast"), "new.cast").returncode == 0
+    assert (tmp_path / "new.cast").is_symlink() and (tmp_path / "real" / "new.cast").is_file()
 
+
+def _without_root_powers() -> List[str]:
+    """A command prefix that takes root's right to write any file away, as a user's rights are."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv to drop the right to write read-only files")
+    return [setpriv, "--bounding-set=-dac_override,-dac_read_search,-fowner", "--"]
+
+
+def test_overwrite_refuses_a_file_the_user_could_not_write(cli, cli_argv: List[str], cli_env: Dict[str, str],
+                                                         tmp_path: Path) -> None:
+    # rec refuses it (it opens the file for writing); the rename would replace it anyway
+    out = tmp_path / "ro.cast"
+    out.write_text("precious")
+    out.chmod(0o444)
+    args = ["convert", "--overwrite", str(CASTS / "minimal-v2.cast"), str(out)]
+    r = subprocess.run(_without_root_powers() + cli_argv + args, env=cli_env, cwd=tmp_path, capture_output=True,
+                       stdin=subprocess.DEVNULL, timeout=120)
+    assert (r.returncode, r.stderr) == (1, f"Error: can't write {out}: Permission denied\n".encode())
+    assert out.read_text() == "precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ro.cast"]
+    if os.geteuid() == 0:  # with root's rights it is written, as rec would write it
+        assert cli(*args).returncode == 0
+        assert out.read_bytes() == (GOLDEN / "minimal-v2.cast.v3.cast").read_bytes()
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP", "SIGINT", "nohup"])
+def test_signals_mid_conversion_leave_no_temporary_file(cli, cli_argv: List[str], cli_env: Dict[str, str],
+                                                       tmp_path: Path, signame: str) -> None:
+    fifo = tmp_path / "in.fifo"
+    os.mkfifo(fifo)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    signum = signal.SIGHUP if signame == "nohup" else getattr(signal, signame)
+
+    def nohup() -> None:
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+    proc = subprocess.Popen(cli_argv + ["convert", str(fifo), str(out_dir / "out.cast")], env=cli_env, cwd=tmp_path,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=nohup if signame == "nohup" else None)
+    try:
+        with open(fifo, "wb") as feed:
+            feed.write(b'{"version": 2, "width": 80, "height": 24}\n')
+            line = b'[1.5, "o", "' + b"x" * 1000 + b'\\r\\n"]\n'
+            feed.write(line * 4000)  # 4 MB; the pipe holds far less, so most of it has been read
+            feed.flush()
+            deadline = time.monotonic() + 120
+            while not any(p.stat().st_size > 1 << 20 for p in out_dir.iterdir()):  # surely mid-conversion
+                assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read()  # type: ignore[union-attr]
+                time.sleep(0.02)
+            proc.send_signal(signum)
+            if signame == "nohup":  # an ignored SIGHUP stays ignored: the conversion goes on
+                time.sleep(0.2)
+                feed.write(line)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    names = [p.name for p in out_dir.iterdir()]
+    if signame == "nohup":
+        assert proc.returncode == 0 and names == ["out.cast"], err
+        return
+    assert names == []
+    expected = "interrupted" if signame == "SIGINT" else f"terminated by {signame}"
+    assert (proc.returncode, err) == (130 if signame == "SIGINT" else 128 + signum, f"Error: {expected}\n".encode())
+
+
+def test_times_going_backwards_play_and_convert_as_in_asciinema_24(cli, ref_asciinema: str, tmp_path: Path) -> None:
     v2 = b'{"version": 2, "width": 20, "height": 5}\n[0.1, "o", "a"]\n[0.5, "o", "b"]\n[0.3, "o", "c"]\n[0.2, "o", "d\\r\\n"]\n'
     v1 = b'{"version": 1, "width": 20, "height": 5, "stdout": [[0.1, "a"], [-0.5, "b"], [0.2, "c"], [-0.1, "d\\r\\n"]]}'
     for name, data in (("v2.cast", v2), ("v1.json", v1)):

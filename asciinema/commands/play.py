@@ -29,23 +29,11 @@ from typing import IO, TYPE_CHECKING, BinaryIO, Callable, Iterator, List, Option
 
 from asciinema import status
 from asciinema.asciicast import Recording, open_recording
-from asciinema.errors import AsciinemaError, ConfigError, LoadError, OutputError
+from asciinema.errors import AsciinemaError, ConfigError, LoadError, OutputError, Terminated
 from asciinema.cast_input import display_name, is_url, open_input
 
 if TYPE_CHECKING:
     from asciinema import player
-
-
-class Terminated(AsciinemaError):
-    """Playback ended by SIGTERM or SIGHUP: exit status 128 + the signal number."""
-
-    def __init__(self, signum: int) -> None:
-        try:
-            name = signal.Signals(signum).name
-        except ValueError:
-            name = f"signal {signum}"
-        super().__init__(f"terminated by {name}")
-        self.exit_code = 128 + signum
 
 
 class _Signalled(BaseException):
