@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import deque
-from typing import BinaryIO, Callable, List, NamedTuple, Optional, Protocol
+from typing import BinaryIO, Callable, List, NamedTuple, Optional, Protocol, cast
 
 from asciinema import status
 from asciinema.asciicast import RESIZE, Event, Header, json_loads, make_event, open_recording, row_error
@@ -158,7 +158,7 @@ def _header_version(path: str) -> Optional[int]:
     except ValueError:
         return None
     version = header.get("version") if isinstance(header, dict) else None
-    return version if version in (2, 3) else None  # type: ignore[return-value]
+    return version if version in (2, 3) else None
 
 
 def _append_point(path: str, fmt: str) -> "tuple[int, bool, Optional[int]]":
@@ -177,7 +177,7 @@ def _append_point(path: str, fmt: str) -> "tuple[int, bool, Optional[int]]":
                 cut, needs_newline = start, False
             if fmt == "asciicast-v2":
                 f.seek(0)
-                recording = open_recording(f if cut is None else _Head(f, cut), path)
+                recording = open_recording(f if cut is None else cast(BinaryIO, _Head(f, cut)), path)
                 for batch in recording.batches:
                     last = batch[0][-1]
     except LoadError as e:
