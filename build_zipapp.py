@@ -20,7 +20,9 @@ What goes into the archive, by explicit rule:
   shows that importing ``websockets.sync.*`` and ``websockets.asyncio.*`` never reaches it);
 * each wheel's ``*.dist-info/`` at the root, minus ``RECORD`` (it would list dropped files),
   so ``importlib.metadata`` finds the distributions and the licence files travel along;
-* a generated ``THIRD_PARTY_NOTICES.txt`` and a generated root ``__main__.py``.
+* a generated ``THIRD_PARTY_NOTICES.txt`` and a generated root ``__main__.py``, which hands
+  the archive's top-level packages to ``asciinema.bytecode_cache`` (their compiled code is
+  kept between runs).
 
 The output is deterministic: members sorted by name, one explicit ``ZipInfo`` each with the
 date from ``SOURCE_DATE_EPOCH`` (clamped to 1980-01-01 or later; 1980-01-01 when unset),
@@ -99,7 +101,7 @@ if sys.version_info < (3, 9):
 
 from asciinema import bytecode_cache  # noqa: E402
 
-bytecode_cache.install(__file__[: -len("/__main__.py")])
+bytecode_cache.install(__file__[: -len("/__main__.py")], {packages!r})
 
 from asciinema.cli import main  # noqa: E402
 
@@ -352,6 +354,18 @@ def module_name(member: str) -> str | None:
     return ".".join(parts)
 
 
+def top_level_packages(members: Iterable[str]) -> tuple[str, ...]:
+    """The importable top-level names among ``members`` (``__main__`` aside), sorted."""
+    found = set()
+    for member in members:
+        mod = module_name(member)
+        if mod is not None:
+            top = mod.split(".")[0]
+            if top.isidentifier() and top != "__main__":
+                found.add(top)
+    return tuple(sorted(found))
+
+
 def import_time_imports(source: bytes, modname: str, is_package: bool) -> set[str]:
     """Modules (and possible submodules) a module imports while it is being imported.
 
@@ -599,7 +613,8 @@ def build(args: argparse.Namespace) -> tuple[Path, int]:
     notices = [collect_wheel(path, data, members) for path, data in wheels]
     notices.append(collect_player(player[0], player[1], lock.npm, members))
     add(members, "THIRD_PARTY_NOTICES.txt", notices_text(notices), "generated")
-    add(members, "__main__.py", MAIN_PY.encode("ascii"), "generated")
+    main_py = MAIN_PY.format(packages=top_level_packages(members))
+    add(members, "__main__.py", main_py.encode("ascii"), "generated")
 
     output = Path(args.output)
     write_archive(members, output, date)

@@ -247,11 +247,16 @@ def run_archive(pyz: Path, cache: Path, *args: str, **env: str) -> "subprocess.C
                           stdin=subprocess.DEVNULL, timeout=60)
 
 
+#: the top-level packages of the archive, as its generated __main__.py hands them to the cache
+ARCHIVE_PACKAGES = ("asciinema", "pyte", "tomli", "wcwidth", "websockets")
+
+
 def run_installed(pyz: Path, cache: Path, statements: str) -> "subprocess.CompletedProcess[str]":
-    """``statements`` run in a Python that imports our modules from ``pyz`` through the cache."""
+    """``statements`` run in a Python that imports the archive's modules through the cache."""
     code = (f"import sys; sys.path.insert(0, {str(pyz)!r}); from asciinema import bytecode_cache; "
-            f"bytecode_cache.install({str(pyz)!r}); {statements}")
+            f"bytecode_cache.install({str(pyz)!r}, {ARCHIVE_PACKAGES!r})\n{statements}")
     env = dict(os.environ, XDG_CACHE_HOME=str(cache))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
 
 
@@ -333,3 +338,65 @@ def test_code_cached_by_another_copy_names_this_copy(pyz: Path, tmp_path: Path) 
     r = run_installed(pyz, cache, "import asciinema.cli as m; print(m.main.__code__.co_filename)")
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == os.path.join(str(pyz), "asciinema", "cli.py")
+
+
+def test_main_hands_every_package_of_the_archive_to_the_cache(pyz: Path, names: List[str]) -> None:
+    tops = {n.split("/")[0] for n in names if n.endswith(".py") and n != "__main__.py"}
+    assert tops == set(ARCHIVE_PACKAGES)
+    with zipfile.ZipFile(pyz) as zf:
+        main_py = zf.read("__main__.py").decode()
+    assert f"bytecode_cache.install(__file__[: -len(\"/__main__.py\")], {ARCHIVE_PACKAGES!r})" in main_py
+
+
+def test_vendored_packages_come_from_the_cache(pyz: Path, tmp_path: Path) -> None:
+    from importlib.util import MAGIC_NUMBER, source_hash
+
+    cache = tmp_path / "cache"
+    cast = str(Path(__file__).parent / "casts" / "full-v3.cast")
+    first = run_archive(pyz, cache, "convert", cast, "-f", "txt", "-")
+    assert first.returncode == 0, first.stderr
+    files = cache_files(cache)
+    assert {"pyte.pyc", "pyte.screens.pyc", "wcwidth.pyc", "wcwidth.table_wide.pyc"} <= files.keys()
+    # the next run takes pyte's code from the file: here, code of ours under the right stamp
+    with zipfile.ZipFile(pyz) as zf:
+        source = zf.read("pyte/__init__.py")
+    path = next(cache.glob("asciinema/pyz-*/pyte.pyc"))
+    stamp = MAGIC_NUMBER + b"\x03\x00\x00\x00" + source_hash(source)
+    path.write_bytes(stamp + marshal.dumps(compile("raise SystemExit('pyte from the cache')", "x", "exec")))
+    second = run_archive(pyz, cache, "convert", cast, "-f", "txt", "-")
+    assert second.returncode == 1 and second.stderr == "pyte from the cache\n"
+
+
+#: imports every vendored package, then prints which packages had files compiled, how many
+#: files, how many vendored modules were loaded and by which loaders
+COUNT_COMPILES = """
+import builtins
+compiled = []
+real_compile = builtins.compile
+def counting_compile(source, filename, *args, **kwargs):
+    compiled.append(filename)
+    return real_compile(source, filename, *args, **kwargs)
+builtins.compile = counting_compile
+import pyte, wcwidth, tomli, websockets.asyncio.server, websockets.asyncio.client, websockets.sync.server
+vendored = [m for n, m in sys.modules.items() if n.split(".")[0] in ("pyte", "wcwidth", "tomli", "websockets")]
+from_archive = [f for f in compiled if f.startswith(sys.path[0])]
+print(sorted({f[len(sys.path[0]) + 1:].split("/")[0] for f in from_archive}), len(from_archive))
+print(sorted({type(m.__loader__).__name__ for m in vendored}), len(vendored))
+"""
+
+
+def test_vendored_modules_are_compiled_once(pyz: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    first = run_installed(pyz, cache, COUNT_COMPILES)
+    assert first.returncode == 0, first.stderr
+    compiled, loaders = first.stdout.splitlines()
+    # each module compiled once (zipimport compiles twice: its get_filename compiles too)
+    assert compiled == "['pyte', 'tomli', 'wcwidth', 'websockets'] " + loaders.split()[-1]
+    assert loaders.startswith("['CachingLoader'] ")
+    files = cache_files(cache)
+    assert {"tomli.pyc", "tomli._parser.pyc", "websockets.pyc", "websockets.asyncio.server.pyc",
+            "websockets.sync.server.pyc", "websockets.frames.pyc"} <= files.keys()
+    second = run_installed(pyz, cache, COUNT_COMPILES)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.splitlines() == ["[] 0", loaders]
+    assert cache_files(cache) == files
