@@ -331,7 +331,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 def _print_error(message: str) -> None:
     try:
-        sys.stderr.write(f"Error: {message}\n")
+        sys.stderr.write(f"Error: {status.printable(message)}\n")
         sys.stderr.flush()
     except OSError:
         pass

@@ -20,11 +20,27 @@ def is_quiet() -> bool:
     return _quiet
 
 
+def printable(message: str) -> str:
+    """``message`` safe to print as one line: control characters (a newline in a URL, an
+    escape sequence in a file name) and the bytes of a name that isn't UTF-8 (which Python
+    holds as lone surrogates) are shown as backslash escapes."""
+    if message.isprintable():
+        return message
+    return "".join(_escape(c) if not c.isprintable() else c for c in message)
+
+
+def _escape(c: str) -> str:
+    n = ord(c)
+    if 0xDC80 <= n <= 0xDCFF:  # a byte that didn't decode (surrogateescape)
+        return f"\\x{n - 0xDC00:02x}"
+    return c.encode("unicode_escape").decode("ascii")
+
+
 def info(message: str) -> None:
     if not _quiet:
-        print(f"::: {message}", flush=True)
+        print(f"::: {printable(message)}", flush=True)
 
 
 def warning(message: str) -> None:
     if not _quiet:
-        print(f"!!! {message}", file=sys.stderr, flush=True)
+        print(f"!!! {printable(message)}", file=sys.stderr, flush=True)
