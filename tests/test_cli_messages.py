@@ -1,0 +1,85 @@
+"""What the command line says when things go wrong: one `Error:` line, readable, never a
+traceback; and its help text."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import threading
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+CASTS = Path(__file__).parent / "casts"
+MINIMAL = str(CASTS / "minimal-v2.cast")
+
+
+def one_error_line(stderr: bytes) -> str:
+    lines = stderr.decode("utf-8", "replace").splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("Error: ") and "internal error" not in lines[0], stderr
+    return lines[0]
+
+
+class _Redirects(http.server.BaseHTTPRequestHandler):
+    """/loop redirects to itself; /page is an HTML page whose link can't be parsed."""
+
+    def do_GET(self) -> None:  # noqa: N802
+        if self.path == "/loop":
+            self.send_response(302)
+            self.send_header("Location", "/loop")
+            body = b""
+        else:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            body = b'<html><head><link rel="alternate" type="application/x-asciicast" href="http://[::1/x"></head></html>'
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def redirect_server() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Redirects)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_redirect_loop_is_one_line(cli, redirect_server: str) -> None:
+    url = redirect_server + "/loop"
+    for args in (["convert", url, "-"], ["play", url], ["cat", url, MINIMAL]):
+        r = cli(*args, timeout=60)
+        assert r.returncode == 1
+        assert one_error_line(r.stderr) == f"Error: download failed: {url}: redirect loop (HTTP 302 Found)"
+
+
+def test_unparsable_link_in_a_page(cli, redirect_server: str) -> None:
+    r = cli("convert", redirect_server + "/page", "-", timeout=60)
+    assert r.returncode == 1
+    assert one_error_line(r.stderr) == "Error: invalid URL: http://[::1/x: Invalid IPv6 URL"
+
+
+def test_names_that_are_not_utf8_are_shown_escaped(cli, tmp_path: Path) -> None:
+    name = os.fsdecode(b"bad\xff.cast")
+    (tmp_path / name).write_bytes(b'{"version": 2, "width": 80, "height": 24}\n[0.1, "o", "hi\n')
+    # a strict stdout (PYTHONIOENCODING) once made the status line an internal error
+    env = {"PYTHONIOENCODING": "utf-8"}
+    r = cli("convert", name, "-", env=env)
+    assert r.returncode == 1
+    assert one_error_line(r.stderr) == "Error: bad\\xff.cast:2: invalid JSON: Unterminated string starting at: line 2 column 12"
+    r = cli("play", name, env=env)
+    assert r.returncode == 1
+    assert r.stdout.startswith(b"::: Replaying session from bad\\xff.cast\n")
+    assert one_error_line(r.stderr).startswith("Error: bad\\xff.cast:2: ")
+    r = cli("play", os.fsdecode(b"nope\xfe\x1b[2J.cast"), env=env)
+    assert one_error_line(r.stderr) == "Error: can't open nope\\xfe\\x1b[2J.cast: No such file or directory"
