@@ -83,3 +83,15 @@ def test_names_that_are_not_utf8_are_shown_escaped(cli, tmp_path: Path) -> None:
     assert one_error_line(r.stderr).startswith("Error: bad\\xff.cast:2: ")
     r = cli("play", os.fsdecode(b"nope\xfe\x1b[2J.cast"), env=env)
     assert one_error_line(r.stderr) == "Error: can't open nope\\xfe\\x1b[2J.cast: No such file or directory"
+
+
+def test_unwritable_log_file_is_one_error_after_the_recording(cli, tmp_path: Path) -> None:
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this system")
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.toml").write_text("[notifications]\nenabled = false\n")
+    r = cli("rec", "-q", "--headless", "-c", "echo hi", "--log-file", "/dev/full", "x.cast", env={"SHELL": "/bin/sh"})
+    assert one_error_line(r.stderr) == "Error: can't write log file /dev/full: No space left on device"
+    assert r.returncode == 1
+    assert b"hi" in (tmp_path / "x.cast").read_bytes()  # the recording is whole
+    assert (tmp_path / "x.cast").read_bytes().splitlines()[-1].startswith(b"[")

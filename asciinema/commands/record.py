@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 import time
-from typing import Dict, Mapping, Optional, Tuple
+from typing import Callable, Dict, Mapping, Optional, Tuple
 
 from asciinema import status
 from asciinema.asciicast import Header
@@ -88,20 +88,47 @@ def check_locale(env: Mapping[str, str]) -> None:
     )
 
 
-def open_log(path: Optional[str]) -> None:
-    """Append log lines to ``path`` (``--log-file``); nothing is logged without it."""
+def open_log(path: Optional[str]) -> Callable[[], None]:
+    """Append log lines to ``path`` (``--log-file``); nothing is logged without it.
+
+    Returns a check to call when the session is over: it raises an OutputError if the log
+    could not be written. The first failed write stops logging (logging would otherwise
+    print a traceback for every line, over the session); the recording goes on.
+    """
     if not path:
-        return
+        return lambda: None
     import logging
 
+    class Handler(logging.FileHandler):
+        error: Optional[BaseException] = None
+
+        def emit(self, record: logging.LogRecord) -> None:
+            if self.error is None:
+                super().emit(record)
+
+        def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802
+            self.error = sys.exc_info()[1]
+            try:
+                self.close()
+            except Exception:  # closing flushes, and the flush fails again
+                pass
+
     try:
-        handler = logging.FileHandler(path, mode="a", encoding="utf-8")
+        handler = Handler(path, mode="a", encoding="utf-8")
     except OSError as e:
         raise AsciinemaError(f"cannot open log file {path}: {e.strerror or e}") from None
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger = logging.getLogger("asciinema")
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
+
+    def check() -> None:
+        e = handler.error
+        if e is not None:
+            reason = getattr(e, "strerror", None) or str(e) or type(e).__name__
+            raise OutputError(f"can't write log file {path}: {reason}")
+
+    return check
 
 
 def make_hotkeys(session: SessionConfig) -> Hotkeys:
@@ -192,7 +219,7 @@ def run(args: argparse.Namespace) -> int:
 
     env: Dict[str, str] = dict(os.environ)
     check_locale(env)
-    open_log(args.log_file)
+    check_log = open_log(args.log_file)
     config: Config = load(env)
     sc = config.session
     command = args.command if args.command is not None else sc.command
@@ -230,6 +257,7 @@ def run(args: argparse.Namespace) -> int:
         raise OutputError(result.error)
     status.info("asciinema session ended")
     status.info(f"Recorded to {args.file}")
+    check_log()
     return result.status if args.return_ else 0
 
 
