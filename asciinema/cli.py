@@ -107,8 +107,8 @@ stdout is a terminal, or without termios (Windows), playback runs without keys a
 
 Idle time limit: -i, else playback.idle_time_limit, else the recording's idle_time_limit.
 Speed: -s, else playback.speed, else 1.0. The idle time limit applies before speed.
-With --loop, a recording read from stdin or a URL is kept in a temporary file after the
-first pass and replayed from there.
+With --loop, a recording read from stdin, a URL or a FIFO is kept in a temporary file
+during the first pass and replayed from there.
 
 Exit status: 0 when playback ends or is stopped with ctrl+c; 1 on errors (broken line,
 unreadable input, closed output), after the part before a broken line was played;

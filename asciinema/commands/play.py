@@ -9,8 +9,9 @@ Choices where asciinema 3 is silent:
 * Keys are read from ``/dev/tty`` only when stdin or stdout is a terminal; otherwise (both
   redirected, as in scripts and tests) playback runs without keys, and ``--pause-on-markers``
   is ignored since nothing could resume it. Without ``termios`` (Windows) there are no keys.
-* ``--loop`` with stdin or a URL: the first pass copies the input to an anonymous temporary
-  file, later passes read that copy.
+* ``--loop`` with stdin, a URL, a FIFO or a device: the first pass copies the input to an
+  anonymous temporary file (on disk, so memory stays bounded whatever the size), later
+  passes read that copy.
 * SIGTERM and SIGHUP restore the terminal, print ``Error: terminated by SIG...`` and exit with
   128 + the signal number. SIGINT (when the terminal is not in raw mode, or sent with kill)
   counts as ctrl+c: ``Playback interrupted``, exit 0. Signals that arrive while the terminal
@@ -144,10 +145,11 @@ class Input:
     def __init__(self, arg: str, loop: bool) -> None:
         self.arg = arg
         self.name = display_name(arg)
-        self.rereadable = arg != "-" and not is_url(arg)
+        self.loop = loop
         self._spool: Optional[IO[bytes]] = None
         self._spooled = False
-        self._want_spool = loop and not self.rereadable
+        self._want_spool = False
+        self._first = True
 
     def open(self) -> Tuple[LineStream, Recording]:
         if self._spooled:
@@ -157,8 +159,15 @@ class Input:
         else:
             raw, _ = open_input(self.arg)
             tee = None
-            if self._want_spool:
-                tee = self._spool = _spool_file(self.name)
+            if self._first:
+                self._first = False
+                self._want_spool = self.loop and not _rereadable(self.arg, raw)
+                if self._want_spool:
+                    try:
+                        tee = self._spool = _spool_file(self.name)
+                    except BaseException:
+                        raw.close()
+                        raise
             stream = LineStream(raw, self.name, tee=tee, owned=self.arg != "-")
         try:
             return stream, open_recording(stream, self.name)  # type: ignore[arg-type]
@@ -178,6 +187,19 @@ class Input:
     def close(self) -> None:
         if self._spool is not None:
             self._spool.close()
+
+
+def _rereadable(arg: str, raw: BinaryIO) -> bool:
+    """Whether opening ``arg`` again gives the same bytes: a regular file, not stdin, a URL,
+    a FIFO or a device (a second open of a FIFO would wait for a writer for ever)."""
+    if arg == "-" or is_url(arg):
+        return False
+    import stat
+
+    try:
+        return stat.S_ISREG(os.fstat(raw.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _spool_file(name: str) -> IO[bytes]:
