@@ -95,3 +95,30 @@ def test_unwritable_log_file_is_one_error_after_the_recording(cli, tmp_path: Pat
     assert r.returncode == 1
     assert b"hi" in (tmp_path / "x.cast").read_bytes()  # the recording is whole
     assert (tmp_path / "x.cast").read_bytes().splitlines()[-1].startswith(b"[")
+
+
+def test_every_command_closes_its_files(cli, tmp_path: Path, http_server) -> None:  # type: ignore[no-untyped-def]
+    base, routes = http_server
+    cast = (CASTS / "full-v2.cast").read_bytes()
+    routes["/a.cast"] = (200, "application/x-asciicast", cast)
+    routes["/a"] = (200, "text/html", b'<html><head><link rel="alternate" type="application/x-asciicast" '
+                    b'href="/a.cast"></head></html>')
+    (tmp_path / "bad.cast").write_bytes(b'{"version": 2, "width": 80, "height": 24}\n[1, "o", "a"]\n[1, "o"\n')
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.toml").write_text("[notifications]\nenabled = false\n")
+    env = {"PYTHONDEVMODE": "1", "PYTHONWARNINGS": "error::ResourceWarning", "SHELL": "/bin/sh"}
+    full, v1 = str(CASTS / "full-v3.cast"), str(CASTS / "full-v1.json")
+    runs = [
+        ["cat", full, MINIMAL, v1], ["cat", MINIMAL, "nope.cast"], ["cat", MINIMAL, "bad.cast"],
+        ["cat", "bad.cast", MINIMAL], ["cat", base + "/a", base + "/a.cast"],
+        ["convert", full, "-"], ["convert", "--overwrite", v1, "out.cast"], ["convert", "bad.cast", "-"],
+        ["convert", "-f", "txt", full, "out.txt"], ["convert", base + "/a", "-"],
+        ["play", "-s", "100", full], ["play", "-s", "100", "bad.cast"], ["play", "-s", "100", base + "/a"],
+        ["rec", "--headless", "-c", "echo hi", "--log-file", "rec.log", "rec.cast"],
+    ]
+    for args in runs:
+        r = cli(*args, env=env, timeout=60)
+        assert b"ResourceWarning" not in r.stderr, (args, r.stderr)
+        assert r.returncode in (0, 1), (args, r.stderr)
+    r = cli("play", "-s", "100", "-", input=cast, env=env)
+    assert (r.returncode, r.stderr) == (0, b"")
