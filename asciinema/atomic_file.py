@@ -15,7 +15,7 @@ import tempfile
 from types import TracebackType
 from typing import BinaryIO, Optional, Type
 
-from asciinema.errors import OutputError
+from asciinema.errors import STDOUT, OutputError, write_failed
 
 
 class AtomicOutput:
@@ -61,7 +61,7 @@ class AtomicOutput:
         return self.stream
 
     def _shown(self) -> str:
-        return "<stdout>" if self.path == "-" else self.path
+        return STDOUT if self.path == "-" else self.path
 
     def __exit__(
         self, kind: Optional[Type[BaseException]], value: Optional[BaseException], tb: Optional[TracebackType]
@@ -77,7 +77,7 @@ class AtomicOutput:
                     stream.flush()
             except OSError as e:
                 if kind is None:
-                    raise OutputError(f"can't write {self._shown()}: {e.strerror or e}") from None
+                    raise write_failed(self._shown(), e) from None
             return
         try:
             if kind is None:
@@ -85,7 +85,7 @@ class AtomicOutput:
                 os.replace(self._tmp, self.path)
                 self._tmp = None
         except OSError as e:
-            raise OutputError(f"can't write {self._shown()}: {e.strerror or e}") from None
+            raise write_failed(self._shown(), e) from None
         finally:
             if self._tmp is not None:
                 try:

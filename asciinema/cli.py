@@ -13,7 +13,7 @@ import os
 import sys
 
 from asciinema import __version__, status
-from asciinema.errors import AsciinemaError
+from asciinema.errors import AsciinemaError, StdoutClosed, stdout_failed
 
 ABOUT = "Terminal session recorder, streamer, and player"
 
@@ -111,8 +111,9 @@ With --loop, a recording read from stdin, a URL or a FIFO is kept in a temporary
 during the first pass and replayed from there.
 
 Exit status: 0 when playback ends or is stopped with ctrl+c; 1 on errors (broken line,
-unreadable input, closed output), after the part before a broken line was played;
-128+N after signal N (SIGTERM, SIGHUP). The terminal is restored in every case.
+unreadable input, unwritable output), after the part before a broken line was played;
+128+N after signal N (SIGTERM, SIGHUP). When the reader of stdout goes away (| head),
+playback ends quietly, killed by SIGPIPE as cat is. The terminal is restored in every case.
 
 Examples:
   asciinema play demo.cast
@@ -312,15 +313,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
         module = importlib.import_module(f"asciinema.commands.{args.module}")
         return int(module.run(args) or 0)
+    except StdoutClosed:
+        _silence_stdout()
+        return _die_of_sigpipe()
     except AsciinemaError as e:
         _print_error(str(e))
         return e.exit_code
     except KeyboardInterrupt:
         _print_error("interrupted")
         return 130
-    except BrokenPipeError:
+    except BrokenPipeError as e:  # from a status line on stdout
         _silence_stdout()
-        _print_error("output closed (broken pipe)")
+        _print_error(stdout_failed(e))
         return 1
     except Exception as e:  # a bug: still one line, with the traceback only on request
         if os.environ.get("ASCIINEMA_DEBUG"):
@@ -335,6 +339,22 @@ def _print_error(message: str) -> None:
         sys.stderr.flush()
     except OSError:
         pass
+
+
+def _die_of_sigpipe() -> int:
+    """End as ``cat`` does when the reader of its output has gone: killed by SIGPIPE, which
+    shells don't report (Python ignores SIGPIPE, so the write failed with EPIPE instead)."""
+    import signal
+
+    sigpipe = getattr(signal, "SIGPIPE", None)
+    if sigpipe is not None:
+        try:
+            sys.stderr.flush()
+            signal.signal(sigpipe, signal.SIG_DFL)
+            os.kill(os.getpid(), sigpipe)
+        except (OSError, ValueError):
+            pass
+    return 1  # no SIGPIPE (Windows): a plain failure, still without a message
 
 
 def _silence_stdout() -> None:

@@ -37,10 +37,22 @@ def _escape(c: str) -> str:
 
 
 def info(message: str) -> None:
+    """A status line on stdout; a failed write raises OutputError, but BrokenPipeError (the
+    reader gone) as it is, for the command to decide."""
     if not _quiet:
-        print(f"::: {printable(message)}", flush=True)
+        try:
+            print(f"::: {printable(message)}", flush=True)
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            from asciinema.errors import OutputError, stdout_failed
+
+            raise OutputError(stdout_failed(e)) from None
 
 
 def warning(message: str) -> None:
     if not _quiet:
-        print(f"!!! {printable(message)}", file=sys.stderr, flush=True)
+        try:
+            print(f"!!! {printable(message)}", file=sys.stderr, flush=True)
+        except OSError:  # nowhere left to say it
+            pass

@@ -122,3 +122,51 @@ def test_every_command_closes_its_files(cli, tmp_path: Path, http_server) -> Non
         assert r.returncode in (0, 1), (args, r.stderr)
     r = cli("play", "-s", "100", "-", input=cast, env=env)
     assert (r.returncode, r.stderr) == (0, b"")
+
+
+def _big_cast(path: Path, n: int) -> str:
+    lines = ['{"version": 2, "width": 80, "height": 24}'] + [f'[{i / 1000}, "o", "line {i}\\r\\n"]' for i in range(n)]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+@pytest.mark.parametrize("n", [20_000, 150_000])  # converted here, and in a second process (over 2 MB)
+def test_closed_stdout_ends_quietly_like_cat(cli_argv, cli_env, tmp_path: Path, n: int) -> None:  # type: ignore[no-untyped-def]
+    import signal
+    import subprocess
+
+    big = _big_cast(tmp_path / "big.cast", n)
+    for args in (["convert", big, "-"], ["convert", "-f", "raw", big, "-"], ["cat", big, big],
+                 ["play", "-s", "1000000", big]):
+        p = subprocess.Popen(cli_argv + args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=cli_env, cwd=str(tmp_path))
+        try:
+            assert p.stdout is not None and p.stderr is not None
+            assert p.stdout.readline()
+            p.stdout.close()  # as `| head -1` does
+            err = p.stderr.read()
+            code = p.wait(60)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            p.stderr.close()  # type: ignore[union-attr]
+        assert err == b"", (args, err)
+        assert code == -signal.SIGPIPE, (args, code)
+
+
+def test_one_wording_for_stdout_errors(cli_argv, cli_env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this system")
+    import subprocess
+
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.toml").write_text("[notifications]\nenabled = false\n")
+    env = dict(cli_env, SHELL="/bin/sh")
+    for args in (["convert", MINIMAL, "-"], ["cat", MINIMAL, MINIMAL], ["play", MINIMAL], ["play", "-q", MINIMAL],
+                 ["rec", "--headless", "-c", "true", "x.cast"], ["rec", "-q", "--overwrite", "--headless", "-c", "echo hi", "x.cast"]):
+        with open("/dev/full", "wb") as full:
+            r = subprocess.run(cli_argv + args, stdin=subprocess.DEVNULL, stdout=full, stderr=subprocess.PIPE,
+                               env=env, cwd=str(tmp_path), timeout=60)
+        assert one_error_line(r.stderr) == "Error: can't write to stdout: No space left on device", args
+        assert r.returncode == 1

@@ -15,7 +15,7 @@ from typing import List, Optional, Tuple, Union
 
 from asciinema.asciicast import RESIZE, Recording, make_event, open_recording, v2, v3
 from asciinema.encoders import flusher, get_encoder, text_writer
-from asciinema.errors import LoadError
+from asciinema.errors import STDOUT, LoadError
 from asciinema.conversion_output import open_sink
 from asciinema.cast_input import display_name, open_input
 
@@ -46,7 +46,7 @@ def _join(opened: List[Tuple[str, Recording]], sizes: List[Optional[int]]) -> No
     fmt = "asciicast-v2" if first.version == 2 else "asciicast-v3"
     encoder: Union[v2.Encoder, v3.Encoder] = get_encoder(fmt)  # type: ignore[assignment]
     out = sys.stdout.buffer
-    write, flush = text_writer(out, "<stdout>"), flusher(out, "<stdout>")
+    write, flush = text_writer(out, STDOUT), flusher(out, STDOUT)
     write(encoder.header(first.header))
     total = None if None in sizes else sum(sizes)  # type: ignore[arg-type]
     with open_sink(encoder, write, flush, total) as sink:

@@ -16,7 +16,9 @@ Choices where asciinema 3 is silent:
   128 + the signal number. SIGINT (when the terminal is not in raw mode, or sent with kill)
   counts as ctrl+c: ``Playback interrupted``, exit 0. Signals that arrive while the terminal
   is being restored are only noted, so they cannot cut the restoring short.
-* A closed stdout ends playback with one error line, exit 1.
+* A closed stdout (the reader of a pipe gone, as with ``| head``) ends playback quietly, as
+  ``cat`` ends: no message, killed by SIGPIPE, the terminal restored. Other write errors
+  are one error line, exit 1.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import IO, TYPE_CHECKING, BinaryIO, Callable, Iterator, List, Option
 
 from asciinema import status
 from asciinema.asciicast import Recording, open_recording
-from asciinema.errors import AsciinemaError, ConfigError, LoadError, OutputError
+from asciinema.errors import AsciinemaError, ConfigError, LoadError, OutputError, StdoutClosed, stdout_failed
 from asciinema.cast_input import display_name, is_url, open_input
 
 if TYPE_CHECKING:
@@ -346,7 +348,7 @@ def run(args: argparse.Namespace) -> int:
 
     source = Input(args.file, args.loop)
     stream, recording = source.open()
-    status.info(f"Replaying session from {args.file}")
+    _info(f"Replaying session from {args.file}")
 
     from asciinema import ttyctl
 
@@ -381,8 +383,17 @@ def run(args: argparse.Namespace) -> int:
         interrupted = True
     elif guard.received is not None:
         raise Terminated(guard.received)
-    status.info("Playback interrupted" if interrupted else "Playback ended")
+    _info("Playback interrupted" if interrupted else "Playback ended")
     return 0
+
+
+def _info(message: str) -> None:
+    """A status line; when stdout's reader has gone, playback ends quietly, as for the
+    recording's output."""
+    try:
+        status.info(message)
+    except BrokenPipeError as e:
+        raise StdoutClosed(stdout_failed(e)) from None
 
 
 def _has_fileno(f: object) -> bool:
