@@ -334,11 +334,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def _print_error(message: str) -> None:
+    _clear_progress()
     try:
         sys.stderr.write(f"Error: {status.printable(message)}\n")
         sys.stderr.flush()
     except OSError:
         pass
+
+
+def _clear_progress() -> None:
+    progress = sys.modules.get("asciinema.progress")  # loaded only by conversions that draw one
+    if progress is not None:
+        progress.clear()
 
 
 def _die_of_sigpipe() -> int:
@@ -347,6 +354,7 @@ def _die_of_sigpipe() -> int:
     import signal
 
     sigpipe = getattr(signal, "SIGPIPE", None)
+    _clear_progress()
     if sigpipe is not None:
         try:
             sys.stderr.flush()
