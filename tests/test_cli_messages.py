@@ -170,3 +170,20 @@ def test_one_wording_for_stdout_errors(cli_argv, cli_env, tmp_path: Path) -> Non
                                env=env, cwd=str(tmp_path), timeout=60)
         assert one_error_line(r.stderr) == "Error: can't write to stdout: No space left on device", args
         assert r.returncode == 1
+
+
+def test_header_timestamp_may_have_a_fraction(cli, tmp_path: Path) -> None:
+    import json
+
+    headers = {
+        "v2.cast": '{"version": 2, "width": 80, "height": 24, "timestamp": 1700000000.75}',
+        "v3.cast": '{"version": 3, "term": {"cols": 80, "rows": 24}, "timestamp": 1700000000.0}',
+    }
+    for name, header in headers.items():
+        (tmp_path / name).write_text(header + '\n[0.5, "o", "a"]\n')
+        r = cli("convert", name, "-")
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout.splitlines()[0])["timestamp"] == 1700000000
+    (tmp_path / "bad.cast").write_text('{"version": 2, "width": 80, "height": 24, "timestamp": "now"}\n')
+    r = cli("convert", "bad.cast", "-")
+    assert one_error_line(r.stderr) == "Error: bad.cast:1: header timestamp must be a number"

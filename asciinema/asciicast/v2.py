@@ -8,6 +8,7 @@ v2 readers of old tools treat them as unknown events.
 from __future__ import annotations
 
 import json
+import math
 from bisect import bisect_left
 from itertools import islice, repeat, starmap
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
@@ -62,7 +63,7 @@ def _decode_header(obj: Dict[str, object], name: str) -> Header:
         rows=height,  # type: ignore[arg-type]
         term_type=env.get("TERM"),
         theme=theme,
-        timestamp=_optional(obj, "timestamp", int, name),
+        timestamp=optional_timestamp(obj, name),
         idle_time_limit=_optional_float(obj, "idle_time_limit", name),
         command=_optional(obj, "command", str, name),
         title=_optional(obj, "title", str, name),
@@ -92,6 +93,22 @@ def _optional(obj: Dict[str, object], key: str, kind: type, name: str) -> Option
         return None
     if type(value) is not kind:
         raise FormatError(f"{name}:1: header {key} must be a {'string' if kind is str else 'number'}")
+    return value
+
+
+def optional_timestamp(obj: Dict[str, object], name: str) -> Optional[int]:
+    """The header ``timestamp`` (Unix time) in whole seconds, or None.
+
+    The formats say an integer, and asciinema writes one; some other tools write the
+    fraction too (``1700000000.25``), which is dropped.
+    """
+    value = obj.get("timestamp")
+    if value is None:
+        return None
+    if type(value) is float and math.isfinite(value):
+        return int(value)
+    if type(value) is not int:
+        raise FormatError(f"{name}:1: header timestamp must be a number")
     return value
 
 

@@ -29,7 +29,7 @@ from asciinema.asciicast import (
     single_code,
     event_lines_utf8,
 )
-from asciinema.asciicast.v2 import _optional, _optional_float
+from asciinema.asciicast.v2 import _optional, _optional_float, optional_timestamp
 from asciinema.errors import FormatError
 
 _dumps = json.dumps
@@ -60,7 +60,7 @@ def _decode_header(obj: Dict[str, object], name: str) -> Header:
         term_type=_optional(term, "type", str, name),  # type: ignore[arg-type]
         term_version=_optional(term, "version", str, name),  # type: ignore[arg-type]
         theme=theme,
-        timestamp=_optional(obj, "timestamp", int, name),  # type: ignore[arg-type]
+        timestamp=optional_timestamp(obj, name),
         idle_time_limit=_optional_float(obj, "idle_time_limit", name),
         command=_optional(obj, "command", str, name),  # type: ignore[arg-type]
         title=_optional(obj, "title", str, name),  # type: ignore[arg-type]
