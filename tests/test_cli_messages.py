@@ -187,3 +187,12 @@ def test_header_timestamp_may_have_a_fraction(cli, tmp_path: Path) -> None:
     (tmp_path / "bad.cast").write_text('{"version": 2, "width": 80, "height": 24, "timestamp": "now"}\n')
     r = cli("convert", "bad.cast", "-")
     assert one_error_line(r.stderr) == "Error: bad.cast:1: header timestamp must be a number"
+
+
+def test_empty_window_size_says_what_is_wrong(cli) -> None:
+    r = cli("rec", "--window-size", "", "x.cast")
+    assert r.returncode == 2
+    assert r.stderr.decode().splitlines()[-1] == (
+        "asciinema record: error: argument --window-size: invalid window size '': "
+        "expected COLSxROWS, COLSx or xROWS (as in 80x24)"
+    )

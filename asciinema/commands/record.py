@@ -28,7 +28,9 @@ ACCEPTED_CODESETS = ("US-ASCII", "UTF-8")
 def parse_window_size(value: str) -> WindowSize:
     """``COLSxROWS``, ``COLSx`` or ``xROWS`` (argparse ``type``)."""
     if "x" not in value:
-        raise argparse.ArgumentTypeError(value)
+        raise argparse.ArgumentTypeError(
+            f"invalid window size {value!r}: expected COLSxROWS, COLSx or xROWS (as in 80x24)"
+        )
     cols_s, _, rows_s = value.partition("x")
     if not cols_s and not rows_s:
         raise argparse.ArgumentTypeError("cannot parse integer from empty string")
