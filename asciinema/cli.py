@@ -220,6 +220,28 @@ def _terminal_columns() -> int:
     return columns or 80
 
 
+class _TopParser(argparse.ArgumentParser):
+    """``asciinema --help`` laid out as asciinema 3 prints it: usage, then one line per
+    command (with its aliases), then the options."""
+
+    def format_help(self) -> str:
+        commands = [
+            (name, about + (f" [aliases: {', '.join(aliases)}]" if aliases else ""))
+            for name, aliases, about, *_ in COMMANDS
+        ]
+        commands.append(("help", "Print this message or the help of the given command"))  # see main()
+        options = [(", ".join(a.option_strings), a.help or "") for a in self._actions if a.option_strings]
+        return "\n".join(
+            [ABOUT, "", "Usage: asciinema [OPTIONS] <COMMAND>", "", "Commands:", *_columns(commands), "",
+             "Options:", *_columns(options), ""]
+        )
+
+
+def _columns(rows: "List[Tuple[str, str]]") -> List[str]:
+    width = max(len(name) for name, _ in rows)
+    return [f"  {name:<{width}}  {text}".rstrip() for name, text in rows]
+
+
 def build_parser(commands: "Optional[Container[str]]" = None) -> argparse.ArgumentParser:
     """The whole command line; only the options of ``commands`` (None: all) are declared.
 
@@ -234,14 +256,16 @@ def build_parser(commands: "Optional[Container[str]]" = None) -> argparse.Argume
         default=argparse.SUPPRESS,
         help="quiet mode: suppress diagnostic messages and progress indicators",
     )
-    parser = argparse.ArgumentParser(
+    parser = _TopParser(
         prog="asciinema",
         description=ABOUT,
         parents=[quiet],
         formatter_class=_HelpFormatter,
+        add_help=False,
     )
-    parser.add_argument("-V", "--version", action="version", version=f"asciinema {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    parser.add_argument("-h", "--help", action="help", help="print help")
+    parser.add_argument("-V", "--version", action="version", version=f"asciinema {__version__}", help="print version")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands", parser_class=argparse.ArgumentParser)
     sub.required = True
     for name, aliases, about, module, declare, epilog in COMMANDS:
         p = sub.add_parser(

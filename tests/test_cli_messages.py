@@ -196,3 +196,32 @@ def test_empty_window_size_says_what_is_wrong(cli) -> None:
         "asciinema record: error: argument --window-size: invalid window size '': "
         "expected COLSxROWS, COLSx or xROWS (as in 80x24)"
     )
+
+
+def test_top_level_help_lists_commands_as_asciinema_3_does(cli) -> None:
+    for args in (["--help"], ["-h"], ["help"]):
+        r = cli(*args)
+        assert r.returncode == 0
+        text = r.stdout.decode()
+        assert text.startswith("Terminal session recorder, streamer, and player\n\nUsage: asciinema [OPTIONS] <COMMAND>\n")
+        assert (
+            "\nCommands:\n"
+            "  record   Record a terminal session [aliases: rec]\n"
+            "  play     Play back a terminal session\n"
+            "  cat      Concatenate multiple recordings\n"
+            "  convert  Convert a recording to another format\n"
+            "  help     Print this message or the help of the given command\n"
+            "\nOptions:\n"
+        ) in text
+        assert "  -V, --version  print version\n" in text
+    r = cli("help", "play")
+    assert r.returncode == 0 and b"--pause-on-markers" in r.stdout and b"Commands:" not in r.stdout
+
+
+def test_top_level_help_follows_the_command_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    from asciinema import cli
+
+    extra = ("session", (), "Record and stream a terminal session", "session", lambda p: None, "")
+    monkeypatch.setattr(cli, "COMMANDS", cli.COMMANDS + [extra])
+    text = cli.build_parser(()).format_help()
+    assert "  convert  Convert a recording to another format\n  session  Record and stream a terminal session\n" in text
