@@ -70,24 +70,23 @@ Examples:
 """
 
 def _declare_play(p: argparse.ArgumentParser) -> None:
-    def number(minimum: float, strict: bool) -> Callable[[str], float]:
+    def number(positive: bool) -> Callable[[str], float]:
         def parse(text: str) -> float:
+            from asciinema.config import non_negative_number
+
             try:
-                value = float(text)
+                return non_negative_number(text, positive=positive)
             except ValueError:
-                value = float("nan")
-            if not (value > minimum or (not strict and value == minimum)) or value == float("inf"):
-                what = "a positive" if strict else "a non-negative"
-                raise argparse.ArgumentTypeError(f"must be {what} number: {text!r}")
-            return value
+                what = "a positive" if positive else "a non-negative"
+                raise argparse.ArgumentTypeError(f"must be {what} number: {text!r}") from None
 
         return parse
 
     p.add_argument("file", metavar="FILE", help="recording to play: path, http(s) URL, or - for stdin")
-    p.add_argument("-s", "--speed", type=number(0, True), metavar="SPEED",
+    p.add_argument("-s", "--speed", type=number(positive=True), metavar="SPEED",
                    help="set playback speed (default: playback.speed from the config, else 1.0)")
     p.add_argument("-l", "--loop", action="store_true", help="loop playback continuously")
-    p.add_argument("-i", "--idle-time-limit", type=number(0, False), metavar="SECS",
+    p.add_argument("-i", "--idle-time-limit", type=number(positive=False), metavar="SECS",
                    help="limit idle time to a given number of seconds (overrides the recording's)")
     p.add_argument("-m", "--pause-on-markers", action="store_true", help="automatically pause on markers")
     p.add_argument("-r", "--resize", action="store_true",

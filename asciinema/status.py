@@ -23,10 +23,12 @@ def is_quiet() -> bool:
 def printable(message: str) -> str:
     """``message`` safe to print as one line: control characters (a newline in a URL, an
     escape sequence in a file name) and the bytes of a name that isn't UTF-8 (which Python
-    holds as lone surrogates) are shown as backslash escapes."""
+    holds as lone surrogates) are shown as backslash escapes. Newlines at the end, put
+    there by the caller, stay."""
     if message.isprintable():
         return message
-    return "".join(_escape(c) if not c.isprintable() else c for c in message)
+    body = message.rstrip("\n")
+    return "".join(_escape(c) if not c.isprintable() else c for c in body) + message[len(body):]
 
 
 def _escape(c: str) -> str:

@@ -225,3 +225,48 @@ def test_top_level_help_follows_the_command_table(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(cli, "COMMANDS", cli.COMMANDS + [extra])
     text = cli.build_parser(()).format_help()
     assert "  convert  Convert a recording to another format\n  session  Record and stream a terminal session\n" in text
+
+
+def test_one_check_for_non_negative_numbers() -> None:
+    from asciinema.config import NotANumber, non_negative_number
+
+    for text, value in [("0", 0.0), ("-0", 0.0), ("2.5", 2.5), (" 3 ", 3.0), ("1e3", 1000.0)]:
+        assert non_negative_number(text) == value
+    assert non_negative_number(7) == 7.0 and type(non_negative_number(7)) is float
+    for bad in ["-1", "nan", "inf", "-inf", "1e999", -0.5, float("nan"), 10**400]:
+        with pytest.raises(ValueError) as info:
+            non_negative_number(bad)
+        assert not isinstance(info.value, NotANumber)
+    with pytest.raises(NotANumber):
+        non_negative_number("soon")
+    assert non_negative_number("0.1", positive=True) == 0.1
+    for bad in ["0", "-0", 0]:
+        with pytest.raises(ValueError):
+            non_negative_number(bad, positive=True)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["play", "-s", "0"], "argument -s/--speed: must be a positive number: '0'"),
+    (["play", "-s", "soon"], "argument -s/--speed: must be a positive number: 'soon'"),
+    (["play", "-i", "-1"], "argument -i/--idle-time-limit: must be a non-negative number: '-1'"),
+    (["rec", "-i", "inf"], "argument -i/--idle-time-limit: must be a non-negative number: 'inf'"),
+    (["rec", "-i", "soon"], "argument -i/--idle-time-limit: invalid number: 'soon'"),
+])
+def test_number_messages_are_kept(cli, args, message) -> None:  # type: ignore[no-untyped-def]
+    r = cli(*args, "x.cast")
+    assert r.returncode == 2
+    assert r.stderr.decode().splitlines()[-1].endswith(message)
+
+
+@pytest.mark.parametrize("toml,message", [
+    ("[playback]\nspeed = -1\n", "playback.speed: expected a non-negative number"),
+    ("[playback]\nspeed = 0\n", "playback.speed in the config must be a positive number, got 0.0"),
+    ("[playback]\nidle_time_limit = nan\n", "playback.idle_time_limit: expected a non-negative number"),
+    ("[playback]\nspeed = 'fast'\n", "playback.speed: expected a number"),
+])
+def test_config_number_messages_are_kept(cli, tmp_path: Path, toml: str, message: str) -> None:
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.toml").write_text(toml)
+    r = cli("play", MINIMAL)
+    assert r.returncode == 1
+    assert one_error_line(r.stderr).endswith(message)

@@ -24,7 +24,6 @@ Choices where asciinema 3 is silent:
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import signal
 import sys
@@ -213,16 +212,16 @@ def _spool_file(name: str) -> IO[bytes]:
         raise OutputError(f"can't create a temporary copy of {name} for --loop: {e.strerror or e}") from None
 
 
-def _check_positive(value: Optional[float], what: str) -> Optional[float]:
-    if value is not None and (not math.isfinite(value) or value <= 0):
-        raise ConfigError(f"{what} must be a positive number, got {value!r}")
-    return value
+def _check_setting(value: Optional[float], what: str, positive: bool) -> Optional[float]:
+    from asciinema.config import non_negative_number
 
-
-def _check_limit(value: Optional[float], what: str) -> Optional[float]:
-    if value is not None and (not math.isfinite(value) or value < 0):
-        raise ConfigError(f"{what} must be a non-negative number, got {value!r}")
-    return value
+    if value is None:
+        return None
+    try:
+        return non_negative_number(value, positive=positive)
+    except ValueError:
+        kind = "a positive" if positive else "a non-negative"
+        raise ConfigError(f"{what} must be {kind} number, got {value!r}") from None
 
 
 def _key_fd() -> Optional[int]:
@@ -342,8 +341,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = config_module.load(os.environ)
     speed = args.speed
     if speed is None:
-        speed = _check_positive(cfg.playback.speed, "playback.speed in the config") or 1.0
-    cfg_limit = _check_limit(cfg.playback.idle_time_limit, "playback.idle_time_limit in the config")
+        speed = _check_setting(cfg.playback.speed, "playback.speed in the config", positive=True) or 1.0
+    cfg_limit = _check_setting(cfg.playback.idle_time_limit, "playback.idle_time_limit in the config", positive=False)
     keys = player.Keys(cfg.playback.pause_key, cfg.playback.step_key, cfg.playback.next_marker_key)
 
     source = Input(args.file, args.loop)

@@ -39,15 +39,14 @@ def parse_window_size(value: str) -> WindowSize:
 
 def parse_seconds(value: str) -> float:
     """A non-negative, finite number of seconds (argparse ``type``)."""
-    import math
+    from asciinema.config import NotANumber, non_negative_number
 
     try:
-        seconds = float(value)
-    except ValueError:
+        return non_negative_number(value)
+    except NotANumber:
         raise argparse.ArgumentTypeError(f"invalid number: {value!r}") from None
-    if not math.isfinite(seconds) or seconds < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative number: {value!r}")
-    return seconds
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a non-negative number: {value!r}") from None
 
 
 def _dimension(text: str) -> Optional[int]:
