@@ -59,15 +59,16 @@ def _get(url: str, timeout: float = 30.0):  # type: ignore[no-untyped-def]
             raise LoadError(f"download failed: {url}: redirect loop (HTTP {e.code} {last})") from None
         raise LoadError(f"download failed: {url}: HTTP {e.code} {one_line(reason)}") from None
     except urllib.error.URLError as e:
-        reason = getattr(e.reason, "strerror", None) or e.reason
-        raise LoadError(f"download failed: {url}: {one_line(reason)}") from None
-    except (http.client.InvalidURL, ValueError) as e:  # InvalidURL is no ValueError before 3.12
+        cause = getattr(e.reason, "strerror", None) or e.reason
+        raise LoadError(f"download failed: {url}: {one_line(cause)}") from None
+    except (http.client.InvalidURL, ValueError) as e:  # InvalidURL is no ValueError
         raise LoadError(f"invalid URL: {url}: {one_line(e)}") from None
     except (OSError, http.client.HTTPException) as e:
         raise LoadError(f"download failed: {url}: {one_line(e) or type(e).__name__}") from None
 
 
 def one_line(reason: object) -> str:
+    """``reason`` as text on one line (urllib and http.client messages may span several)."""
     return " ".join(str(reason).split())
 
 
