@@ -236,7 +236,7 @@ class _TopParser(argparse.ArgumentParser):
         )
 
 
-def _columns(rows: "List[Tuple[str, str]]") -> List[str]:
+def _columns(rows: List[Tuple[str, str]]) -> List[str]:
     width = max(len(name) for name, _ in rows)
     return [f"  {name:<{width}}  {text}".rstrip() for name, text in rows]
 
@@ -264,7 +264,9 @@ def build_parser(commands: "Optional[Container[str]]" = None) -> argparse.Argume
     )
     parser.add_argument("-h", "--help", action="help", help="print help")
     parser.add_argument("-V", "--version", action="version", version=f"asciinema {__version__}", help="print version")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands", parser_class=argparse.ArgumentParser)
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", title="commands", parser_class=argparse.ArgumentParser
+    )
     sub.required = True
     for name, aliases, about, module, declare, epilog in COMMANDS:
         p = sub.add_parser(

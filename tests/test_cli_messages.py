@@ -33,7 +33,8 @@ class _Redirects(http.server.BaseHTTPRequestHandler):
         else:
             self.send_response(200)
             self.send_header("Content-Type", "text/html")
-            body = b'<html><head><link rel="alternate" type="application/x-asciicast" href="http://[::1/x"></head></html>'
+            body = (b'<html><head><link rel="alternate" type="application/x-asciicast" '
+                    b'href="http://[::1/x"></head></html>')
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -76,7 +77,9 @@ def test_names_that_are_not_utf8_are_shown_escaped(cli, tmp_path: Path) -> None:
     env = {"PYTHONIOENCODING": "utf-8"}
     r = cli("convert", name, "-", env=env)
     assert r.returncode == 1
-    assert one_error_line(r.stderr) == "Error: bad\\xff.cast:2: invalid JSON: Unterminated string starting at: line 2 column 12"
+    assert one_error_line(r.stderr) == (
+        "Error: bad\\xff.cast:2: invalid JSON: Unterminated string starting at: line 2 column 12"
+    )
     r = cli("play", name, env=env)
     assert r.returncode == 1
     assert r.stdout.startswith(b"::: Replaying session from bad\\xff.cast\n")
@@ -131,7 +134,9 @@ def _big_cast(path: Path, n: int) -> str:
 
 
 @pytest.mark.parametrize("n", [20_000, 150_000])  # converted here, and in a second process (over 2 MB)
-def test_closed_stdout_ends_quietly_like_cat(cli_argv, cli_env, tmp_path: Path, n: int) -> None:  # type: ignore[no-untyped-def]
+def test_closed_stdout_ends_quietly_like_cat(  # type: ignore[no-untyped-def]
+    cli_argv, cli_env, tmp_path: Path, n: int
+) -> None:
     import signal
     import subprocess
 
@@ -164,7 +169,8 @@ def test_one_wording_for_stdout_errors(cli_argv, cli_env, tmp_path: Path) -> Non
     (tmp_path / "config" / "config.toml").write_text("[notifications]\nenabled = false\n")
     env = dict(cli_env, SHELL="/bin/sh")
     for args in (["convert", MINIMAL, "-"], ["cat", MINIMAL, MINIMAL], ["play", MINIMAL], ["play", "-q", MINIMAL],
-                 ["rec", "--headless", "-c", "true", "x.cast"], ["rec", "-q", "--overwrite", "--headless", "-c", "echo hi", "x.cast"]):
+                 ["rec", "--headless", "-c", "true", "x.cast"],
+                 ["rec", "-q", "--overwrite", "--headless", "-c", "echo hi", "x.cast"]):
         with open("/dev/full", "wb") as full:
             r = subprocess.run(cli_argv + args, stdin=subprocess.DEVNULL, stdout=full, stderr=subprocess.PIPE,
                                env=env, cwd=str(tmp_path), timeout=60)
@@ -203,7 +209,9 @@ def test_top_level_help_lists_commands_as_asciinema_3_does(cli) -> None:
         r = cli(*args)
         assert r.returncode == 0
         text = r.stdout.decode()
-        assert text.startswith("Terminal session recorder, streamer, and player\n\nUsage: asciinema [OPTIONS] <COMMAND>\n")
+        assert text.startswith(
+            "Terminal session recorder, streamer, and player\n\nUsage: asciinema [OPTIONS] <COMMAND>\n"
+        )
         assert (
             "\nCommands:\n"
             "  record   Record a terminal session [aliases: rec]\n"
