@@ -21,7 +21,7 @@ import tempfile
 from types import TracebackType
 from typing import BinaryIO, List, Optional, Tuple, Type
 
-from asciinema.errors import OutputError, Terminated
+from asciinema.errors import STDOUT, OutputError, Terminated, write_failed
 
 _EXIT_SIGNALS = ("SIGTERM", "SIGHUP")
 
@@ -92,7 +92,7 @@ class AtomicOutput:
         return self.stream
 
     def _shown(self) -> str:
-        return "<stdout>" if self.path == "-" else self.path
+        return STDOUT if self.path == "-" else self.path
 
     def __exit__(
         self, kind: Optional[Type[BaseException]], value: Optional[BaseException], tb: Optional[TracebackType]
@@ -108,7 +108,7 @@ class AtomicOutput:
                     stream.flush()
             except OSError as e:
                 if kind is None:
-                    raise OutputError(f"can't write {self._shown()}: {e.strerror or e}") from None
+                    raise write_failed(self._shown(), e) from None
             return
         self._armed = False  # from here on signals are only noted: the clean-up must finish
         if isinstance(value, _Signalled):
@@ -119,7 +119,7 @@ class AtomicOutput:
                 os.replace(self._tmp, self._target)
                 self._tmp = None
         except OSError as e:
-            raise OutputError(f"can't write {self._shown()}: {e.strerror or e}") from None
+            raise write_failed(self._shown(), e) from None
         finally:
             if self._tmp is not None:
                 try:

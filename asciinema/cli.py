@@ -13,7 +13,7 @@ import os
 import sys
 
 from asciinema import __version__, status
-from asciinema.errors import AsciinemaError
+from asciinema.errors import AsciinemaError, StdoutClosed, stdout_failed
 
 ABOUT = "Terminal session recorder, streamer, and player"
 
@@ -70,24 +70,23 @@ Examples:
 """
 
 def _declare_play(p: argparse.ArgumentParser) -> None:
-    def number(minimum: float, strict: bool) -> Callable[[str], float]:
+    def number(positive: bool) -> Callable[[str], float]:
         def parse(text: str) -> float:
+            from asciinema.config import non_negative_number
+
             try:
-                value = float(text)
+                return non_negative_number(text, positive=positive)
             except ValueError:
-                value = float("nan")
-            if not (value > minimum or (not strict and value == minimum)) or value == float("inf"):
-                what = "a positive" if strict else "a non-negative"
-                raise argparse.ArgumentTypeError(f"must be {what} number: {text!r}")
-            return value
+                what = "a positive" if positive else "a non-negative"
+                raise argparse.ArgumentTypeError(f"must be {what} number: {text!r}") from None
 
         return parse
 
     p.add_argument("file", metavar="FILE", help="recording to play: path, http(s) URL, or - for stdin")
-    p.add_argument("-s", "--speed", type=number(0, True), metavar="SPEED",
+    p.add_argument("-s", "--speed", type=number(positive=True), metavar="SPEED",
                    help="set playback speed (default: playback.speed from the config, else 1.0)")
     p.add_argument("-l", "--loop", action="store_true", help="loop playback continuously")
-    p.add_argument("-i", "--idle-time-limit", type=number(0, False), metavar="SECS",
+    p.add_argument("-i", "--idle-time-limit", type=number(positive=False), metavar="SECS",
                    help="limit idle time to a given number of seconds (overrides the recording's)")
     p.add_argument("-m", "--pause-on-markers", action="store_true", help="automatically pause on markers")
     p.add_argument("-r", "--resize", action="store_true",
@@ -107,12 +106,13 @@ stdout is a terminal, or without termios (Windows), playback runs without keys a
 
 Idle time limit: -i, else playback.idle_time_limit, else the recording's idle_time_limit.
 Speed: -s, else playback.speed, else 1.0. The idle time limit applies before speed.
-With --loop, a recording read from stdin or a URL is kept in a temporary file after the
-first pass and replayed from there.
+With --loop, a recording read from stdin, a URL or a FIFO is kept in a temporary file
+during the first pass and replayed from there.
 
 Exit status: 0 when playback ends or is stopped with ctrl+c; 1 on errors (broken line,
-unreadable input, closed output), after the part before a broken line was played;
-128+N after signal N (SIGTERM, SIGHUP). The terminal is restored in every case.
+unreadable input, unwritable output), after the part before a broken line was played;
+128+N after signal N (SIGTERM, SIGHUP). When the reader of stdout goes away (| head),
+playback ends quietly, killed by SIGPIPE as cat is. The terminal is restored in every case.
 
 Examples:
   asciinema play demo.cast
@@ -219,6 +219,28 @@ def _terminal_columns() -> int:
     return columns or 80
 
 
+class _TopParser(argparse.ArgumentParser):
+    """``asciinema --help`` laid out as asciinema 3 prints it: usage, then one line per
+    command (with its aliases), then the options."""
+
+    def format_help(self) -> str:
+        commands = [
+            (name, about + (f" [aliases: {', '.join(aliases)}]" if aliases else ""))
+            for name, aliases, about, *_ in COMMANDS
+        ]
+        commands.append(("help", "Print this message or the help of the given command"))  # see main()
+        options = [(", ".join(a.option_strings), a.help or "") for a in self._actions if a.option_strings]
+        return "\n".join(
+            [ABOUT, "", "Usage: asciinema [OPTIONS] <COMMAND>", "", "Commands:", *_columns(commands), "",
+             "Options:", *_columns(options), ""]
+        )
+
+
+def _columns(rows: List[Tuple[str, str]]) -> List[str]:
+    width = max(len(name) for name, _ in rows)
+    return [f"  {name:<{width}}  {text}".rstrip() for name, text in rows]
+
+
 def build_parser(commands: "Optional[Container[str]]" = None) -> argparse.ArgumentParser:
     """The whole command line; only the options of ``commands`` (None: all) are declared.
 
@@ -233,14 +255,18 @@ def build_parser(commands: "Optional[Container[str]]" = None) -> argparse.Argume
         default=argparse.SUPPRESS,
         help="quiet mode: suppress diagnostic messages and progress indicators",
     )
-    parser = argparse.ArgumentParser(
+    parser = _TopParser(
         prog="asciinema",
         description=ABOUT,
         parents=[quiet],
         formatter_class=_HelpFormatter,
+        add_help=False,
     )
-    parser.add_argument("-V", "--version", action="version", version=f"asciinema {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    parser.add_argument("-h", "--help", action="help", help="print help")
+    parser.add_argument("-V", "--version", action="version", version=f"asciinema {__version__}", help="print version")
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", title="commands", parser_class=argparse.ArgumentParser
+    )
     sub.required = True
     for name, aliases, about, module, declare, epilog in COMMANDS:
         p = sub.add_parser(
@@ -312,15 +338,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
         module = importlib.import_module(f"asciinema.commands.{args.module}")
         return int(module.run(args) or 0)
+    except StdoutClosed:
+        _silence_stdout()
+        return _die_of_sigpipe()
     except AsciinemaError as e:
         _print_error(str(e))
         return e.exit_code
     except KeyboardInterrupt:
         _print_error("interrupted")
         return 130
-    except BrokenPipeError:
+    except BrokenPipeError as e:  # from a status line on stdout
         _silence_stdout()
-        _print_error("output closed (broken pipe)")
+        _print_error(stdout_failed(e))
         return 1
     except Exception as e:  # a bug: still one line, with the traceback only on request
         if os.environ.get("ASCIINEMA_DEBUG"):
@@ -330,11 +359,35 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def _print_error(message: str) -> None:
+    _clear_progress()
     try:
-        sys.stderr.write(f"Error: {message}\n")
+        sys.stderr.write(f"Error: {status.printable(message)}\n")
         sys.stderr.flush()
     except OSError:
         pass
+
+
+def _clear_progress() -> None:
+    progress = sys.modules.get("asciinema.progress")  # loaded only by conversions that draw one
+    if progress is not None:
+        progress.clear()
+
+
+def _die_of_sigpipe() -> int:
+    """End as ``cat`` does when the reader of its output has gone: killed by SIGPIPE, which
+    shells don't report (Python ignores SIGPIPE, so the write failed with EPIPE instead)."""
+    import signal
+
+    sigpipe = getattr(signal, "SIGPIPE", None)
+    _clear_progress()
+    if sigpipe is not None:
+        try:
+            sys.stderr.flush()
+            signal.signal(sigpipe, signal.SIG_DFL)
+            os.kill(os.getpid(), sigpipe)
+        except (OSError, ValueError):
+            pass
+    return 1  # no SIGPIPE (Windows): a plain failure, still without a message
 
 
 def _silence_stdout() -> None:

@@ -22,11 +22,13 @@ from typing import Callable, Optional, Sequence
 
 from asciinema.asciicast import Event, Recording
 from asciinema.encoders import Encoder
-from asciinema.errors import OutputError
+from asciinema.errors import OutputError, StdoutClosed
 
 #: inputs smaller than this are converted in one process: forking is not worth it
 MIN_PARALLEL_BYTES = 2 << 20
 _PIPE_BUFFER = 1 << 20
+#: the child's exit status when the reader of stdout has gone (its error is StdoutClosed)
+_STDOUT_CLOSED = 3
 
 Write = Callable[[str], None]
 
@@ -193,6 +195,8 @@ class ChildSink(LocalSink):
         self.pid = None
         with os.fdopen(self._errors, "rb") as f:
             message = f.read().decode("utf-8", "replace")
+        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == _STDOUT_CLOSED:
+            raise StdoutClosed(message)
         if status != 0:
             raise OutputError(message or f"the encoding process failed (wait status {status})")
 
@@ -213,14 +217,14 @@ def _child(encoder: Encoder, write: Write, flush: Callable[[], None], commands: 
         flush()
         return 0
     except OutputError as e:
-        message = str(e)
+        message, status = str(e), _STDOUT_CLOSED if isinstance(e, StdoutClosed) else 1
     except BaseException as e:  # an encoder bug: reported, never a traceback from here
-        message = f"internal error in the encoding process: {type(e).__name__}: {e}"
+        message, status = f"internal error in the encoding process: {type(e).__name__}: {e}", 1
     try:
         os.write(errors, message.encode("utf-8", "replace"))
     except OSError:
         pass
-    return 1
+    return status
 
 
 def open_sink(encoder: Encoder, write: Write, flush: Callable[[], None], input_bytes: Optional[int]) -> LocalSink:

@@ -274,12 +274,10 @@ class Writer:
         if text:
             try:
                 write_all(self.fd, text.encode("utf-8", "replace"))
-            except BrokenPipeError:
-                raise
             except OSError as e:
-                from asciinema.errors import OutputError
+                from asciinema.errors import STDOUT, write_failed
 
-                raise OutputError(f"can't write <stdout>: {e.strerror or e}") from None
+                raise write_failed(STDOUT, e) from None
 
 
 def write_all(fd: int, data: bytes) -> None:

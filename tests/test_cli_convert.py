@@ -301,7 +301,7 @@ def test_cat_errors(cli, tmp_path: Path) -> None:
     (tmp_path / "bad.cast").write_bytes(BROKEN["truncated"][0])
     r = cli("cat", str(CASTS / "minimal-v2.cast"), "bad.cast")
     assert r.returncode == 1
-    assert r.stderr == b"Error: bad.cast:3: invalid JSON: Unterminated string starting at\n"
+    assert r.stderr == b"Error: bad.cast:3: invalid JSON: Unterminated string starting at: line 3 column 12\n"
 
 
 def test_command_prefixes_and_usage(cli) -> None:

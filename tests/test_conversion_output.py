@@ -137,7 +137,7 @@ def test_big_input_to_a_full_disk(cli, cli_argv: List[str], cli_env: Dict[str, s
         proc = subprocess.run(cli_argv + ["cat", str(big), str(big)], stdout=full, stderr=subprocess.PIPE,
                               env=cli_env, timeout=60)
     assert proc.returncode == 1
-    assert proc.stderr == b"Error: can't write <stdout>: No space left on device\n"
+    assert proc.stderr == b"Error: can't write to stdout: No space left on device\n"
 
 
 def test_no_fork_means_one_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

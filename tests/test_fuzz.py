@@ -78,3 +78,77 @@ def test_cli_answers_mutated_casts_cleanly(cli, tmp_path: Path, chunk: int) -> N
                 lines = r.stderr.decode().splitlines()
                 assert len(lines) == 1 and lines[0].startswith(f"Error: {src}"), r.stderr
             assert b"Traceback" not in r.stderr
+
+
+def _nested(depth: int, kind: str) -> str:
+    return "[" * depth + "]" * depth if kind == "array" else '{"a":' * depth + "1" + "}" * depth
+
+
+HEADER2 = '{"version": 2, "width": 80, "height": 24}'
+HEADER3 = '{"version": 3, "term": {"cols": 80, "rows": 24}}'
+
+
+def nested_casts() -> List[bytes]:
+    """Arrays and objects nested up to far past the recursion limit, in every place of a cast."""
+    casts = []
+    for depth in (50, 500, 990, 5000, 100_000):
+        for kind in ("array", "object"):
+            deep = _nested(depth, kind)
+            casts += [
+                deep.encode() + b"\n",  # the whole file (a v1 document)
+                f'{{"version": {deep}}}\n'.encode(),
+                f'{{"version": 2, "width": 80, "height": 24, "env": {{"X": {deep}}}}}\n'.encode(),
+                f'{{"version": 3, "term": {{"cols": 80, "rows": 24, "theme": {{"fg": {deep}}}}}}}\n'.encode(),
+                f'{{"version": 1, "width": 80, "height": 24, "stdout": [[0.5, {deep}]]}}\n'.encode(),
+                f'{HEADER2}\n[0.5, "o", "a"]\n{deep}\n'.encode(),
+                f'{HEADER2}\n[0.5, "o", {deep}]\n'.encode(),
+                f'{HEADER3}\n[0.5, "r", {deep}]\n'.encode(),
+                f'{HEADER3}\n[{deep}, "o", "a"]\n'.encode(),
+                f'{HEADER3}\n[0.5, "o", "a"]\n[0.5, "x", {deep}]\n'.encode(),
+            ]
+    return casts
+
+
+def test_nested_json_is_a_format_error_naming_the_line() -> None:
+    for data in nested_casts():
+        try:
+            recording = open_recording(io.BytesIO(data), "deep.cast")
+            for _ in recording.events:
+                pass
+        except FormatError as e:
+            message = str(e)
+            assert message.startswith("deep.cast:"), message
+            assert len(message) < 300, message  # nested values are shown cut short
+        else:
+            assert data.count(b"[") + data.count(b"{") < 1000, data[:100]
+
+
+def test_cli_answers_nested_json_cleanly(cli, tmp_path: Path) -> None:
+    for depth in (990, 100_000):
+        for i, data in enumerate([
+            _nested(depth, "array").encode() + b"\n",
+            f'{HEADER3}\n[0.5, "o", "a"]\n[0.5, "o", {_nested(depth, "object")}]\n'.encode(),
+            f'{{"version": 2, "width": 80, "height": 24, "x": {_nested(depth, "array")}}}\n'.encode(),
+        ]):
+            src = tmp_path / f"deep{i}.cast"
+            src.write_bytes(data)
+            for args in (["convert", str(src), "-"], ["cat", str(src), str(CASTS / "minimal-v2.cast")],
+                         ["play", str(src)]):
+                r = cli(*args)
+                lines = r.stderr.decode().splitlines()
+                assert r.returncode == 1, r.stderr
+                assert len(lines) == 1 and lines[0].startswith(f"Error: {src}:"), (args, r.stderr[:300])
+
+
+MALFORMED_URLS = ["http://[::1", "http://127.0.0.1:abc/x", "http://exa mple.com/x", "https://[fe80::1%/x",
+                  "http://127.0.0.1:99999/x", "http://\x01/x", "https://", "http://a\nb/x"]
+
+
+@pytest.mark.parametrize("url", MALFORMED_URLS)
+def test_cli_answers_malformed_urls_cleanly(cli, url: str) -> None:
+    for args in (["convert", url, "-"], ["cat", url, str(CASTS / "minimal-v2.cast")], ["play", url]):
+        r = cli(*args, timeout=60)
+        lines = r.stderr.decode().splitlines()
+        assert r.returncode == 1, r.stderr
+        assert len(lines) == 1 and lines[0].startswith("Error: ") and "internal error" not in lines[0], r.stderr
+        assert url.encode("unicode_escape").decode() in lines[0], lines[0]  # control characters escaped

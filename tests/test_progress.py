@@ -47,3 +47,28 @@ def test_no_progress_when_quick_or_not_a_terminal(monkeypatch: pytest.MonkeyPatc
         assert not progress.wanted()
     finally:
         status.set_quiet(False)
+
+
+def test_an_error_takes_the_place_of_an_unfinished_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    from asciinema import cli
+
+    clock: List[float] = [0.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: clock[0])
+    err = FakeTerminal()
+    monkeypatch.setattr(progress.sys, "stderr", err)
+    monkeypatch.setattr(cli.sys, "stderr", err)
+
+    def broken():  # type: ignore[no-untyped-def]
+        for i in range(20):
+            clock[0] += 0.5
+            yield i
+        raise ValueError("x.cast:21: broken")
+
+    with pytest.raises(ValueError):
+        for _ in progress.track(broken(), io.BytesIO(b"x" * 100), 100, "converting x.cast"):
+            pass
+    assert "converting x.cast" in err.getvalue()
+    cli._print_error("x.cast:21: broken")
+    assert err.getvalue().endswith("\r\x1b[KError: x.cast:21: broken\n")
+    cli._print_error("again")  # the line is erased once
+    assert err.getvalue().endswith("\r\x1b[KError: x.cast:21: broken\nError: again\n")

@@ -116,6 +116,14 @@ def _print_warning(message: str) -> None:
 _SIZE_RE = re.compile(r"(\d+)x(\d+)\Z")
 
 
+def shown_value(value: object) -> str:
+    """A value from a file, as shown in a message: a repr cut short (strings of megabytes and
+    arrays nested a thousand deep are valid JSON)."""
+    import reprlib
+
+    return reprlib.repr(value)
+
+
 def parse_size(data: str) -> Tuple[int, int]:
     """``"COLSxROWS"`` to ``(cols, rows)``; raises ValueError with a user-facing message."""
     m = _SIZE_RE.match(data)
@@ -124,13 +132,13 @@ def parse_size(data: str) -> Tuple[int, int]:
             raise ValueError("invalid size value in resize event")
         cols, _, rows = data.partition("x")
         if not cols.isdigit() or int(cols) > 65535:
-            raise ValueError(f"invalid cols value in resize event: {cols!r}")
-        raise ValueError(f"invalid rows value in resize event: {rows!r}")
+            raise ValueError(f"invalid cols value in resize event: {shown_value(cols)}")
+        raise ValueError(f"invalid rows value in resize event: {shown_value(rows)}")
     cols, rows = int(m.group(1)), int(m.group(2))
     if cols > 65535:
-        raise ValueError(f"invalid cols value in resize event: {m.group(1)!r}")
+        raise ValueError(f"invalid cols value in resize event: {shown_value(m.group(1))}")
     if rows > 65535:
-        raise ValueError(f"invalid rows value in resize event: {m.group(2)!r}")
+        raise ValueError(f"invalid rows value in resize event: {shown_value(m.group(2))}")
     return cols, rows
 
 
@@ -138,9 +146,38 @@ def reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not a valid number")
 
 
-def json_loads(data: "bytes | str") -> object:
-    """json.loads that refuses NaN and Infinity, which are not JSON."""
-    return json.loads(data, parse_constant=reject_constant)
+def json_loads(data: bytes) -> object:
+    """json.loads that refuses NaN and Infinity, which are not JSON.
+
+    Nesting deeper than the interpreter's recursion limit is a JSONDecodeError like any
+    other, with the place where the nesting went too deep.
+    """
+    try:
+        return json.loads(data, parse_constant=reject_constant)
+    except RecursionError:
+        pass
+    text = data.decode("utf-8", "replace")
+    raise json.JSONDecodeError("too deeply nested", text, _too_deep(text)) from None
+
+
+#: strings (skipped whole) and brackets, for finding where nesting goes too deep
+_NESTING_RE = re.compile(r'"(?:[^"\\]|\\.)*"|[\[{]|[\]}]')
+#: nesting past this depth is where a document is blamed; no asciicast goes past 4
+_DEEP = 100
+
+
+def _too_deep(text: str) -> int:
+    """Where the nesting of brackets in ``text`` first gets deeper than :data:`_DEEP` (or 0)."""
+    depth = 0
+    for m in _NESTING_RE.finditer(text):
+        c = m.group()
+        if c in "[{":
+            depth += 1
+            if depth > _DEEP:
+                return m.start()
+        elif c in "]}":
+            depth -= 1
+    return 0
 
 
 def open_recording(stream: BinaryIO, name: str) -> Recording:
@@ -171,7 +208,7 @@ def open_recording(stream: BinaryIO, name: str) -> Recording:
         if version == 2:
             return v2.decode(obj, stream, name)
         if version not in (1, None):
-            raise FormatError(f"{name}:1: unsupported asciicast version: {version!r}")
+            raise FormatError(f"{name}:1: unsupported asciicast version: {shown_value(version)}")
     rest = first + stream.read()
     if not rest.strip():
         raise FormatError(f"{name}: empty file")
@@ -304,7 +341,8 @@ def _decode_lines(block: bytes, name: str, start: int, comments: bool) -> Tuple[
         except UnicodeDecodeError as e:
             raise line_error(name, start + k, f"invalid UTF-8: {e.reason}") from None
         except ValueError as e:
-            raise line_error(name, start + k, f"invalid JSON: {_json_reason(e)}") from None
+            lead = len(line) - len(line.lstrip())
+            raise line_error(name, start + k, f"invalid JSON: {json_reason(e, start + k - 1, lead)}") from None
         linenos.append(start + k)
     return rows, linenos
 
@@ -349,9 +387,16 @@ def first_decrease(values: List[int], previous: int) -> Optional[int]:
     return None
 
 
-def _json_reason(e: ValueError) -> str:
-    msg = getattr(e, "msg", None)
-    return msg if msg else str(e)
+def json_reason(e: ValueError, lines_before: int = 0, lead: int = 0) -> str:
+    """The whole message of a JSON error, its position counted in the file.
+
+    ``lines_before``: lines of the file before the decoded text; ``lead``: characters cut
+    from the start of the text's first line.
+    """
+    if not isinstance(e, json.JSONDecodeError):
+        return str(e)  # NaN and Infinity: no position
+    column = e.colno + (lead if e.lineno == 1 else 0)
+    return f"{e.msg}: line {e.lineno + lines_before} column {column}"
 
 
 def row_error(name: str, lineno: int, row: object, what: str) -> Optional[FormatError]:
@@ -393,7 +438,7 @@ def check_special_events(
                 fixed[k] = str(int(datas[k].strip()))
             except ValueError:
                 lineno = linenos[k] if linenos else start + k
-                raise line_error(name, lineno, f"invalid exit status: {datas[k]!r}") from None
+                raise line_error(name, lineno, f"invalid exit status: {shown_value(datas[k])}") from None
     return tuple(fixed)
 
 

@@ -7,10 +7,11 @@ Decoding checks the types and names the file on errors; text from headers is cle
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Dict, Optional
 
-from asciinema.asciicast import MAX_TIME, Header, Theme
+from asciinema.asciicast import MAX_TIME, Header, Theme, shown_value
 from asciinema.errors import FormatError
 
 _COLOR_RE = re.compile(r"#[0-9a-fA-F]{6}\Z")
@@ -49,13 +50,19 @@ def optional_text(obj: Dict[str, object], key: str, name: str) -> Optional[str]:
     return clean_text(value)
 
 
-def optional_int(obj: Dict[str, object], key: str, name: str) -> Optional[int]:
-    """``obj[key]`` when present and not null; FormatError unless it is an integer."""
-    value = obj.get(key)
+def optional_timestamp(obj: Dict[str, object], name: str) -> Optional[int]:
+    """The header ``timestamp`` (Unix time) in whole seconds, or None.
+
+    The formats say an integer, and asciinema writes one; some other tools write the
+    fraction too (``1700000000.25``), which is dropped.
+    """
+    value = obj.get("timestamp")
     if value is None:
         return None
+    if type(value) is float and math.isfinite(value):
+        return int(value)
     if type(value) is not int:
-        raise FormatError(f"{name}:1: header {key} must be a number")
+        raise FormatError(f"{name}:1: header timestamp must be a number")
     return value
 
 
@@ -98,7 +105,7 @@ def parse_theme(value: object) -> Optional[Theme]:
     colors = palette.split(":") if isinstance(palette, str) else None
     for c in [fg, bg] + (colors or []):
         if not isinstance(c, str) or _COLOR_RE.match(c) is None:
-            raise ValueError(f"invalid theme colour: {c!r}")
+            raise ValueError(f"invalid theme colour: {shown_value(c)}")
     if colors is None or len(colors) not in (8, 16):
         raise ValueError("theme palette must have 8 or 16 colours")
     if len(colors) == 8:

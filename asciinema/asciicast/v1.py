@@ -5,7 +5,7 @@ from __future__ import annotations
 from math import floor
 from typing import List
 
-from asciinema.asciicast import MAX_TIME, OUTPUT, Event, Header, Recording, json_loads, make_event
+from asciinema.asciicast import MAX_TIME, OUTPUT, Event, Header, Recording, json_loads, json_reason, make_event
 from asciinema.asciicast.header import decode_env, optional_text
 from asciinema.errors import FormatError
 
@@ -20,7 +20,7 @@ def decode(content: bytes, name: str) -> Recording:
     except ValueError as e:
         lineno = getattr(e, "lineno", None)
         where = f"{name}:{lineno}" if lineno else name
-        raise FormatError(f"{where}: invalid JSON ({getattr(e, 'msg', e)}): {_NOT_ASCIICAST}") from None
+        raise FormatError(f"{where}: invalid JSON: {json_reason(e)}: {_NOT_ASCIICAST}") from None
     if not isinstance(obj, dict) or obj.get("version") != 1:
         raise FormatError(f"{name}:1: {_NOT_ASCIICAST}")
     width, height, stdout = obj.get("width"), obj.get("height"), obj.get("stdout")

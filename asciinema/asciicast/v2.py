@@ -34,7 +34,7 @@ from asciinema.asciicast.header import (
     common_header_fields,
     decode_env,
     decode_theme,
-    optional_int,
+    optional_timestamp,
     optional_seconds,
     optional_text,
     theme_object,
@@ -63,7 +63,7 @@ def _decode_header(obj: Dict[str, object], name: str) -> Header:
         rows=height,  # type: ignore[arg-type]
         term_type=env.get("TERM"),
         theme=decode_theme(obj.get("theme"), name),
-        timestamp=optional_int(obj, "timestamp", name),
+        timestamp=optional_timestamp(obj, name),
         idle_time_limit=optional_seconds(obj, "idle_time_limit", name),
         command=optional_text(obj, "command", name),
         title=optional_text(obj, "title", name),

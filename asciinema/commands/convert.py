@@ -7,7 +7,7 @@ import gc
 from asciinema import progress
 from asciinema.asciicast import open_recording
 from asciinema.encoders import flusher, format_for_path, get_encoder, text_writer
-from asciinema.errors import LoadError
+from asciinema.errors import STDOUT, LoadError
 from asciinema.atomic_file import AtomicOutput
 from asciinema.conversion_output import open_sink
 from asciinema.cast_input import display_name, open_input
@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
             if progress.wanted():
                 recording.set_batches(progress.track(recording.batches, stream, size, f"converting {name}"))
             with AtomicOutput(args.output, overwrite=args.overwrite) as out:
-                shown = "<stdout>" if args.output == "-" else args.output
+                shown = STDOUT if args.output == "-" else args.output
                 write, flush = text_writer(out, shown), flusher(out, shown)
                 write(encoder.header(recording.header))
                 with open_sink(encoder, write, flush, size) as sink:

@@ -9,19 +9,21 @@ Choices where asciinema 3 is silent:
 * Keys are read from ``/dev/tty`` only when stdin or stdout is a terminal; otherwise (both
   redirected, as in scripts and tests) playback runs without keys, and ``--pause-on-markers``
   is ignored since nothing could resume it. Without ``termios`` (Windows) there are no keys.
-* ``--loop`` with stdin or a URL: the first pass copies the input to an anonymous temporary
-  file, later passes read that copy.
+* ``--loop`` with stdin, a URL, a FIFO or a device: the first pass copies the input to an
+  anonymous temporary file (on disk, so memory stays bounded whatever the size), later
+  passes read that copy.
 * SIGTERM and SIGHUP restore the terminal, print ``Error: terminated by SIG...`` and exit with
   128 + the signal number. SIGINT (when the terminal is not in raw mode, or sent with kill)
   counts as ctrl+c: ``Playback interrupted``, exit 0. Signals that arrive while the terminal
   is being restored are only noted, so they cannot cut the restoring short.
-* A closed stdout ends playback with one error line, exit 1.
+* A closed stdout (the reader of a pipe gone, as with ``| head``) ends playback quietly, as
+  ``cat`` ends: no message, killed by SIGPIPE, the terminal restored. Other write errors
+  are one error line, exit 1.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import signal
 import sys
@@ -29,7 +31,7 @@ from typing import IO, TYPE_CHECKING, BinaryIO, Callable, Iterator, List, Option
 
 from asciinema import status
 from asciinema.asciicast import Recording, open_recording
-from asciinema.errors import AsciinemaError, ConfigError, LoadError, OutputError, Terminated
+from asciinema.errors import AsciinemaError, ConfigError, LoadError, OutputError, StdoutClosed, Terminated, stdout_failed
 from asciinema.cast_input import display_name, is_url, open_input
 
 if TYPE_CHECKING:
@@ -132,10 +134,11 @@ class Input:
     def __init__(self, arg: str, loop: bool) -> None:
         self.arg = arg
         self.name = display_name(arg)
-        self.rereadable = arg != "-" and not is_url(arg)
+        self.loop = loop
         self._spool: Optional[IO[bytes]] = None
         self._spooled = False
-        self._want_spool = loop and not self.rereadable
+        self._want_spool = False
+        self._first = True
 
     def open(self) -> Tuple[LineStream, Recording]:
         if self._spooled:
@@ -145,8 +148,15 @@ class Input:
         else:
             raw, _ = open_input(self.arg)
             tee = None
-            if self._want_spool:
-                tee = self._spool = _spool_file(self.name)
+            if self._first:
+                self._first = False
+                self._want_spool = self.loop and not _rereadable(self.arg, raw)
+                if self._want_spool:
+                    try:
+                        tee = self._spool = _spool_file(self.name)
+                    except BaseException:
+                        raw.close()
+                        raise
             stream = LineStream(raw, self.name, tee=tee, owned=self.arg != "-")
         try:
             return stream, open_recording(stream, self.name)  # type: ignore[arg-type]
@@ -168,6 +178,19 @@ class Input:
             self._spool.close()
 
 
+def _rereadable(arg: str, raw: BinaryIO) -> bool:
+    """Whether opening ``arg`` again gives the same bytes: a regular file, not stdin, a URL,
+    a FIFO or a device (a second open of a FIFO would wait for a writer for ever)."""
+    if arg == "-" or is_url(arg):
+        return False
+    import stat
+
+    try:
+        return stat.S_ISREG(os.fstat(raw.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def _spool_file(name: str) -> IO[bytes]:
     import tempfile
 
@@ -177,16 +200,16 @@ def _spool_file(name: str) -> IO[bytes]:
         raise OutputError(f"can't create a temporary copy of {name} for --loop: {e.strerror or e}") from None
 
 
-def _check_positive(value: Optional[float], what: str) -> Optional[float]:
-    if value is not None and (not math.isfinite(value) or value <= 0):
-        raise ConfigError(f"{what} must be a positive number, got {value!r}")
-    return value
+def _check_setting(value: Optional[float], what: str, positive: bool) -> Optional[float]:
+    from asciinema.config import non_negative_number
 
-
-def _check_limit(value: Optional[float], what: str) -> Optional[float]:
-    if value is not None and (not math.isfinite(value) or value < 0):
-        raise ConfigError(f"{what} must be a non-negative number, got {value!r}")
-    return value
+    if value is None:
+        return None
+    try:
+        return non_negative_number(value, positive=positive)
+    except ValueError:
+        kind = "a positive" if positive else "a non-negative"
+        raise ConfigError(f"{what} must be {kind} number, got {value!r}") from None
 
 
 def _key_fd() -> Optional[int]:
@@ -306,13 +329,13 @@ def run(args: argparse.Namespace) -> int:
     cfg = config_module.load(os.environ)
     speed = args.speed
     if speed is None:
-        speed = _check_positive(cfg.playback.speed, "playback.speed in the config") or 1.0
-    cfg_limit = _check_limit(cfg.playback.idle_time_limit, "playback.idle_time_limit in the config")
+        speed = _check_setting(cfg.playback.speed, "playback.speed in the config", positive=True) or 1.0
+    cfg_limit = _check_setting(cfg.playback.idle_time_limit, "playback.idle_time_limit in the config", positive=False)
     keys = player.Keys(cfg.playback.pause_key, cfg.playback.step_key, cfg.playback.next_marker_key)
 
     source = Input(args.file, args.loop)
     stream, recording = source.open()
-    status.info(f"Replaying session from {args.file}")
+    _info(f"Replaying session from {args.file}")
 
     from asciinema import ttyctl
 
@@ -347,8 +370,17 @@ def run(args: argparse.Namespace) -> int:
         interrupted = True
     elif guard.received is not None:
         raise Terminated(guard.received)
-    status.info("Playback interrupted" if interrupted else "Playback ended")
+    _info("Playback interrupted" if interrupted else "Playback ended")
     return 0
+
+
+def _info(message: str) -> None:
+    """A status line; when stdout's reader has gone, playback ends quietly, as for the
+    recording's output."""
+    try:
+        status.info(message)
+    except BrokenPipeError as e:
+        raise StdoutClosed(stdout_failed(e)) from None
 
 
 def _has_fileno(f: object) -> bool:

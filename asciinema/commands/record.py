@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 import time
-from typing import Dict, Mapping, Optional, Tuple
+from typing import Callable, Dict, Mapping, Optional, Tuple
 
 from asciinema import status
 from asciinema.asciicast import Header
@@ -29,7 +29,9 @@ ACCEPTED_CODESETS = ("US-ASCII", "UTF-8")
 def parse_window_size(value: str) -> WindowSize:
     """``COLSxROWS``, ``COLSx`` or ``xROWS`` (argparse ``type``)."""
     if "x" not in value:
-        raise argparse.ArgumentTypeError(value)
+        raise argparse.ArgumentTypeError(
+            f"invalid window size {value!r}: expected COLSxROWS, COLSx or xROWS (as in 80x24)"
+        )
     cols_s, _, rows_s = value.partition("x")
     if not cols_s and not rows_s:
         raise argparse.ArgumentTypeError("cannot parse integer from empty string")
@@ -38,15 +40,14 @@ def parse_window_size(value: str) -> WindowSize:
 
 def parse_seconds(value: str) -> float:
     """A non-negative, finite number of seconds (argparse ``type``)."""
-    import math
+    from asciinema.config import NotANumber, non_negative_number
 
     try:
-        seconds = float(value)
-    except ValueError:
+        return non_negative_number(value)
+    except NotANumber:
         raise argparse.ArgumentTypeError(f"invalid number: {value!r}") from None
-    if not math.isfinite(seconds) or seconds < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative number: {value!r}")
-    return seconds
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a non-negative number: {value!r}") from None
 
 
 def _dimension(text: str) -> Optional[int]:
@@ -89,20 +90,47 @@ def check_locale(env: Mapping[str, str]) -> None:
     )
 
 
-def open_log(path: Optional[str]) -> None:
-    """Append log lines to ``path`` (``--log-file``); nothing is logged without it."""
+def open_log(path: Optional[str]) -> Callable[[], None]:
+    """Append log lines to ``path`` (``--log-file``); nothing is logged without it.
+
+    Returns a check to call when the session is over: it raises an OutputError if the log
+    could not be written. The first failed write stops logging (logging would otherwise
+    print a traceback for every line, over the session); the recording goes on.
+    """
     if not path:
-        return
+        return lambda: None
     import logging
 
+    class Handler(logging.FileHandler):
+        error: Optional[BaseException] = None
+
+        def emit(self, record: logging.LogRecord) -> None:
+            if self.error is None:
+                super().emit(record)
+
+        def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802
+            self.error = sys.exc_info()[1]
+            try:
+                self.close()
+            except Exception:  # closing flushes, and the flush fails again
+                pass
+
     try:
-        handler = logging.FileHandler(path, mode="a", encoding="utf-8")
+        handler = Handler(path, mode="a", encoding="utf-8")
     except OSError as e:
         raise AsciinemaError(f"cannot open log file {path}: {e.strerror or e}") from None
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger = logging.getLogger("asciinema")
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
+
+    def check() -> None:
+        e = handler.error
+        if e is not None:
+            reason = getattr(e, "strerror", None) or str(e) or type(e).__name__
+            raise OutputError(f"can't write log file {path}: {reason}")
+
+    return check
 
 
 def make_hotkeys(session: SessionConfig) -> Hotkeys:
@@ -201,7 +229,7 @@ def run(args: argparse.Namespace) -> int:
 
     env: Dict[str, str] = dict(os.environ)
     check_locale(env)
-    open_log(args.log_file)
+    check_log = open_log(args.log_file)
     config: Config = load(env)
     sc = config.session
     command = args.command if args.command is not None else sc.command
@@ -239,6 +267,7 @@ def run(args: argparse.Namespace) -> int:
         raise OutputError(result.error)
     status.info("asciinema session ended")
     status.info(f"Recorded to {args.file}")
+    check_log()
     return result.status if args.return_ else 0
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import BinaryIO, Callable, Iterable, Iterator, Optional, Protocol
 
 from asciinema.asciicast import Event, Header
-from asciinema.errors import OutputError
+from asciinema.errors import write_failed
 
 FORMATS = ("asciicast-v3", "asciicast-v2", "raw", "txt")
 
@@ -72,7 +72,7 @@ def text_writer(out: BinaryIO, shown_name: str) -> Callable[[str], None]:
                 # Lone surrogates can come from JSON "\\ud800" escapes; they have no UTF-8 form.
                 out.write(text.encode("utf-8", "replace"))
             except OSError as e:
-                raise OutputError(f"can't write {shown_name}: {e.strerror or e}") from None
+                raise write_failed(shown_name, e) from None
 
     return write
 
@@ -84,6 +84,6 @@ def flusher(out: BinaryIO, shown_name: str) -> Callable[[], None]:
         try:
             out.flush()
         except OSError as e:
-            raise OutputError(f"can't write {shown_name}: {e.strerror or e}") from None
+            raise write_failed(shown_name, e) from None
 
     return flush
