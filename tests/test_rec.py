@@ -419,6 +419,117 @@ def test_devnull_stdin_never_hangs(rec: Run, tmp_path: Path) -> None:
     assert r.returncode == 0
 
 
+def _new_python_repl() -> Optional[str]:
+    """A Python with the REPL of 3.13 (its own line editor, no readline), if there is one."""
+    import shutil
+
+    if sys.version_info >= (3, 13):
+        return sys.executable
+    import glob
+
+    candidates = [shutil.which(f"python3.{minor}") for minor in range(13, 20)]
+    candidates += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.1[3-9]*/bin/python3")))
+    for path in candidates:
+        if path and subprocess.run([path, "-c", "import _pyrepl"], capture_output=True).returncode == 0:
+            return path
+    return None
+
+
+# Programs that read their terminal in different ways: dash and cat in the pty's line mode,
+# bash, zsh and Python's REPL through a line editor in character mode (where a ^D sent before
+# they switched modes arrives as a NUL byte; Python 3.13's own editor even keeps it in the
+# line). Each must get end-of-file however its start-up and commands race with the input, so
+# these also run on a busy machine.
+_READERS = {  # name: (program, command or None for the default shell, input, expected output)
+    "bash": ("bash", None, b"echo $((6*7))\n", "42\r\n"),
+    "zsh": ("zsh", None, b"echo $((6*7))\n", "42\r\n"),
+    "dash": ("dash", None, b"echo $((6*7))\n", "42\r\n"),
+    "bash-slow-command": ("bash", None, b"sleep 1; echo $((6*7))\n", "42\r\n"),
+    # starting after the input has ended, as with a slow start-up file
+    "bash-late": ("bash", "sleep 1; exec {}", b"echo $((6*7))\n", "42\r\n"),
+    "python": ("python3", "{} -q", b"print(6*7)\n", "42\r\n"),
+    "python-late": ("python3", "sleep 1; exec {} -q", b"print(6*7)\n", "42\r\n"),
+    "python-repl-3.13": ("", "{} -q", b"import time; time.sleep(1); print(6*7)\n", "42\r\n"),
+    "cat": ("cat", "{}", b"hi\n", "hi\r\nhi\r\n"),
+}
+
+
+@pytest.mark.parametrize("piped", [True, False], ids=["piped", "devnull"])
+@pytest.mark.parametrize("reader", list(_READERS))
+def test_every_reader_gets_end_of_file(rec: Run, tmp_path: Path, reader: str, piped: bool) -> None:
+    import shutil
+
+    name, command, text, expected = _READERS[reader]
+    program = shutil.which(name) if name else _new_python_repl()
+    if program is None:
+        pytest.skip(f"{name or 'Python 3.13 or later'} is not installed")
+    env = {"SHELL": program if command is None else "/bin/sh", "HOME": str(tmp_path), "PYTHONSTARTUP": ""}
+    args = ["--return", "x.cast"] if command is None else ["--return", "-c", command.format(program), "x.cast"]
+    r = rec(*args, input=text if piped else None, env=env, timeout=60, stdout=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    events = load(tmp_path / "x.cast")[2]
+    assert events[-1][1:] == ("x", "0")
+    if piped:
+        assert expected in output_of(events)
+
+
+def test_end_of_input_decisions() -> None:
+    from asciinema.end_of_input import EOF, ERASE_EOF, LOOK_MAX, RESEND_MIN, EndOfInput
+
+    e = EndOfInput(0.0)
+    # line mode: a ^D whenever nothing waits to be read, as often as it is read
+    assert e.look(0.0, True, True) is None
+    assert e.look(0.1, True, False) == EOF
+    assert e.look(0.2, True, True) is None  # not read yet: nothing more
+    assert e.look(0.3, True, False) == EOF
+    # a line editor starts: the ^D may have become a NUL; one ^D at once...
+    assert e.look(0.4, False, False) == EOF
+    assert e.look(0.41, False, False) is None
+    # ...and, if it goes on reading, the erase character first, then plain ^D less and less often
+    assert e.look(0.4 + RESEND_MIN, False, False) == ERASE_EOF
+    assert e.look(0.4 + 2 * RESEND_MIN, False, False) is None
+    assert e.look(0.4 + 3 * RESEND_MIN, False, False) == EOF
+    assert e.look(0.4 + 4 * RESEND_MIN, False, False) is None
+    # a new line mode read and a new line editor: at once again, without the erase
+    assert e.look(1.0, True, False) == EOF
+    assert e.look(1.1, True, False) == EOF  # read in line mode: no NUL can come of it
+    e2 = EndOfInput(0.0)
+    assert e2.look(0.0, False, False) == EOF
+    assert e2.look(0.0 + RESEND_MIN, False, False) == EOF  # no line mode ^D: no erase
+    # idle: looks slow down to LOOK_MAX; output brings them back
+    e3 = EndOfInput(0.0)
+    t = 0.0
+    for _ in range(20):
+        e3.look(t, True, True)
+        t = e3.next_look
+    e3.look(t, True, True)
+    assert e3.next_look - t == LOOK_MAX
+    e3.activity(t)
+    assert e3.next_look - t < LOOK_MAX
+    # the queue can't be seen: a ^D at the start and on every change of mode only
+    e4 = EndOfInput(0.0)
+    assert e4.look(0.0, True, None) == EOF
+    assert e4.look(1.0, True, None) is None
+    assert e4.look(2.0, False, None) == EOF
+    assert e4.look(3.0, False, None) is None
+
+
+def test_end_of_file_after_an_unfinished_line(rec: Run, tmp_path: Path) -> None:
+    # in line mode the first ^D hands over the unfinished line, the next one is end-of-file
+    r = rec("--return", "-c", "cat; echo done", "x.cast", input=b"abc", timeout=60, stdout=subprocess.DEVNULL)
+    assert r.returncode == 0
+    assert output_of(load(tmp_path / "x.cast")[2]).endswith("abcabcdone\r\n")
+
+
+def test_end_of_file_for_every_read(rec: Run, tmp_path: Path) -> None:
+    # input that has ended stays ended, as a file's would: each reader in turn sees its end
+    script = "cat; cat; read x || echo read-eof; python3 -c 'import sys; print(len(sys.stdin.read()))'"
+    r = rec("--return", "-c", script, "x.cast", input=b"one\n", timeout=60, stdout=subprocess.DEVNULL)
+    assert r.returncode == 0
+    text = output_of(load(tmp_path / "x.cast")[2])
+    assert text.endswith("one\r\none\r\nread-eof\r\n0\r\n")
+
+
 def test_capture_input_from_pipe(rec: Run, tmp_path: Path) -> None:
     r = rec("--headless", "-I", "-c", "cat", "x.cast", input=b"typed\n", timeout=30)
     assert r.returncode == 0
