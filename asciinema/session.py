@@ -7,9 +7,15 @@ one method per input source (pty master, keys, signals and output wake-ups) and 
 writes non-blocking: the terminal gets the program's output first, and outputs only queue.
 
 Ending: the child exiting (then the pty is drained), or, asking the child to end (SIGHUP and
-SIGTERM, SIGKILL after :data:`KILL_GRACE`) on SIGTERM/SIGHUP/SIGINT/SIGQUIT to us, a hangup of
-the terminal, a failed terminal write or a failed fatal output. Whatever happens, the terminal
-is restored and the child is not left running.
+SIGTERM, SIGKILL after :data:`KILL_GRACE`) on SIGTERM/SIGHUP/SIGINT/SIGQUIT to us or a hangup
+of the terminal. Whatever happens, the terminal is restored and the child is not left running.
+
+Nothing else ends the program: it is the user's, and losing a place to show or record it is
+no reason to kill it. An output that fails (a full disk, a file size limit) is dropped with a
+``!!!`` warning and a notification and the session goes on; a fatal one (the file) makes the
+result carry its message, which says up to when the recording holds the session. A terminal
+or stdout that can't be written any more (``| head -1``) stops being written to, like a
+closed window: the program runs on, and the file gets all of it.
 
 Input that is a pipe or a file rather than a terminal (CI, ``printf ... | asciinema rec``) is
 written to the pty as it comes, like keys typed ahead (the pty echoes it at once, and a line
@@ -108,7 +114,7 @@ class SessionSpec:
 
 class SessionResult(NamedTuple):
     status: int  #: the child's exit status (128+N for signal N)
-    error: Optional[str] = None  #: why the session was cut short, if it failed
+    error: Optional[str] = None  #: a fatal output's failure: what is missing from the recording
 
 
 class Session:
@@ -342,11 +348,7 @@ class Session:
         if self.term_writer is not None:
             self.term_writer.close(0)
         self.term_writer = None
-        if self.terminal.tty:
-            log.info("terminal gone (%s)", e.strerror)
-        elif self.error is None:
-            self.error = f"can't write to stdout: {e.strerror or e}"
-        self._end_child("terminal write failed")
+        log.info("%s gone (%s), the program goes on", "terminal" if self.terminal.tty else "stdout", e.strerror)
 
     # --- keys and piped input --------------------------------------------------------
 
@@ -505,18 +507,31 @@ class Session:
 
     def _check_outputs(self) -> None:
         for out in list(self.outputs):
-            message = out.failure()
-            if message is None:
+            failure = out.failure()
+            if failure is None:
                 continue
             self.outputs.remove(out)
-            log.info("output %s failed: %s", out.name, message)
-            if out.fatal:
-                self.notifier.notify("Write error, recording suspended")
-                if self.error is None:
-                    self.error = message
-                self._end_child("output failed")
-            else:
-                out.close(0)
+            out.close(0)
+            log.info("output %s failed: %s", out.name, failure.message)
+            self.notifier.notify(failure.notice)
+            self._warn(f"{failure.message} (the session goes on)")
+            if out.fatal and self.error is None:
+                self.error = failure.message
+
+    def _warn(self, message: str) -> None:
+        """A ``!!!`` line on stderr; when that is the session's terminal, which is in raw
+        mode, through the terminal writer (in order with the program's output, CR LF)."""
+        from asciinema import status
+
+        writer = self.term_writer
+        if writer is not None and self.terminal.tty and _is_controlling_terminal(2):
+            if not status.is_quiet():
+                writer.write(f"\r\n!!! {message}\r\n".encode("utf-8", "replace"))
+            return
+        try:
+            status.warning(message)
+        except (OSError, ValueError):
+            pass  # no stderr: the notification and the final error remain
 
     # --- ending ----------------------------------------------------------------------
 
@@ -570,8 +585,6 @@ class Session:
         writer = self.term_writer
         if writer is not None:
             writer.close(TERM_FLUSH)
-            if writer.error is not None and not self.terminal.tty and self.error is None:
-                self.error = f"can't write to stdout: {writer.error.strerror or writer.error}"
 
     def _close_outputs(self) -> None:
         for out in self.outputs:
@@ -603,6 +616,15 @@ class Session:
         event: Event = make_event(self.elapsed_us(), code, data)
         for out in self.outputs:
             out.send(event)
+
+
+def _is_controlling_terminal(fd: int) -> bool:
+    """Whether ``fd`` is our controlling terminal, the /dev/tty that a session with a terminal runs on."""
+    try:
+        os.tcgetpgrp(fd)  # fails for any other fd
+    except OSError:
+        return False
+    return True
 
 
 def _wake_only(signum: int, frame: object) -> None:

@@ -561,43 +561,109 @@ def test_large_paste_does_not_deadlock(rec: Run, tmp_path: Path) -> None:
 # --- write errors and crashes ---------------------------------------------------------
 
 
-def test_dev_full(rec: Run) -> None:
-    r = rec("--headless", "-c", "echo hello; sleep 5", "/dev/full", timeout=30)
-    assert r.returncode == 1
-    assert r.stderr == b"Error: can't write /dev/full: No space left on device\n"
+def _start_rec(cli_argv: List[str], rec_env: Dict[str, str], tmp_path: Path, *args: str,
+               preexec: Optional[Callable[[], None]] = None) -> "subprocess.Popen[bytes]":
+    """``rec ARGS`` in a new session, with a pipe on stdin that stays open until closed."""
+    return subprocess.Popen(cli_argv + ["rec", *args], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, env=rec_env, cwd=str(tmp_path), start_new_session=True,
+                            preexec_fn=preexec)
 
 
-def test_write_error_mid_recording(rec: Run, tmp_path: Path) -> None:
+def _finish_after_warning(proc: "subprocess.Popen[bytes]") -> "tuple[bytes, bytes]":
+    """Wait for the ``!!!`` line, then end the input: the program's ``read`` gets end-of-file."""
+    try:
+        assert proc.stderr is not None and proc.stdin is not None
+        warning = proc.stderr.readline()  # the test's timeout covers a hang here
+        proc.stdin.close()
+        rest = proc.stderr.read()
+        proc.wait(60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return warning, rest
+
+
+def test_dev_full(cli: object, cli_argv: List[str], rec_env: Dict[str, str], tmp_path: Path) -> None:
+    # the header can't be written: nothing is recorded, the program still runs to its end
+    proc = _start_rec(cli_argv, rec_env, tmp_path, "--headless", "-c", "echo hello; read x; echo done > marker",
+                      "/dev/full")
+    warning, rest = _finish_after_warning(proc)
+    lost = b"can't write /dev/full: No space left on device; nothing is recorded"
+    assert warning == b"!!! " + lost + b" (the session goes on)\n"
+    assert rest == b"Error: " + lost + b"\n"
+    assert proc.returncode == 1
+    assert (tmp_path / "marker").read_text() == "done\n"
+
+
+@pytest.mark.parametrize("status", [0, 3])
+def test_write_error_mid_recording(cli: object, cli_argv: List[str], rec_env: Dict[str, str], tmp_path: Path,
+                                   status: int) -> None:
     def small_files() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
 
-    script = "i=0; while [ $i -lt 200 ]; do echo line $i; i=$((i+1)); sleep 0.01; done; sleep 30"
-    start = time.monotonic()
-    r = rec("--headless", "-c", script, "x.cast", preexec=small_files, timeout=60, stdout=subprocess.DEVNULL)
-    assert r.returncode == 1
-    assert r.stderr == b"Error: can't write x.cast: File too large\n"
-    assert time.monotonic() - start < 25  # ended by the error, not by the sleep
-    # what was written before the error is whole lines
+    script = ("i=0; while [ $i -lt 200 ]; do echo line $i; i=$((i+1)); sleep 0.01; done;"
+              f" read x; echo done > marker; exit {status}")
+    proc = _start_rec(cli_argv, rec_env, tmp_path, "--headless", "--return", "-c", script, "x.cast",
+                      preexec=small_files)
+    warning, rest = _finish_after_warning(proc)
+    # the program ran to its end
+    assert (tmp_path / "marker").read_text() == "done\n"
+    assert proc.returncode == (status or 1)  # --return: the program's status, unless it is 0
+    m = re.fullmatch(rb"!!! can't write x.cast: File too large; the recording stops at (\d+\.\d{3}) s of the"
+                     rb" session \(the session goes on\)\n", warning)
+    assert m, warning
+    assert rest == b"Error: can't write x.cast: File too large; the recording stops at " + m.group(1) + \
+        b" s of the session\n"
+    # what was written before the error is whole lines, and all of it comes before that time
     _, _, events = load(tmp_path / "x.cast")
     assert "line 0\r\n" in output_of(events)
+    assert events[-1][0] <= int(m.group(1).replace(b".", b"")) * 1000
+    # without --return: 1 whatever the program's status
+    r = subprocess.run(cli_argv + ["rec", "--headless", "-c", "echo line; exit 3", "/dev/full"],
+                       stdin=subprocess.DEVNULL, capture_output=True, env=rec_env, cwd=str(tmp_path), timeout=60,
+                       start_new_session=True)
+    assert r.returncode == 1 and r.stderr.endswith(b"nothing is recorded\n")
 
 
 def test_closed_stdout(rec: Run, tmp_path: Path) -> None:
+    # a stdout no one reads any more is like a closed terminal window: the status lines and
+    # the program's output shown there are lost, the program runs on, the file gets all
     rfd, wfd = os.pipe()
     os.close(rfd)
     try:
-        # the status lines are the first to fail
-        r = rec("--headless", "-c", "echo a; sleep 30", "x.cast", stdout=wfd, timeout=60)
-        assert r.returncode == 1
-        assert r.stderr == b"Error: output closed (broken pipe)\n"
-        # quiet: the program's output is; the child is ended, the file finished
-        r = rec("-q", "--headless", "-c", "echo a; sleep 30", "y.cast", stdout=wfd, timeout=60)
+        for args in ((), ("-q",)):
+            r = rec(*args, "--headless", "-c", "echo a; echo b; exit 3", "--return", f"x{len(args)}.cast",
+                    stdout=wfd, timeout=60)
+            assert r.returncode == 3, r.stderr
+            assert r.stderr == b""
+            events = load(tmp_path / f"x{len(args)}.cast")[2]
+            assert output_of(events) == "a\r\nb\r\n"
+            assert events[-1][1:] == ("x", "3")
     finally:
         os.close(wfd)
-    assert r.returncode == 1
-    assert r.stderr == b"Error: can't write to stdout: Broken pipe\n"
-    _, _, events = load(tmp_path / "y.cast")
-    assert events[-1][1] == "x"
+
+
+def test_head_1(cli: object, cli_argv: List[str], rec_env: Dict[str, str], tmp_path: Path) -> None:
+    # rec ... | head -1: the reader goes away after the first line
+    script = "for i in $(seq 5); do echo $i; sleep 0.5; done"
+    proc = subprocess.Popen(cli_argv + ["rec", "-c", script, "x.cast"], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=rec_env, cwd=str(tmp_path),
+                            start_new_session=True)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == b"::: TTY not available, recording in headless mode\n"
+        proc.stdout.close()
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0
+    assert err == b""
+    events = load(tmp_path / "x.cast")[2]
+    assert output_of(events) == "1\r\n2\r\n3\r\n4\r\n5\r\n"
+    assert events[-1][1:] == ("x", "0")
 
 
 def test_kill_9_leaves_a_loadable_file(cli: object, cli_argv: List[str], rec_env: Dict[str, str],
