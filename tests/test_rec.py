@@ -447,6 +447,7 @@ _READERS = {  # name: (program, command or None for the default shell, input, ex
     "bash-slow-command": ("bash", None, b"sleep 1; echo $((6*7))\n", "42\r\n"),
     # starting after the input has ended, as with a slow start-up file
     "bash-late": ("bash", "sleep 1; exec {}", b"echo $((6*7))\n", "42\r\n"),
+    "zsh-late": ("zsh", "sleep 1; exec {}", b"echo $((6*7))\n", "42\r\n"),
     "python": ("python3", "{} -q", b"print(6*7)\n", "42\r\n"),
     "python-late": ("python3", "sleep 1; exec {} -q", b"print(6*7)\n", "42\r\n"),
     "python-repl-3.13": ("", "{} -q", b"import time; time.sleep(1); print(6*7)\n", "42\r\n"),
