@@ -4,8 +4,10 @@ The session loop hands every event to each output with :meth:`Output.send`, whic
 block: the person typing never waits for a file, a viewer or a network. An output that falls
 far behind says so with :meth:`Output.congested` (the loop then stops reading the program's
 output for a moment, as a slow terminal would make it), and one that fails reports it with
-:meth:`Output.failure` and wakes the loop. ``stream`` and ``session`` add their outputs
-(local HTTP stream, remote relay) next to :class:`FileOutput` without touching the loop.
+:meth:`Output.failure` and wakes the loop, which drops it: a failed output never ends the
+session (a full disk must not cost the user their program). ``stream`` and ``session`` add
+their outputs (local HTTP stream, remote relay) next to :class:`FileOutput` without touching
+the loop.
 
 :class:`FileOutput` encodes and writes on a thread of its own, fed by a queue bounded by
 the amount of text waiting. Everything queued is written as soon as the thread gets to it
@@ -35,10 +37,19 @@ LINGER = 0.01
 Wake = Callable[[], None]
 
 
+class Failure(NamedTuple):
+    """Why an output stopped, for the user."""
+
+    message: str  #: what failed and what it cost: "can't write x.cast: ...; the recording stops at ..."
+    notice: str  #: the desktop notification
+
+
 class Output(Protocol):
     """A destination of session events. Every method returns at once."""
 
-    #: a failure of this output ends the session (a file), or only drops the output (a viewer)
+    #: a failure of this output makes the run end in an error once the program has exited
+    #: (a file: the recording is incomplete), or is only reported (a viewer); either way
+    #: the session goes on without it
     fatal: bool
     name: str
 
@@ -49,8 +60,8 @@ class Output(Protocol):
 
     def congested(self) -> bool: ...
 
-    def failure(self) -> Optional[str]:
-        """The error message once the output has failed, else None."""
+    def failure(self) -> Optional[Failure]:
+        """Why the output stopped once it has failed, else None."""
 
     def close(self, timeout: float) -> Optional[str]:
         """Flush and stop, waiting up to ``timeout`` seconds; the error message if any."""
@@ -267,7 +278,10 @@ class FileOutput:
         self._closing = threading.Event()  #: set by close; also cuts the writer's linger short
         self._thread: Optional[threading.Thread] = None
         self._wake: Wake = _nothing
-        self._error: Optional[str] = None
+        self._failure: Optional[Failure] = None
+        self._header_written = False  #: what a failure loses: everything...
+        self._batch_time = 0  #: ...or the events from this session time (µs) on...
+        self._finishing = False  #: ...or the end (txt keeps the screen until then)
         self._queued = 0  #: characters handed over (main thread only)
         self._written = 0  #: characters written (writer thread only)
         self._waiting_for_room = False
@@ -291,7 +305,7 @@ class FileOutput:
         self._thread.start()
 
     def send(self, event: Event) -> None:
-        if self._error is None:
+        if self._failure is None:
             self._queued += len(event[2])
             self._pending.append(event)
             if not self._armed:
@@ -304,8 +318,8 @@ class FileOutput:
             return True
         return False
 
-    def failure(self) -> Optional[str]:
-        return self._error
+    def failure(self) -> Optional[Failure]:
+        return self._failure
 
     def close(self, timeout: float) -> Optional[str]:
         thread = self._thread
@@ -313,15 +327,26 @@ class FileOutput:
             self._closing.set()
             self._signal.set()
             thread.join(timeout)
-            if thread.is_alive() and self._error is None:
-                self._error = f"can't write {self.name}: timed out"
+            if thread.is_alive() and self._failure is None:
+                self._fail("timed out")
         if not (thread is not None and thread.is_alive()):
             try:
                 os.close(self.target.fd)
             except OSError as e:
-                if self._error is None:
-                    self._error = f"can't write {self.name}: {e.strerror}"
-        return self._error
+                if self._failure is None:
+                    self._fail(e.strerror or str(e))
+        return None if self._failure is None else self._failure.message
+
+    def _fail(self, reason: str) -> None:
+        # said so that it holds both while the session goes on and after it
+        if not self._header_written:
+            lost, notice = "nothing is recorded", "Write error, session won't be recorded"
+        elif self._finishing:
+            lost, notice = "the end of the recording is missing", "Write error, recording suspended"
+        else:
+            lost = f"the recording stops at {self._batch_time / 1e6:.3f} s of the session"
+            notice = "Write error, recording suspended"
+        self._failure = Failure(f"can't write {self.name}: {reason}; {lost}", notice)
 
     # --- writer thread ---------------------------------------------------------------
 
@@ -329,12 +354,13 @@ class FileOutput:
         try:
             self._good_size = os.fstat(self.target.fd).st_size
             self._write(self._preamble.encode("utf-8", "replace"))
+            self._header_written = True
             self._loop()
         except OSError as e:
-            self._error = f"can't write {self.name}: {e.strerror or e}"
+            self._fail(e.strerror or str(e))
             self._wake()
         except Exception as e:  # an encoder bug must still end the recording cleanly
-            self._error = f"can't write {self.name}: {type(e).__name__}: {e}"
+            self._fail(f"{type(e).__name__}: {e}")
             self._wake()
 
     def _loop(self) -> None:
@@ -351,6 +377,7 @@ class FileOutput:
                     break
                 self._armed = True  # events came after the drain
             if self._closing.is_set() and not pending:
+                self._finishing = True
                 self._write(self.encoder.finish().encode("utf-8", "replace"))
                 return
 
@@ -365,6 +392,7 @@ class FileOutput:
                 event = popleft()
                 batch.append(event)
                 size += len(event[2])
+            self._batch_time = batch[0][0]
             self._write(encode(batch))
             self._written += size
             if self._waiting_for_room and self._queued - self._written < MAX_BACKLOG // 2:

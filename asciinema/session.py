@@ -7,14 +7,23 @@ one method per input source (pty master, keys, signals and output wake-ups) and 
 writes non-blocking: the terminal gets the program's output first, and outputs only queue.
 
 Ending: the child exiting (then the pty is drained), or, asking the child to end (SIGHUP and
-SIGTERM, SIGKILL after :data:`KILL_GRACE`) on SIGTERM/SIGHUP/SIGINT/SIGQUIT to us, a hangup of
-the terminal, a failed terminal write or a failed fatal output. Whatever happens, the terminal
-is restored and the child is not left running.
+SIGTERM, SIGKILL after :data:`KILL_GRACE`) on SIGTERM/SIGHUP/SIGINT/SIGQUIT to us or a hangup
+of the terminal. Whatever happens, the terminal is restored and the child is not left running.
+
+Nothing else ends the program: it is the user's, and losing a place to show or record it is
+no reason to kill it. An output that fails (a full disk, a file size limit) is dropped with a
+``!!!`` warning and a notification and the session goes on; a fatal one (the file) makes the
+result carry its message, which says up to when the recording holds the session. A terminal
+or stdout that can't be written any more (``| head -1``) stops being written to, like a
+closed window: the program runs on, and the file gets all of it.
 
 Input that is a pipe or a file rather than a terminal (CI, ``printf ... | asciinema rec``) is
-relayed until its end, then the pty's end-of-file character (^D) is sent once, twice if the
-last line was not finished, so that shells and ``cat`` see the end of input; the recording
-goes on until the program exits.
+written to the pty as it comes, like keys typed ahead (the pty echoes it at once, and a line
+editor shows it again when it reads it). Once it has ended, the program gets end-of-file
+however and whenever it reads: :class:`asciinema.end_of_input.EndOfInput` decides when to send
+the pty's end-of-file character, looking at the pty's mode and, through a second fd on the
+program's end of the pty, at whether input still waits to be read. The recording goes on
+until the program exits.
 """
 
 from __future__ import annotations
@@ -28,13 +37,14 @@ import time
 from typing import Callable, Dict, List, NamedTuple, Optional
 
 from asciinema.asciicast import EXIT, INPUT, MARKER, OUTPUT, RESIZE, Event, Header, make_event
+from asciinema.end_of_input import ERASE_EOF, EndOfInput
 from asciinema.keys import MARKER as KEY_MARKER
 from asciinema.keys import PAUSE as KEY_PAUSE
 from asciinema.keys import FORWARD, Hotkeys
 from asciinema.notifier import Notifier, NullNotifier
 from asciinema.outputs import Output
 from asciinema.poller import Poller
-from asciinema.ptyproc import PtyProcess
+from asciinema.ptyproc import PtyProcess, input_waiting
 from asciinema.session_terminal import SessionTerminal
 from asciinema.terminal_writer import TerminalWriter
 
@@ -104,7 +114,7 @@ class SessionSpec:
 
 class SessionResult(NamedTuple):
     status: int  #: the child's exit status (128+N for signal N)
-    error: Optional[str] = None  #: why the session was cut short, if it failed
+    error: Optional[str] = None  #: a fatal output's failure: what is missing from the recording
 
 
 class Session:
@@ -135,8 +145,8 @@ class Session:
         self.input_fd = terminal.in_fd if terminal.in_fd is not None else spec.input_fd
         self.input_is_tty = terminal.in_fd is not None
         self.input_open = self.input_fd is not None
-        self._send_eof = 0  #: ^D characters still to send after piped input ended
-        self._last_input = b"\n"
+        self._eof: Optional[EndOfInput] = None  #: after piped input ended, until the child exits
+        self._peer = -1  #: the program's end of the pty, to see whether input waits there
         # pty
         self.master_open = True
         self.pty_buf = bytearray()
@@ -219,6 +229,8 @@ class Session:
                     self._write_pty()
             if not self.master_open and self.status is None:
                 self._check_child()  # covers a SIGCHLD that came before our handler
+            if self._eof is not None and not self.pty_buf and self._now_s() >= self._eof.next_look:
+                self._look_for_eof()
             if self._deadlines:
                 self._check_deadlines()
 
@@ -250,16 +262,21 @@ class Session:
                 congested = True
         input_fd, master = self.input_fd, self._master_fd
         if self.master_open:
-            self._want(master, not congested, bool(self.pty_buf) or self._send_eof > 0)
+            self._want(master, not congested, bool(self.pty_buf))
         elif master in self._masks:
             self._want(master, False, False)
             self._master_fd = -2
+            self._stop_eof()
         if input_fd is not None:
             self._want(
                 input_fd,
                 self.input_open and len(self.pty_buf) < PTY_BACKLOG and not self.ending,
                 False,
             )
+        if self._eof is not None and not self.pty_buf:
+            look = max(0.0, self._eof.next_look - self._now_s())
+            timeout = self._timeout(congested)
+            return look if timeout is None else min(look, timeout)
         if not self._deadlines and not congested and (self.master_open or self.status is not None):
             return None
         return self._timeout(congested)
@@ -313,6 +330,8 @@ class Session:
             self._output(chunks[0] if len(chunks) == 1 else b"".join(chunks))
             if self.status is not None:
                 self.drain_quiet_at = self._now_s() + DRAIN_QUIET
+            elif self._eof is not None:
+                self._eof.activity(self._now_s())
         if eof:
             self.master_open = False
             log.info("pty closed")
@@ -329,11 +348,7 @@ class Session:
         if self.term_writer is not None:
             self.term_writer.close(0)
         self.term_writer = None
-        if self.terminal.tty:
-            log.info("terminal gone (%s)", e.strerror)
-        elif self.error is None:
-            self.error = f"can't write to stdout: {e.strerror or e}"
-        self._end_child("terminal write failed")
+        log.info("%s gone (%s), the program goes on", "terminal" if self.terminal.tty else "stdout", e.strerror)
 
     # --- keys and piped input --------------------------------------------------------
 
@@ -356,7 +371,6 @@ class Session:
                 text = self._in_decoder.decode(data)
                 if text:
                     self._emit(INPUT, text)
-            self._last_input = data[-1:]
             self.pty_buf += data
             self._write_pty()
         elif action.kind == KEY_PAUSE:
@@ -371,16 +385,15 @@ class Session:
         if self.input_is_tty:
             log.info("terminal hung up")
             self._end_child("terminal hung up")
-        else:
-            # a finished line needs one ^D for end-of-file, an unfinished one two
-            self._send_eof = 1 if self._last_input == b"\n" else 2
-            log.info("input ended, sending EOF to the program")
-            self._write_pty()
+        elif self.status is None and self.master_open and self.process is not None:
+            log.info("input ended, the program gets end-of-file from now on")
+            self._eof = EndOfInput(self._now_s())
+            peer = self.process.open_peer()
+            self._peer = -1 if peer is None else peer
 
     def _write_pty(self) -> None:
         if not self.master_open:
             self.pty_buf.clear()
-            self._send_eof = 0
             return
         assert self.process is not None
         if self.pty_buf:
@@ -390,27 +403,36 @@ class Session:
                 return
             except OSError:
                 self.pty_buf.clear()
-                self._send_eof = 0
                 return
             del self.pty_buf[:n]
-        while self._send_eof and not self.pty_buf:
+
+    def _look_for_eof(self) -> None:
+        """Send end-of-file if :class:`EndOfInput` says the program would wait for input now."""
+        eof, process = self._eof, self.process
+        assert eof is not None and process is not None
+        peer = self._peer if self._peer >= 0 else None
+        line_mode = process.line_mode(peer)
+        waiting = input_waiting(peer) if peer is not None else None
+        # a mode that can't be read (the pty going away) counts as line mode, the usual one
+        send = eof.look(self._now_s(), line_mode is not False, waiting)
+        if send is not None:
+            veof, verase = process.control_chars()
+            log.info("sending %s to the program", send)
             try:
-                os.write(self.process.master, self._eof_char())
-            except BlockingIOError:
-                return
+                os.write(process.master, verase + veof if send == ERASE_EOF else veof)
+            except OSError:
+                pass  # full (looked at again later) or gone (the loop sees it)
+
+    def _stop_eof(self) -> None:
+        """No more end-of-file: the program is gone. Closing our end of its pty lets the
+        master report end-of-file once the program's side is closed."""
+        self._eof = None
+        if self._peer >= 0:
+            try:
+                os.close(self._peer)
             except OSError:
                 pass
-            self._send_eof -= 1
-
-    def _eof_char(self) -> bytes:
-        try:
-            import termios
-
-            assert self.process is not None
-            veof = termios.tcgetattr(self.process.master)[6][termios.VEOF]
-            return veof if isinstance(veof, bytes) else bytes([veof])
-        except (OSError, ImportError):
-            return b"\x04"
+            self._peer = -1
 
     def _toggle_pause(self) -> None:
         now = self.clock()
@@ -485,18 +507,31 @@ class Session:
 
     def _check_outputs(self) -> None:
         for out in list(self.outputs):
-            message = out.failure()
-            if message is None:
+            failure = out.failure()
+            if failure is None:
                 continue
             self.outputs.remove(out)
-            log.info("output %s failed: %s", out.name, message)
-            if out.fatal:
-                self.notifier.notify("Write error, recording suspended")
-                if self.error is None:
-                    self.error = message
-                self._end_child("output failed")
-            else:
-                out.close(0)
+            out.close(0)
+            log.info("output %s failed: %s", out.name, failure.message)
+            self.notifier.notify(failure.notice)
+            self._warn(f"{failure.message} (the session goes on)")
+            if out.fatal and self.error is None:
+                self.error = failure.message
+
+    def _warn(self, message: str) -> None:
+        """A ``!!!`` line on stderr; when that is the session's terminal, which is in raw
+        mode, through the terminal writer (in order with the program's output, CR LF)."""
+        from asciinema import status
+
+        writer = self.term_writer
+        if writer is not None and self.terminal.tty and _is_controlling_terminal(2):
+            if not status.is_quiet():
+                writer.write(f"\r\n!!! {message}\r\n".encode("utf-8", "replace"))
+            return
+        try:
+            status.warning(message)
+        except (OSError, ValueError):
+            pass  # no stderr: the notification and the final error remain
 
     # --- ending ----------------------------------------------------------------------
 
@@ -516,6 +551,7 @@ class Session:
             return
         self.status = status
         log.info("child exited with status %d", status)
+        self._stop_eof()
         now = self._now_s()
         self.kill_at = self.give_up_at = None
         self.drain_quiet_at = now + DRAIN_QUIET
@@ -549,8 +585,6 @@ class Session:
         writer = self.term_writer
         if writer is not None:
             writer.close(TERM_FLUSH)
-            if writer.error is not None and not self.terminal.tty and self.error is None:
-                self.error = f"can't write to stdout: {writer.error.strerror or writer.error}"
 
     def _close_outputs(self) -> None:
         for out in self.outputs:
@@ -559,6 +593,7 @@ class Session:
                 self.error = message
 
     def _cleanup_fds(self) -> None:
+        self._stop_eof()
         self.poller.close()
         if self.process is not None:
             self.process.close()
@@ -581,6 +616,15 @@ class Session:
         event: Event = make_event(self.elapsed_us(), code, data)
         for out in self.outputs:
             out.send(event)
+
+
+def _is_controlling_terminal(fd: int) -> bool:
+    """Whether ``fd`` is our controlling terminal, the /dev/tty that a session with a terminal runs on."""
+    try:
+        os.tcgetpgrp(fd)  # fails for any other fd
+    except OSError:
+        return False
+    return True
 
 
 def _wake_only(signum: int, frame: object) -> None:

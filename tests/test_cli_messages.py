@@ -168,14 +168,20 @@ def test_one_wording_for_stdout_errors(cli_argv, cli_env, tmp_path: Path) -> Non
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "config.toml").write_text("[notifications]\nenabled = false\n")
     env = dict(cli_env, SHELL="/bin/sh")
-    for args in (["convert", MINIMAL, "-"], ["cat", MINIMAL, MINIMAL], ["play", MINIMAL], ["play", "-q", MINIMAL],
-                 ["rec", "--headless", "-c", "true", "x.cast"],
-                 ["rec", "-q", "--overwrite", "--headless", "-c", "echo hi", "x.cast"]):
+    for args in (["convert", MINIMAL, "-"], ["cat", MINIMAL, MINIMAL], ["play", MINIMAL], ["play", "-q", MINIMAL]):
         with open("/dev/full", "wb") as full:
             r = subprocess.run(cli_argv + args, stdin=subprocess.DEVNULL, stdout=full, stderr=subprocess.PIPE,
                                env=env, cwd=str(tmp_path), timeout=60)
         assert one_error_line(r.stderr) == "Error: can't write to stdout: No space left on device", args
         assert r.returncode == 1
+    # rec: a stdout that can't be written is a lost terminal; the program and the file go on
+    for args in (["rec", "--headless", "-c", "echo hi", "x.cast"],
+                 ["rec", "-q", "--overwrite", "--headless", "-c", "echo hi", "x.cast"]):
+        with open("/dev/full", "wb") as full:
+            r = subprocess.run(cli_argv + args, stdin=subprocess.DEVNULL, stdout=full, stderr=subprocess.PIPE,
+                               env=env, cwd=str(tmp_path), timeout=60)
+        assert (r.returncode, r.stderr) == (0, b""), args
+        assert '"hi\\r\\n"' in (tmp_path / "x.cast").read_text(), args
 
 
 def test_header_timestamp_may_have_a_fraction(cli, tmp_path: Path) -> None:

@@ -474,6 +474,118 @@ def test_devnull_stdin_never_hangs(rec: Run, tmp_path: Path) -> None:
     assert r.returncode == 0
 
 
+def _new_python_repl() -> Optional[str]:
+    """A Python with the REPL of 3.13 (its own line editor, no readline), if there is one."""
+    import shutil
+
+    if sys.version_info >= (3, 13):
+        return sys.executable
+    import glob
+
+    candidates = [shutil.which(f"python3.{minor}") for minor in range(13, 20)]
+    candidates += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.1[3-9]*/bin/python3")))
+    for path in candidates:
+        if path and subprocess.run([path, "-c", "import _pyrepl"], capture_output=True).returncode == 0:
+            return path
+    return None
+
+
+# Programs that read their terminal in different ways: dash and cat in the pty's line mode,
+# bash, zsh and Python's REPL through a line editor in character mode (where a ^D sent before
+# they switched modes arrives as a NUL byte; Python 3.13's own editor even keeps it in the
+# line). Each must get end-of-file however its start-up and commands race with the input, so
+# these also run on a busy machine.
+_READERS = {  # name: (program, command or None for the default shell, input, expected output)
+    "bash": ("bash", None, b"echo $((6*7))\n", "42\r\n"),
+    "zsh": ("zsh", None, b"echo $((6*7))\n", "42\r\n"),
+    "dash": ("dash", None, b"echo $((6*7))\n", "42\r\n"),
+    "bash-slow-command": ("bash", None, b"sleep 1; echo $((6*7))\n", "42\r\n"),
+    # starting after the input has ended, as with a slow start-up file
+    "bash-late": ("bash", "sleep 1; exec {}", b"echo $((6*7))\n", "42\r\n"),
+    "zsh-late": ("zsh", "sleep 1; exec {}", b"echo $((6*7))\n", "42\r\n"),
+    "python": ("python3", "{} -q", b"print(6*7)\n", "42\r\n"),
+    "python-late": ("python3", "sleep 1; exec {} -q", b"print(6*7)\n", "42\r\n"),
+    "python-repl-3.13": ("", "{} -q", b"import time; time.sleep(1); print(6*7)\n", "42\r\n"),
+    "cat": ("cat", "{}", b"hi\n", "hi\r\nhi\r\n"),
+}
+
+
+@pytest.mark.parametrize("piped", [True, False], ids=["piped", "devnull"])
+@pytest.mark.parametrize("reader", list(_READERS))
+def test_every_reader_gets_end_of_file(rec: Run, tmp_path: Path, reader: str, piped: bool) -> None:
+    import shutil
+
+    name, command, text, expected = _READERS[reader]
+    program = shutil.which(name) if name else _new_python_repl()
+    if program is None:
+        pytest.skip(f"{name or 'Python 3.13 or later'} is not installed")
+    env = {"SHELL": program if command is None else "/bin/sh", "HOME": str(tmp_path), "PYTHONSTARTUP": ""}
+    args = ["--return", "x.cast"] if command is None else ["--return", "-c", command.format(program), "x.cast"]
+    r = rec(*args, input=text if piped else None, env=env, timeout=60, stdout=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    events = load(tmp_path / "x.cast")[2]
+    assert events[-1][1:] == ("x", "0")
+    if piped:
+        assert expected in output_of(events)
+
+
+def test_end_of_input_decisions() -> None:
+    from asciinema.end_of_input import EOF, ERASE_EOF, LOOK_MAX, RESEND_MIN, EndOfInput
+
+    e = EndOfInput(0.0)
+    # line mode: a ^D whenever nothing waits to be read, as often as it is read
+    assert e.look(0.0, True, True) is None
+    assert e.look(0.1, True, False) == EOF
+    assert e.look(0.2, True, True) is None  # not read yet: nothing more
+    assert e.look(0.3, True, False) == EOF
+    # a line editor starts: the ^D may have become a NUL; one ^D at once...
+    assert e.look(0.4, False, False) == EOF
+    assert e.look(0.41, False, False) is None
+    # ...and, if it goes on reading, the erase character first, then plain ^D less and less often
+    assert e.look(0.4 + RESEND_MIN, False, False) == ERASE_EOF
+    assert e.look(0.4 + 2 * RESEND_MIN, False, False) is None
+    assert e.look(0.4 + 3 * RESEND_MIN, False, False) == EOF
+    assert e.look(0.4 + 4 * RESEND_MIN, False, False) is None
+    # a new line mode read and a new line editor: at once again, without the erase
+    assert e.look(1.0, True, False) == EOF
+    assert e.look(1.1, True, False) == EOF  # read in line mode: no NUL can come of it
+    e2 = EndOfInput(0.0)
+    assert e2.look(0.0, False, False) == EOF
+    assert e2.look(0.0 + RESEND_MIN, False, False) == EOF  # no line mode ^D: no erase
+    # idle: looks slow down to LOOK_MAX; output brings them back
+    e3 = EndOfInput(0.0)
+    t = 0.0
+    for _ in range(20):
+        e3.look(t, True, True)
+        t = e3.next_look
+    e3.look(t, True, True)
+    assert e3.next_look - t == LOOK_MAX
+    e3.activity(t)
+    assert e3.next_look - t < LOOK_MAX
+    # the queue can't be seen: a ^D at the start and on every change of mode only
+    e4 = EndOfInput(0.0)
+    assert e4.look(0.0, True, None) == EOF
+    assert e4.look(1.0, True, None) is None
+    assert e4.look(2.0, False, None) == EOF
+    assert e4.look(3.0, False, None) is None
+
+
+def test_end_of_file_after_an_unfinished_line(rec: Run, tmp_path: Path) -> None:
+    # in line mode the first ^D hands over the unfinished line, the next one is end-of-file
+    r = rec("--return", "-c", "cat; echo done", "x.cast", input=b"abc", timeout=60, stdout=subprocess.DEVNULL)
+    assert r.returncode == 0
+    assert output_of(load(tmp_path / "x.cast")[2]).endswith("abcabcdone\r\n")
+
+
+def test_end_of_file_for_every_read(rec: Run, tmp_path: Path) -> None:
+    # input that has ended stays ended, as a file's would: each reader in turn sees its end
+    script = "cat; cat; read x || echo read-eof; python3 -c 'import sys; print(len(sys.stdin.read()))'"
+    r = rec("--return", "-c", script, "x.cast", input=b"one\n", timeout=60, stdout=subprocess.DEVNULL)
+    assert r.returncode == 0
+    text = output_of(load(tmp_path / "x.cast")[2])
+    assert text.endswith("one\r\none\r\nread-eof\r\n0\r\n")
+
+
 def test_capture_input_from_pipe(rec: Run, tmp_path: Path) -> None:
     r = rec("--headless", "-I", "-c", "cat", "x.cast", input=b"typed\n", timeout=30)
     assert r.returncode == 0
@@ -505,43 +617,109 @@ def test_large_paste_does_not_deadlock(rec: Run, tmp_path: Path) -> None:
 # --- write errors and crashes ---------------------------------------------------------
 
 
-def test_dev_full(rec: Run) -> None:
-    r = rec("--headless", "-c", "echo hello; sleep 5", "/dev/full", timeout=30)
-    assert r.returncode == 1
-    assert r.stderr == b"Error: can't write /dev/full: No space left on device\n"
+def _start_rec(cli_argv: List[str], rec_env: Dict[str, str], tmp_path: Path, *args: str,
+               preexec: Optional[Callable[[], None]] = None) -> "subprocess.Popen[bytes]":
+    """``rec ARGS`` in a new session, with a pipe on stdin that stays open until closed."""
+    return subprocess.Popen(cli_argv + ["rec", *args], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, env=rec_env, cwd=str(tmp_path), start_new_session=True,
+                            preexec_fn=preexec)
 
 
-def test_write_error_mid_recording(rec: Run, tmp_path: Path) -> None:
+def _finish_after_warning(proc: "subprocess.Popen[bytes]") -> "tuple[bytes, bytes]":
+    """Wait for the ``!!!`` line, then end the input: the program's ``read`` gets end-of-file."""
+    try:
+        assert proc.stderr is not None and proc.stdin is not None
+        warning = proc.stderr.readline()  # the test's timeout covers a hang here
+        proc.stdin.close()
+        rest = proc.stderr.read()
+        proc.wait(60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return warning, rest
+
+
+def test_dev_full(cli: object, cli_argv: List[str], rec_env: Dict[str, str], tmp_path: Path) -> None:
+    # the header can't be written: nothing is recorded, the program still runs to its end
+    proc = _start_rec(cli_argv, rec_env, tmp_path, "--headless", "-c", "echo hello; read x; echo done > marker",
+                      "/dev/full")
+    warning, rest = _finish_after_warning(proc)
+    lost = b"can't write /dev/full: No space left on device; nothing is recorded"
+    assert warning == b"!!! " + lost + b" (the session goes on)\n"
+    assert rest == b"Error: " + lost + b"\n"
+    assert proc.returncode == 1
+    assert (tmp_path / "marker").read_text() == "done\n"
+
+
+@pytest.mark.parametrize("status", [0, 3])
+def test_write_error_mid_recording(cli: object, cli_argv: List[str], rec_env: Dict[str, str], tmp_path: Path,
+                                   status: int) -> None:
     def small_files() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
 
-    script = "i=0; while [ $i -lt 200 ]; do echo line $i; i=$((i+1)); sleep 0.01; done; sleep 30"
-    start = time.monotonic()
-    r = rec("--headless", "-c", script, "x.cast", preexec=small_files, timeout=60, stdout=subprocess.DEVNULL)
-    assert r.returncode == 1
-    assert r.stderr == b"Error: can't write x.cast: File too large\n"
-    assert time.monotonic() - start < 25  # ended by the error, not by the sleep
-    # what was written before the error is whole lines
+    script = ("i=0; while [ $i -lt 200 ]; do echo line $i; i=$((i+1)); sleep 0.01; done;"
+              f" read x; echo done > marker; exit {status}")
+    proc = _start_rec(cli_argv, rec_env, tmp_path, "--headless", "--return", "-c", script, "x.cast",
+                      preexec=small_files)
+    warning, rest = _finish_after_warning(proc)
+    # the program ran to its end
+    assert (tmp_path / "marker").read_text() == "done\n"
+    assert proc.returncode == (status or 1)  # --return: the program's status, unless it is 0
+    m = re.fullmatch(rb"!!! can't write x.cast: File too large; the recording stops at (\d+\.\d{3}) s of the"
+                     rb" session \(the session goes on\)\n", warning)
+    assert m, warning
+    assert rest == b"Error: can't write x.cast: File too large; the recording stops at " + m.group(1) + \
+        b" s of the session\n"
+    # what was written before the error is whole lines, and all of it comes before that time
     _, _, events = load(tmp_path / "x.cast")
     assert "line 0\r\n" in output_of(events)
+    assert events[-1][0] <= int(m.group(1).replace(b".", b"")) * 1000
+    # without --return: 1 whatever the program's status
+    r = subprocess.run(cli_argv + ["rec", "--headless", "-c", "echo line; exit 3", "/dev/full"],
+                       stdin=subprocess.DEVNULL, capture_output=True, env=rec_env, cwd=str(tmp_path), timeout=60,
+                       start_new_session=True)
+    assert r.returncode == 1 and r.stderr.endswith(b"nothing is recorded\n")
 
 
 def test_closed_stdout(rec: Run, tmp_path: Path) -> None:
+    # a stdout no one reads any more is like a closed terminal window: the status lines and
+    # the program's output shown there are lost, the program runs on, the file gets all
     rfd, wfd = os.pipe()
     os.close(rfd)
     try:
-        # the status lines are the first to fail
-        r = rec("--headless", "-c", "echo a; sleep 30", "x.cast", stdout=wfd, timeout=60)
-        assert r.returncode == 1
-        assert r.stderr == b"Error: can't write to stdout: Broken pipe\n"  # as below: one wording
-        # quiet: the program's output is; the child is ended, the file finished
-        r = rec("-q", "--headless", "-c", "echo a; sleep 30", "y.cast", stdout=wfd, timeout=60)
+        for args in ((), ("-q",)):
+            r = rec(*args, "--headless", "-c", "echo a; echo b; exit 3", "--return", f"x{len(args)}.cast",
+                    stdout=wfd, timeout=60)
+            assert r.returncode == 3, r.stderr
+            assert r.stderr == b""
+            events = load(tmp_path / f"x{len(args)}.cast")[2]
+            assert output_of(events) == "a\r\nb\r\n"
+            assert events[-1][1:] == ("x", "3")
     finally:
         os.close(wfd)
-    assert r.returncode == 1
-    assert r.stderr == b"Error: can't write to stdout: Broken pipe\n"
-    _, _, events = load(tmp_path / "y.cast")
-    assert events[-1][1] == "x"
+
+
+def test_head_1(cli: object, cli_argv: List[str], rec_env: Dict[str, str], tmp_path: Path) -> None:
+    # rec ... | head -1: the reader goes away after the first line
+    script = "for i in $(seq 5); do echo $i; sleep 0.5; done"
+    proc = subprocess.Popen(cli_argv + ["rec", "-c", script, "x.cast"], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=rec_env, cwd=str(tmp_path),
+                            start_new_session=True)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == b"::: TTY not available, recording in headless mode\n"
+        proc.stdout.close()
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0
+    assert err == b""
+    events = load(tmp_path / "x.cast")[2]
+    assert output_of(events) == "1\r\n2\r\n3\r\n4\r\n5\r\n"
+    assert events[-1][1:] == ("x", "0")
 
 
 def test_kill_9_leaves_a_loadable_file(cli: object, cli_argv: List[str], rec_env: Dict[str, str],

@@ -296,12 +296,17 @@ def test_program_ignoring_sigterm_is_killed(start, tmp_path: Path) -> None:  # t
 
 
 def test_write_error_restores_terminal(start, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    r = start("-c", "echo hi; sleep 30", "/dev/full")
+    # the warning shows on the terminal (in raw mode: CR LF), the program goes on until its end
+    r = start("-c", "echo hi; read x; echo done > marker", "/dev/full")
     before = r.attrs()
+    lost = b"can't write /dev/full: No space left on device; nothing is recorded"
+    r.read_until(b"\r\n!!! " + lost + b" (the session goes on)\r\n")
+    r.write(b"\r")
     assert r.wait() == 1
     assert r.attrs() == before
     assert r.output.count(b"Error: ") == 1
-    assert b"Error: can't write /dev/full: No space left on device\r\n" in r.output
+    assert b"Error: " + lost + b"\r\n" in r.output
+    assert (tmp_path / "marker").read_text() == "done\n"
 
 
 def test_internal_error_restores_terminal(rec_env: Dict[str, str], tmp_path: Path, runs: List[PtyRun]) -> None:

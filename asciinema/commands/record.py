@@ -2,7 +2,7 @@
 
 Wiring only: locale check, log file, config, terminal, header, output file, status lines,
 then :class:`asciinema.session.Session`. ``stream`` and ``session`` reuse the helpers here
-(:func:`check_locale`, :func:`open_log`, :func:`prepare_terminal`, :func:`build_header`,
+(:func:`check_locale`, :func:`open_log`, :func:`prepare_terminal`, :func:`build_header`, :func:`info`,
 :func:`make_hotkeys`) with other outputs.
 """
 
@@ -177,7 +177,7 @@ def prepare_terminal(
             if replies is not None:
                 terminal.term_version, terminal.theme = replies.version, replies.theme()
             return terminal, stdin_fd
-        status.info("TTY not available, recording in headless mode")
+        info("TTY not available, recording in headless mode")
     out = _stdout_fd()
     if headless and out is not None and os.isatty(out):
         out = None  # --headless: don't use the terminal
@@ -255,20 +255,41 @@ def run(args: argparse.Namespace) -> int:
             hotkeys=hotkeys,
             input_fd=stdin_fd,
         )
-        status.info("asciinema session started")
-        status.info(f"Recording to {args.file}")
+        info("asciinema session started")
+        info(f"Recording to {args.file}")
         if command is None:
-            status.info("Press <ctrl+d> or type 'exit' to end")
+            info("Press <ctrl+d> or type 'exit' to end")
         _flush_stdout()
         result = Session(spec, terminal, [FileOutput(target)], notifier).run()
     finally:
         terminal.close()
     if result.error is not None:
-        raise OutputError(result.error)
-    status.info("asciinema session ended")
-    status.info(f"Recorded to {args.file}")
+        # the program ran to its end; the recording did not
+        error = OutputError(result.error)
+        if args.return_ and result.status != 0:
+            error.exit_code = result.status
+        raise error
+    info("asciinema session ended")
+    info(f"Recorded to {args.file}")
     check_log()
     return result.status if args.return_ else 0
+
+
+def info(message: str) -> None:
+    """A ``:::`` status line; one that can't be written (``rec ... | head -1``) is dropped.
+
+    The session does not depend on anyone reading its status lines, so a closed stdout
+    costs them and nothing else; stdout then goes to /dev/null so that nothing tries again.
+    """
+    try:
+        status.info(message)
+    except (OSError, OutputError):
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            os.close(devnull)
+        except OSError:
+            pass
 
 
 def _flush_stdout() -> None:
