@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from typing import Iterable, List
 
 import pytest
@@ -166,6 +167,24 @@ def test_big_batches() -> None:
     data = "\r\n".join(lines) + "\r\n"
     chunks = [data[i : i + 1000] for i in range(0, len(data), 1000)]
     assert out(chunks, 80, 24) == "".join(line.rstrip() + "\n" for line in lines)
+
+
+def test_memory_of_one_huge_event_stays_in_proportion_to_it() -> None:
+    # One output event of many megabytes with no line break (a binary cat, a minified
+    # file): its thousands of wrapped rows used to be kept as dicts of cells, some 40
+    # times the size of the text, until the event was done.
+    data = "".join(chr(97 + i % 26) for i in range(997)) * 400
+    enc = TxtEncoder()
+    enc.header(Header(80, 24))
+    events = [Event(0, "o", data)]
+    tracemalloc.start()
+    try:
+        text = "".join(enc.encode(events)) + enc.finish()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert text == data + "\n"
+    assert peak < 10 * len(data)  # the text out (and its copies) is about 3 times its size
 
 
 def test_escape_sequence_split_across_events() -> None:

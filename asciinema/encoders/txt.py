@@ -17,7 +17,9 @@ from asciinema.asciicast import OUTPUT, RESIZE, Event, Header, parse_size
 if TYPE_CHECKING:
     from asciinema.vt import Terminal
 
-#: Feed this much output text at a time in :meth:`TxtEncoder.encode`.
+#: Feed this much output text at a time: short events are joined up to it, longer ones are
+#: cut into slices of it, so that the lines that leave the screen are taken (as text) before
+#: they pile up in the terminal, even in one event of many megabytes with no line break.
 _BATCH = 1 << 16
 
 
@@ -43,38 +45,42 @@ class TxtEncoder:
         term = self._terminal()
         code = event[1]
         if code == OUTPUT:
-            term.feed(event[2])
-        elif code == RESIZE:
+            return "".join(self._feed(event[2]))
+        if code == RESIZE:
             self._resize(event[2])
-        else:
-            return ""
-        return self._lines(term.take_lines())
+            return self._lines(term.take_lines())
+        return ""
 
     def encode(self, events: Iterable[Event]) -> Iterator[str]:
         term = self._terminal()
-        feed = term.feed
         buf: List[str] = []
         size = 0
         for _, code, data in events:
             if code == OUTPUT:
                 buf.append(data)
                 size += len(data)
-                if size < _BATCH:
-                    continue
-                feed("".join(buf))
+                if size >= _BATCH:
+                    yield from self._feed("".join(buf))
+                    buf.clear()
+                    size = 0
             elif code == RESIZE:
                 if buf:
-                    feed("".join(buf))
+                    yield from self._feed("".join(buf))
+                    buf.clear()
+                    size = 0
                 self._resize(data)
-            else:
-                continue
-            buf.clear()
-            size = 0
-            text = self._lines(term.take_lines())
-            if text:
-                yield text
+                text = self._lines(term.take_lines())
+                if text:
+                    yield text
         if buf:
-            feed("".join(buf))
+            yield from self._feed("".join(buf))
+
+    def _feed(self, data: str) -> Iterator[str]:
+        """Feed output to the terminal a slice at a time; yield the text of the lines that
+        left the screen after each."""
+        term = self._terminal()
+        for start in range(0, len(data), _BATCH):
+            term.feed(data[start : start + _BATCH])
             text = self._lines(term.take_lines())
             if text:
                 yield text
