@@ -3,7 +3,8 @@
 Output and resize events are played into a virtual terminal (:mod:`asciinema.vt`) of the
 header's size. Lines are written as they leave the primary screen (scrolled off the top,
 erased by a clear, pushed off by a resize); at the end come the lines still on the screen,
-then, if the recording ends on the alternate screen (htop, vim...), the lines on it.
+then, if the recording ends on the alternate screen (htop, vim...), the lines on it. A resize
+re-wraps the soft-wrapped lines on the primary screen, so a narrower terminal cuts nothing.
 Soft-wrapped lines are joined into one logical line; each line is right-stripped and ends with
 ``\\n``; empty lines at the very end are dropped. Input, markers and exit events are ignored.
 """
