@@ -17,6 +17,14 @@ subclass of it) and ``Stream`` and adds what asciinema needs on top of pyte 0.8.
 * **Soft wraps**: every buffer line is a :class:`Line` whose ``wrapped`` attribute is the
   screen width at which auto-wrap continued it on the next line (0 when it was not). The flag
   moves with the line when the screen scrolls; ED and EL 0/2 on a line clear it.
+* **Reflow**: a resize lays the primary screen's soft-wrapped lines out again at the new
+  width (:func:`reflow`), as avt, kitty and wezterm do: narrowing keeps all their text (a
+  line gets more rows), widening joins again what was wrapped; line breaks the program
+  wrote are never joined. The cursor stays on the same character (and so does the one DECSET
+  1049 saved, while the alternate screen is shown). Lines that already left the screen stay
+  gone (a text export has them): widening does not bring them back, and what is left of a
+  line whose start went off the top is laid out on its own. The alternate screen is cut
+  instead, as terminals do: the full-screen programs that use it redraw it.
 * **Lines leaving the primary screen** are collected (when ``collect`` is true) for a text
   export, oldest first, and handed out by :meth:`Terminal.take_lines`:
 
@@ -28,7 +36,11 @@ subclass of it) and ``Stream`` and adds what asciinema needs on top of pyte 0.8.
     with the cursor at the home position (``ESC[H ESC[J``), RIS (``ESC c``). Lines up to the
     last one holding text are saved (asciinema issue #739: text before a ``clear`` must not
     be lost from ``convert -f txt``);
-  - lines pushed off the top when a resize makes the screen shorter.
+  - lines pushed off the top when a resize leaves fewer rows than the lines need (laid out
+    at the new width).
+
+  They are kept as text, so that a single huge output with no line break costs memory in
+  proportion to its size, not a dict of cells per line.
 
   The alternate screen is not collected while it is shown: a real terminal keeps no
   scrollback of it. A text export that ends while it is active should add
@@ -45,13 +57,14 @@ subclass of it) and ``Stream`` and adds what asciinema needs on top of pyte 0.8.
 
 Deliberate differences from pyte 0.8.2, besides the above: DL (``ESC[M``) blanks the lines it
 should even where pyte's sparse buffer has no line below (pyte leaves the old text there);
-resize keeps the cursor line on the screen (lines above it are pushed off the top only as far
-as needed, lines below it are dropped), clamps the cursor, trims tab stops, and applies to the
-hidden buffer too; an escape sequence pyte raises on (``ESC[5J``, ``ESC[?1A``) is ignored;
-``display`` shows a space for the stub of a wide character whose first half was overwritten
-(pyte raises IndexError). Kept as in pyte, unlike xterm: a wide character that does not fit in
-the last column is put there rather than wrapped; narrowing the screen crops lines (no
-reflow); SGR 2 (dim) and other attributes pyte lacks are ignored.
+resize reflows the primary screen and keeps the cursor line on it (lines above go off the top
+as far as needed to keep the last line with text, never the cursor's; the alternate screen
+only loses lines above the cursor as far as needed to keep it; lines below are dropped),
+trims tab stops, and applies to the hidden buffer too; an escape sequence pyte raises on
+(``ESC[5J``, ``ESC[?1A``) is ignored; ``display`` shows a space for the stub of a wide
+character whose first half was overwritten (pyte raises IndexError). Kept as in pyte, unlike
+xterm: a wide character that does not fit in the last column is put there rather than
+wrapped (a reflow puts it there too); SGR 2 (dim) and other attributes pyte lacks are ignored.
 
 For a later "late joiner" snapshot, :attr:`Terminal.screen` exposes the pyte screen (cursor,
 ``mode``, ``margins``, ``tabstops``, ``savepoints``, the shown ``buffer``), and the terminal
@@ -90,8 +103,8 @@ _data = itemgetter(0)  # Char.data
 class Line(StaticDefaultDict):
     """A screen line: pyte's sparse ``{column: Char}`` dict plus a soft-wrap mark.
 
-    ``wrapped`` is 0, or the screen width at the time auto-wrap continued this line on the
-    next one.
+    ``wrapped`` is 0, or the screen width at the time auto-wrap (or a reflow) continued this
+    line on the next one.
     """
 
     wrapped = 0
@@ -173,6 +186,112 @@ def _range_list(n: int) -> List[int]:
     return _RANGES[n]
 
 
+def reflow(
+    rows: List[Optional[Line]],
+    old_width: int,
+    width: int,
+    points: List[Tuple[int, int]],
+    new_line: Callable[[], Line],
+) -> Tuple[List[Optional[Line]], List[Tuple[int, int]]]:
+    """Re-wrap screen rows laid out ``old_width`` wide at ``width``.
+
+    A row and the rows its soft-wrap marks continue it on are one logical line; each is
+    laid out again from its first cell, wrapped at ``width``, with the blank cells at its end
+    left out (unwritten cells and spaces, erased ones too). Rows never join across a
+    line break the program wrote. A wide character that would straddle the edge goes in the
+    last column, as ``draw`` puts it (its right half is implied there, and comes back when
+    the line is widened). Each point ``(x, y)`` (a cursor) moves with the cell under it; one
+    past the end of the text keeps its distance from it, and waits in the pending-wrap
+    column ``width`` when that falls on the end of a full row. Returns the new rows (None for
+    an empty one) and the moved points.
+    """
+    out: List[Optional[Line]] = []
+    moved = list(points)
+    count = len(rows)
+    y = 0
+    while y < count:
+        # The cells of one logical line, and the points on it as offsets into them.
+        cells: List[Optional[Char]] = []
+        marks: Dict[int, List[int]] = {}
+        wrapped = 0
+        while y < count:
+            line = rows[y]
+            start = len(cells)
+            wrapped = line.wrapped if line is not None else 0
+            end = min(wrapped, old_width) if wrapped else old_width
+            stub = 0
+            if wrapped:
+                n = end
+            elif line:
+                n = min(max(line) + 1, end)
+            else:
+                n = 0
+            if n:
+                assert line is not None
+                cells.extend(map(line.get, range(n)))
+                last = cells[-1]
+                if n == end and last is not None and _is_wide(last):
+                    cells.append(last._replace(data=""))
+                    stub = 1
+            for i, (px, py) in enumerate(points):
+                if py == y:
+                    offset = start + px + (stub if px >= end else 0)
+                    marks.setdefault(offset, []).append(i)
+            y += 1
+            if not wrapped:
+                break
+        while cells and _trailing_blank(cells[-1]):
+            cells.pop()
+        if marks:
+            past = max(marks) - len(cells)
+            if past > 0:
+                cells.extend([None] * past)
+        # Lay it out again.
+        n = len(cells)
+        row = new_line()
+        col = 0
+        k = 0
+        while k < n:
+            if col == width:
+                row.wrapped = width
+                out.append(row)
+                row = new_line()
+                col = 0
+            if k in marks:
+                for i in marks[k]:
+                    moved[i] = (col, len(out))
+            cell = cells[k]
+            k += 1
+            if cell is not None:
+                row[col] = cell
+                if col == width - 1 and k < n and _is_wide(cell):
+                    right = cells[k]
+                    if right is not None and right.data == "":
+                        if k in marks:
+                            for i in marks[k]:
+                                moved[i] = (width, len(out))
+                        k += 1
+            col += 1
+        if n in marks:
+            for i in marks[n]:
+                moved[i] = (col, len(out))
+        if wrapped:  # the screen's last row, whose continuation is gone
+            row.wrapped = width
+        out.append(row if row or row.wrapped else None)
+    return out, moved
+
+
+def _is_wide(cell: Char) -> bool:
+    data = cell[0]
+    return bool(data) and _wcwidth(data[0]) == 2
+
+
+def _trailing_blank(cell: Optional[Char]) -> bool:
+    # Erased cells too, whatever their background, as terminals do: an EL with a colour
+    # would otherwise take another row for nothing but spaces.
+    return cell is None or cell[0] == " "
+
+
 class _Screen(pyte.Screen):
     """pyte's Screen with the additions described in the module docstring."""
 
@@ -187,8 +306,10 @@ class _Screen(pyte.Screen):
         self.other_buffer: Optional[Dict[int, Line]] = None
         #: The cursor saved by DECSET 1049.
         self.alt_saved: Optional[Savepoint] = None
-        #: Lines that left the primary screen: (line or None, screen width then).
-        self.gone: List[Tuple[Optional[Line], int]] = []
+        #: Lines that left the primary screen, as :meth:`Terminal.take_lines` gives them: kept
+        #: as text, not as lines of cells (a dict of Chars per line would take about 40 bytes
+        #: a cell until someone takes them).
+        self.gone: List[Tuple[str, bool]] = []
         #: pen -> {printable ASCII character: its Char with that pen}, filled on demand
         self._cells: Dict[Char, Dict[str, Char]] = {}
         self._sgr: Dict[Tuple[Char, str, bool], Char] = {}
@@ -216,30 +337,21 @@ class _Screen(pyte.Screen):
         return defaultdict(self._new_line)
 
     def _collect(self, line: Optional[Line]) -> None:
-        self.gone.append((line, self.columns))
+        self.gone.append(_line_entry(line, self.columns))
 
     def _save_screen(self) -> None:
-        """Collect copies of the lines of the (primary) screen up to the last one with text."""
+        """Collect the lines of the (primary) screen up to the last one with text."""
         width = self.columns
-        saved = []
+        lines = list(map(self.buffer.get, range(self.lines)))
         last = -1
-        for y in range(self.lines):
-            line = self.buffer.get(y)
-            if line:
-                copied = Line(line.default)
-                copied.update(line)
-                copied.wrapped = line.wrapped
-                saved.append(copied)
-                if line_text(line, width).strip():
-                    last = y
-            else:
-                saved.append(None)
+        for y, line in enumerate(lines):
+            if line and line_text(line, width).strip():
+                last = y
         if last < 0:
             return
-        saved = saved[: last + 1]
-        if saved[-1] is not None:
-            saved[-1].wrapped = 0  # nothing continues it after the erase
-        self.gone.extend((line, width) for line in saved)
+        gone = self.gone
+        gone.extend(_line_entry(line, width) for line in lines[:last])
+        gone.append(_line_entry(lines[last], width, end=True))  # nothing continues it after the erase
 
     # -- the alternate screen ----------------------------------------------------------------
 
@@ -322,7 +434,7 @@ class _Screen(pyte.Screen):
             return
         buffer = self.buffer
         if top == 0 and self.collect and not self.alt:
-            self.gone.append((buffer.get(0), self.columns))
+            self.gone.append(_line_entry(buffer.get(0), self.columns))
         # pyte's loop (which also creates missing lines), in fewer bytecodes.
         self.dirty.update(range(self.lines))
         buffer.update(zip(range(top, bottom), list(map(buffer.__getitem__, range(top + 1, bottom + 1)))))
@@ -433,39 +545,64 @@ class _Screen(pyte.Screen):
         if lines == old_lines and columns == old_columns:
             return
         cursor = self.cursor
-        saved = self.alt_saved.cursor if self.alt and self.alt_saved else None
-        primary = self.other_buffer if self.alt else self.buffer
-        # Lines above the cursor go off the top only as far as needed to keep it on the
-        # screen, and the cursor moves up with them; lines below the screen are dropped.
-        ups = []
-        for c in (cursor, saved or cursor):
-            ups.append(max(0, min(old_lines - lines, c.y + 1 - lines)))
-        for buffer, up in zip((self.buffer, self.other_buffer), ups):
-            if buffer is None:
-                continue
-            if self.collect and buffer is primary:
-                for y in range(up):
-                    self.gone.append((buffer.get(y), old_columns))
-            keep = {y - up: line for y, line in buffer.items() if up <= y < up + lines}
-            buffer.clear()
-            buffer.update(keep)
-            if columns < old_columns:
-                for line in buffer.values():
-                    for x in [x for x in line if x >= columns]:
-                        del line[x]
-        cursor.y = max(0, cursor.y - ups[0])
-        if saved is not None:
-            saved.y = max(0, saved.y - ups[1])
+        if self.alt:
+            cursor.y -= self._crop(self.buffer, cursor.y, lines, columns)
+            if columns != old_columns and cursor.x >= columns:
+                cursor.x = columns - 1
+            saved = self.alt_saved.cursor if self.alt_saved else None
+            assert self.other_buffer is not None
+            self._reflow(self.other_buffer, columns, lines, saved)
+        else:
+            if self.other_buffer is not None:
+                self._crop(self.other_buffer, cursor.y, lines, columns)
+            self._reflow(self.buffer, columns, lines, cursor)
         self.lines, self.columns = lines, columns
         self.margins = None
         self.ensure_vbounds()
         if columns != old_columns:
-            if cursor.x >= columns:
-                cursor.x = columns - 1
             stops = {t for t in self.tabstops if t < columns}
             stops.update(range((old_columns + 7) // 8 * 8, columns, 8))
             self.tabstops = stops
         self.dirty.update(range(lines))
+
+    def _crop(self, buffer: Dict[int, Line], y: int, lines: int, columns: int) -> int:
+        """Resize an alternate buffer without reflow (its programs redraw it): lines above
+        row ``y`` go off the top only as far as needed to keep it on the screen, lines below
+        the screen are dropped, lines are cut at ``columns``. Returns how far ``y`` moved up."""
+        up = max(0, min(self.lines - lines, y + 1 - lines))
+        keep = {row - up: line for row, line in buffer.items() if up <= row < up + lines}
+        buffer.clear()
+        buffer.update(keep)
+        if columns < self.columns:
+            for line in buffer.values():
+                for x in [x for x in line if x >= columns]:
+                    del line[x]
+        return up
+
+    def _reflow(self, buffer: Dict[int, Line], columns: int, lines: int, cursor: Optional[Cursor]) -> None:
+        """Resize the primary buffer, re-wrapping its soft-wrapped lines at ``columns``.
+
+        ``cursor`` (the shown one, or the one DECSET 1049 saved) stays on the same
+        character. When the lines no longer fit, lines go off the top (collected) as far as
+        needed to keep the last one with text on the screen, but never the cursor's line;
+        what is still below the screen after that is dropped.
+        """
+        rows = list(map(buffer.get, range(self.lines)))
+        points = [] if cursor is None else [(cursor.x, cursor.y)]
+        rows, points = reflow(rows, self.columns, columns, points, self._new_line)
+        last = len(rows) - 1
+        while last >= 0 and rows[last] is None:
+            last -= 1
+        if points:
+            up = max(0, min(max(last, points[0][1]) + 1 - lines, points[0][1]))
+        else:
+            up = max(0, last + 1 - lines)
+        if self.collect:
+            self.gone.extend(_line_entry(line, columns) for line in rows[:up])
+        buffer.clear()
+        buffer.update((y, line) for y, line in enumerate(rows[up : up + lines]) if line is not None)
+        if cursor is not None:
+            cursor.x, cursor.y = points[0][0], points[0][1] - up
 
     # -- drawing -----------------------------------------------------------------------------
 
@@ -779,7 +916,7 @@ class Terminal:
         if not gone:
             return []
         self.screen.gone = []
-        return [_line_entry(line, width) for line, width in gone]
+        return gone
 
     def screen_lines(self) -> List[Tuple[str, bool]]:
         """The rows of the primary screen (shown or not) as ``(text, wrapped)``."""
@@ -795,10 +932,12 @@ class Terminal:
         return [_line_entry(buffer.get(y), width) for y in range(self.screen.lines)]
 
 
-def _line_entry(line: Optional[Line], width: int) -> Tuple[str, bool]:
+def _line_entry(line: Optional[Line], width: int, end: bool = False) -> Tuple[str, bool]:
+    """``(text, wrapped)`` of a line, as :meth:`Terminal.take_lines` gives it; ``end`` takes
+    it as not wrapped whatever its mark says."""
     if line is None:
         return ("", False)
-    wrapped = line.wrapped
+    wrapped = 0 if end else line.wrapped
     if wrapped:
         return (line_text(line, min(wrapped, width), pad=True), True)
     return (line_text(line, width).rstrip(), False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from typing import Iterable, List
 
 import pytest
@@ -115,10 +116,37 @@ def test_resize_events() -> None:
     assert encode_one_by_one(events, 10, 3) == expected
 
 
-def test_narrowing_crops_lines_on_the_screen() -> None:
-    # No reflow (as in pyte and xterm; asciinema 3's avt reflows): what is cut off is lost.
+def test_narrowing_keeps_the_text_of_lines_on_the_screen() -> None:
+    # Soft-wrapped lines are laid out again at the new width (as avt and kitty do), not cut.
     events = [Event(0, "o", "c" * 15 + "\r\n"), Event(1, "r", "5x2"), Event(2, "o", "d\r\n")]
-    assert encode(events, 20, 3) == "ccccc\nd\n"
+    assert encode(events, 20, 3) == "c" * 15 + "\nd\n"
+    assert encode_one_by_one(events, 20, 3) == "c" * 15 + "\nd\n"
+
+
+def test_resize_to_100_then_50_columns_keeps_the_line_whole() -> None:
+    line = "".join(f"{i:02d}-" for i in range(34))[:100]
+    events = [
+        Event(0, "o", "$ cat file\r\n" + line + "\r\n$ "),
+        Event(1, "r", "50x4"),  # the line becomes two rows, pushing "$ cat file" off the top
+        Event(2, "o", "ls\r\n"),
+        Event(3, "r", "100x4"),
+        Event(4, "o", "x\r\n"),
+    ]
+    expected = "$ cat file\n" + line + "\n$ ls\nx\n"
+    assert encode(events, 100, 4) == expected
+    assert encode_one_by_one(events, 100, 4) == expected
+
+
+def test_typing_goes_on_where_the_cursor_was_after_a_resize() -> None:
+    events = [
+        Event(0, "o", "$ echo 0123456789abcdef"),
+        Event(1, "o", "\x1b[2D"),  # the cursor back on "e", in the second row
+        Event(2, "r", "7x5"),
+        Event(3, "o", "E"),
+        Event(4, "r", "30x5"),
+        Event(5, "o", "\x1b[C!\r\n"),
+    ]
+    assert encode(events, 20, 5) == "$ echo 0123456789abcdEf!\n"
 
 
 def test_invalid_resize_and_other_events_are_ignored() -> None:
@@ -139,6 +167,24 @@ def test_big_batches() -> None:
     data = "\r\n".join(lines) + "\r\n"
     chunks = [data[i : i + 1000] for i in range(0, len(data), 1000)]
     assert out(chunks, 80, 24) == "".join(line.rstrip() + "\n" for line in lines)
+
+
+def test_memory_of_one_huge_event_stays_in_proportion_to_it() -> None:
+    # One output event of many megabytes with no line break (a binary cat, a minified
+    # file): its thousands of wrapped rows used to be kept as dicts of cells, some 40
+    # times the size of the text, until the event was done.
+    data = "".join(chr(97 + i % 26) for i in range(997)) * 400
+    enc = TxtEncoder()
+    enc.header(Header(80, 24))
+    events = [Event(0, "o", data)]
+    tracemalloc.start()
+    try:
+        text = "".join(enc.encode(events)) + enc.finish()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert text == data + "\n"
+    assert peak < 10 * len(data)  # the text out (and its copies) is about 3 times its size
 
 
 def test_escape_sequence_split_across_events() -> None:
@@ -189,3 +235,30 @@ def test_plain_lines_come_out_as_written(
     expected_text = "".join(line + "\n" for line in expected)
     assert encode(events, cols, rows) == expected_text
     assert encode_one_by_one(events, cols, rows) == expected_text
+
+
+line_text = st.text(st.sampled_from("abcdefghij     ABC一二三"), max_size=60)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    cols=st.integers(min_value=2, max_value=24),
+    rows=st.integers(min_value=1, max_value=8),
+    narrow=st.integers(min_value=1, max_value=24),
+    lines=st.lists(line_text, max_size=12),
+    final_newline=st.booleans(),
+    more=line_text,
+)
+def test_narrowing_then_widening_back_loses_nothing(
+    cols: int, rows: int, narrow: int, lines: List[str], final_newline: bool, more: str
+) -> None:
+    """Lines longer than the screen wrap; after a narrower resize and one back, the text is
+    the same as without them, and what comes next goes where it would have gone."""
+    data = "\r\n".join(lines) + ("\r\n" if final_newline else "")
+    plain = [Event(0, "o", data), Event(1, "o", more + "\r\nend")]
+    resized = [Event(0, "o", data), Event(1, "r", f"{narrow}x{rows}"), Event(2, "r", f"{cols}x{rows}")]
+    resized.append(Event(3, "o", more + "\r\nend"))
+    expected = encode(plain, cols, rows)
+    assert encode(resized, cols, rows) == expected
+    assert encode_one_by_one(resized, cols, rows) == expected
+    assert encode(resized[:2] + resized[3:], cols, rows) == expected  # narrower only

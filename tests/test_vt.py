@@ -9,10 +9,11 @@ import pytest
 
 pyte = pytest.importorskip("pyte")
 
-from hypothesis import given, settings  # noqa: E402
+from hypothesis import assume, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from asciinema.vt import Terminal  # noqa: E402
+from pyte.screens import wcwidth  # noqa: E402
 
 
 def lines_of(term: Terminal) -> List[str]:
@@ -364,15 +365,151 @@ def test_resize_shorter_keeps_top_when_cursor_is_high() -> None:
 
 def test_resize_narrower_and_wider() -> None:
     t = Terminal(10, 2)
-    t.feed("0123456789")
+    t.feed("0123456789")  # the cursor waits to wrap after the last column
     t.resize(5, 2)
-    assert t.display == ["01234", "     "]
-    assert t.cursor.x == 4
+    assert t.display == ["01234", "56789"]
+    assert (t.cursor.x, t.cursor.y) == (5, 1)
     t.resize(8, 3)
     assert (t.cols, t.rows) == (8, 3)
-    assert t.display == ["01234   ", "        ", "        "]
+    assert t.display == ["01234567", "89      ", "        "]
+    assert (t.cursor.x, t.cursor.y) == (2, 1)
     t.feed("\r\n\t|")
-    assert t.display[1] == "       |"
+    assert t.display[2] == "       |"
+
+
+# -- reflow ------------------------------------------------------------------------------------
+
+LONG = "".join(f"{i:02d}<" for i in range(34))[:100]  # 100 distinct-looking columns
+
+
+def test_narrowing_reflows_soft_wrapped_line() -> None:
+    t = Terminal(100, 5)
+    t.feed(LONG + "\r\n$ ")
+    t.resize(50, 5)
+    assert rstripped(t.display) == [LONG[:50], LONG[50:], "$", "", ""]
+    assert t.screen_lines()[:3] == [(LONG[:50], True), (LONG[50:], False), ("$", False)]
+    assert (t.cursor.x, t.cursor.y) == (2, 2)
+    assert t.take_lines() == []
+
+
+def test_widening_rejoins_what_was_wrapped() -> None:
+    t = Terminal(50, 5)
+    t.feed(LONG + "\r\n$ ")
+    assert rstripped(t.display)[:3] == [LONG[:50], LONG[50:], "$"]
+    t.resize(100, 5)
+    assert rstripped(t.display) == [LONG, "$", "", "", ""]
+    assert t.screen_lines()[0] == (LONG, False)
+    assert (t.cursor.x, t.cursor.y) == (2, 1)
+    t.resize(30, 5)
+    assert rstripped(t.display) == [LONG[:30], LONG[30:60], LONG[60:90], LONG[90:], "$"]
+    t.resize(50, 5)
+    assert rstripped(t.display) == [LONG[:50], LONG[50:], "$", "", ""]
+
+
+def test_hard_line_breaks_are_never_joined() -> None:
+    t = Terminal(10, 4)
+    t.feed("0123456789\r\nabc\r\n")  # a full line, then CR LF: not a soft wrap
+    t.resize(20, 4)
+    assert rstripped(t.display) == ["0123456789", "abc", "", ""]
+    t.resize(5, 4)
+    assert rstripped(t.display) == ["01234", "56789", "abc", ""]
+    t.resize(20, 4)
+    assert rstripped(t.display) == ["0123456789", "abc", "", ""]
+    assert [wrapped for _, wrapped in t.screen_lines()] == [False] * 4
+
+
+@pytest.mark.parametrize("cols", [1, 3, 7, 13, 26, 40])
+def test_cursor_stays_on_its_character(cols: int) -> None:
+    t = Terminal(20, 30)
+    t.feed("abcdefghijklmnopqrstuvwxyz\r\nnext\x1b[1A\x1b[3G")  # on "w" (column 3 of row 1)
+    t.resize(cols, 30)
+    assert t.display[t.cursor.y][t.cursor.x] == "w"
+    t.feed("W")
+    t.resize(20, 30)
+    assert rstripped(t.display)[:3] == ["abcdefghijklmnopqrst", "uvWxyz", "next"]
+
+
+def test_cursor_past_the_text_keeps_its_distance() -> None:
+    t = Terminal(10, 3)
+    t.feed("ab\x1b[8G")  # column 8, after 5 blank cells
+    t.resize(4, 3)
+    assert (t.cursor.x, t.cursor.y) == (3, 1)
+    t.feed("X")
+    t.resize(10, 3)
+    assert rstripped(t.display) == ["ab     X", "", ""]
+    assert (t.cursor.x, t.cursor.y) == (8, 0)
+
+
+def test_pending_wrap_survives_reflow() -> None:
+    t = Terminal(8, 3)
+    t.feed("abcdefgh")  # the cursor waits to wrap after "h"
+    t.resize(4, 3)
+    assert (t.cursor.x, t.cursor.y) == (4, 1)
+    t.feed("i")
+    assert t.screen_lines() == [("abcd", True), ("efgh", True), ("i", False)]
+    t.resize(9, 3)
+    assert rstripped(t.display) == ["abcdefghi", "", ""]
+    assert (t.cursor.x, t.cursor.y) == (9, 0)
+
+
+def test_narrowing_pushes_reflowed_rows_off_the_top() -> None:
+    t = Terminal(12, 3)
+    t.feed("gone\r\n" + "x" * 12 + "y" * 6 + "\r\n$ ")
+    assert t.take_lines() == [("gone", False)]
+    t.resize(6, 3)
+    assert t.take_lines() == [("xxxxxx", True)]
+    assert t.screen_lines() == [("xxxxxx", True), ("yyyyyy", False), ("$", False)]
+    assert (t.cursor.x, t.cursor.y) == (2, 2)
+    # Widening does not bring it back (the encoder already has it); what is left of the
+    # wrapped line is laid out again on its own.
+    t.resize(12, 3)
+    assert t.screen_lines() == [("xxxxxxyyyyyy", False), ("$", False), ("", False)]
+    assert (t.cursor.x, t.cursor.y) == (2, 1)
+    assert t.take_lines() == []
+
+
+def test_text_below_the_cursor_is_kept_by_pushing_lines_off_the_top() -> None:
+    t = Terminal(10, 4)
+    t.feed("one\r\ntwo\r\n0123456789abc\x1b[2;1H")  # the cursor back on "two"
+    t.resize(5, 4)
+    assert lines_of(t) == ["one"]
+    assert rstripped(t.display) == ["two", "01234", "56789", "abc"]
+    assert (t.cursor.x, t.cursor.y) == (0, 0)
+    # The cursor's line stays on the screen: what does not fit below it is dropped.
+    t.resize(5, 2)
+    assert lines_of(t) == []
+    assert rstripped(t.display) == ["two", "01234"]
+
+
+def test_trailing_blank_cells_do_not_take_rows() -> None:
+    t = Terminal(10, 3)
+    t.feed("ab\x1b[K\r\ncd\x1b[41m\x1b[K\x1b[m\r\n$ ")  # EL writes blank cells to the end
+    t.resize(4, 3)
+    assert rstripped(t.display) == ["ab", "cd", "$"]
+    assert t.take_lines() == []
+
+
+def test_wide_characters_reflow() -> None:
+    t = Terminal(10, 4)
+    t.feed("一二三四五六七\r\n")  # 14 columns: wraps after 五
+    assert rstripped(t.display)[:2] == ["一二三四五", "六七"]
+    t.resize(5, 4)  # a wide character that would straddle the edge goes in the last column
+    assert rstripped(t.display) == ["一二三", "四五六", "七", ""]
+    t.resize(10, 4)
+    assert rstripped(t.display) == ["一二三四五", "六七", "", ""]
+    t.resize(20, 4)
+    assert rstripped(t.display) == ["一二三四五六七", "", "", ""]
+    assert t.screen_lines()[0] == ("一二三四五六七", False)
+
+
+def test_alt_screen_is_not_reflowed_but_primary_under_it_is() -> None:
+    t = Terminal(10, 4)
+    t.feed("0123456789abc\x1b[3D\x1b[?1049h\x1b[H0123456789alt")  # saved cursor on "a"
+    t.resize(5, 4)
+    assert rstripped(t.display) == ["01234", "alt", "", ""]  # cut, not rewrapped
+    t.feed("\x1b[?1049l")
+    assert rstripped(t.display) == ["01234", "56789", "abc", ""]
+    assert t.display[t.cursor.y][t.cursor.x] == "a"
 
 
 def test_resize_in_alt_screen_resizes_primary_too() -> None:
@@ -383,6 +520,56 @@ def test_resize_in_alt_screen_resizes_primary_too() -> None:
     t.feed("\x1b[?1049l")
     assert rstripped(t.display) == ["p2", "p3"]
     assert (t.cursor.x, t.cursor.y) == (2, 1)
+
+
+# No spaces: a reflow leaves out the blank cells at the end of a line (those an EL wrote,
+# say), which may take a row fewer afterwards.
+wrap_piece = st.one_of(
+    st.text(st.sampled_from("abcdef一二é"), min_size=1, max_size=30),
+    st.sampled_from(["\r\n", "\r\n", "\x1b[D", "\x1b[3D", "\x1b[C", "\x1b[A", "\r", "\x1b[5G"]),
+)
+
+
+def _wide(cell: pyte.screens.Char) -> bool:
+    return bool(cell.data) and wcwidth(cell.data[0]) == 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    cols=st.integers(min_value=1, max_value=16),
+    narrow=st.integers(min_value=1, max_value=16),
+    pieces=st.lists(wrap_piece, max_size=20),
+)
+def test_narrowing_and_widening_back_restores_the_screen(cols: int, narrow: int, pieces: List[str]) -> None:
+    """With room for every row, a resize and one back give the same rows and cursor."""
+    rows = 40
+    t = Terminal(cols, rows)
+    t.feed("".join(pieces))
+    t.take_lines()
+    # Not a wide character cut in two by writing over one of its halves (where the cursor
+    # may stand too): a reflow keeps both halves of those that are whole.
+    for y, line in t.screen.buffer.items():
+        for x, cell in line.items():
+            assume(cell.data != "" or _wide(line.get(x - 1, cell)))
+            assume(not _wide(cell) or x == cols - 1 or line.get(x + 1, cell).data == "")
+    cell = (t.screen.buffer.get(t.cursor.y) or {}).get(t.cursor.x)
+    assume(cell is None or cell.data != "")
+    before = (t.display, t.screen_lines(), _cursor(t))
+    t.resize(narrow, rows)
+    if t.take_lines():
+        return  # more rows than the screen has: widening does not bring them back
+    t.resize(cols, rows)
+    assert (t.display, t.screen_lines(), _cursor(t)) == before
+
+
+def _cursor(t: Terminal) -> tuple:
+    """The cursor; waiting to wrap at the end of a row that a soft wrap continues is the
+    same as standing at the start of the next (the next character goes there)."""
+    x, y = t.cursor.x, t.cursor.y
+    line = t.screen.buffer.get(y)
+    if x == t.cols and line is not None and line.wrapped and y + 1 < t.rows:
+        return (0, y + 1)
+    return (x, y)
 
 
 # -- differential: fast path vs plain pyte -----------------------------------------------------
