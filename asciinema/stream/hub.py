@@ -277,12 +277,10 @@ class Hub:
             return
         loop = self._loop
         assert loop is not None
+        # Not at once: the viewers that ask during this turn of the loop share the call.
         delay = self._last_snapshot + self.limits.snapshot_interval - loop.time()
         self._snapshot_running = True
-        if delay > 0:
-            loop.call_later(delay, self._start_snapshot)
-        else:
-            self._start_snapshot()
+        loop.call_later(max(delay, 0), self._start_snapshot)
 
     def _start_snapshot(self) -> None:
         loop = self._loop
