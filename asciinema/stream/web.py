@@ -18,13 +18,11 @@ import hmac
 import ipaddress
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
-from asciinema.errors import AsciinemaError, UsageError
+from asciinema.errors import UsageError
+from asciinema.player_assets import PLAYER_CSS, PLAYER_JS, read_asset
 
-#: The player's files, packed into the archive by the build (and unpacked into the source
-#: tree by ``build_zipapp.py --unpack-player``), and our page.
+#: our page (the player's files are named in asciinema.player_assets)
 PAGE = "index.html"
-PLAYER_JS = "asciinema-player.min.js"
-PLAYER_CSS = "asciinema-player.css"
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -55,21 +53,7 @@ def make_asset(name: str, body: bytes) -> Asset:
 
 def load_assets() -> Dict[str, Asset]:
     """The page and the player, read from the package (source tree or archive)."""
-    import pkgutil
-
-    assets = {}
-    for name in (PAGE, PLAYER_JS, PLAYER_CSS):
-        try:
-            data = pkgutil.get_data("asciinema", f"assets/{name}")
-        except OSError:
-            data = None
-        if not data:
-            raise AsciinemaError(
-                f"the web player is missing from this copy of asciinema (asciinema/assets/{name}); "
-                "run `make player` (or `python3 build_zipapp.py --unpack-player`) in the source tree"
-            )
-        assets[name] = make_asset(name, data)
-    return assets
+    return {name: make_asset(name, read_asset(name)) for name in (PAGE, PLAYER_JS, PLAYER_CSS)}
 
 
 def is_loopback(host: str) -> bool:
