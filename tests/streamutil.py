@@ -37,6 +37,8 @@ class FakeTerminal:
             self.time += 1000
             if code == "o":
                 self.chunks.append(data)
+                if self.screen is not None and len(self.chunks) > 64:
+                    self.chunks = ["".join(self.chunks)[-self.screen:]]
             self.hub.publish(self.last_id, Event(self.time, code, data))
 
     def snapshot(self) -> Init:

@@ -203,3 +203,47 @@ def test_end_reaches_viewers_waiting_for_events() -> None:
         return await asyncio.wait_for(waiter, TIMEOUT)
 
     assert asyncio.run(main()) is None
+
+
+def test_direct_writes_and_queued_messages_keep_their_order() -> None:
+    term, hub = make()
+    written: List[bytes] = []
+    room = [True]
+    direct = [0]
+
+    def write_now(subs: List[Subscriber], message: bytes) -> None:
+        assert all(s.channel is written for s in subs)
+        written.append(message)
+        direct[0] += 1
+
+    hub.write_now = write_now
+
+    async def main() -> None:
+        hub.bind(asyncio.get_running_loop())
+        sub = hub.subscribe()
+        sub.channel = written
+        sub.writable = lambda: room[0]
+
+        async def sender() -> None:
+            while True:
+                message = await sub.next()
+                if message is None:
+                    return
+                written.append(message)
+                await asyncio.sleep(0)  # a send that takes a while
+
+        task = asyncio.ensure_future(sender())
+        await until(lambda: sub.state == LIVE and sub.idle, "idle")
+        for i in range(300):
+            room[0] = i % 7 != 0  # now and then the socket is full: queue instead
+            term.output(f"<{i}>")
+            if i % 5 == 0:
+                await asyncio.sleep(0)
+        hub.end()
+        await asyncio.wait_for(task, TIMEOUT)
+
+    asyncio.run(main())
+    text, ids = replay(written)
+    assert text == "".join(f"<{i}>" for i in range(300))
+    assert ids == [0] + list(range(1, 301))
+    assert 0 < direct[0] < 300  # both ways were taken

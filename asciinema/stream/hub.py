@@ -88,6 +88,13 @@ class Subscriber:
         self.resyncs = 0
         self.peak_bytes = 0  #: the most its queue ever held
         self.wakeup = asyncio.Event()
+        #: Set by whoever sends for this viewer: its connection (opaque here), and whether a
+        #: message may be written to it at once (its socket buffer is low). While the
+        #: sender is idle and the queue empty, the hub writes events straight through
+        #: :attr:`Hub.write_now`: no task switch per event and viewer.
+        self.channel: object = None
+        self.writable: Optional[Callable[[], bool]] = None
+        self.idle = False
 
     async def next(self) -> Optional[bytes]:
         """The next message to send; None when the stream has ended (or the viewer was
@@ -102,7 +109,11 @@ class Subscriber:
             if self.state == LAGGING:
                 self.hub._request_snapshot(self)
             self.wakeup.clear()
-            await self.wakeup.wait()
+            self.idle = True
+            try:
+                await self.wakeup.wait()
+            finally:
+                self.idle = False
 
     def close(self) -> None:
         """Stop this viewer: :meth:`next` returns None from now on."""
@@ -119,6 +130,8 @@ class Hub:
         self.limits = limits
         self.ended = False
         self.subscribers: Set[Subscriber] = set()
+        #: writes one message to several viewers' channels at once (see Subscriber.channel)
+        self.write_now: Optional[Callable[[List[Subscriber], bytes], None]] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         # Producer side. Each counter has one writer: _published the producer, _drained
         # the loop; their difference is the backlog.
@@ -215,9 +228,10 @@ class Hub:
         elif event[0] > self._base:
             self._base = event[0]
         after = self._base
+        direct: List[Subscriber] = []
         for sub in self.subscribers:
             if sub.state == LIVE:
-                self._deliver(sub, event_id, event, message, before, after)
+                self._deliver(sub, event_id, event, message, before, after, direct)
             elif sub.state == SYNCING:
                 sub.pending.append((event_id, event, message, before, after))
                 sub.pending_bytes += len(event[2]) + EVENT_OVERHEAD
@@ -225,6 +239,8 @@ class Hub:
                     sub.stale = True
                     sub.pending = []
                     sub.pending_bytes = 0
+        if direct:
+            self.write_now(direct, message)  # type: ignore[misc, arg-type]
 
     def _check_dropped(self) -> None:
         dropped = self._dropped_id
@@ -234,18 +250,27 @@ class Hub:
                     self._lag(sub, f"missed event {dropped}")
 
     def _deliver(self, sub: Subscriber, event_id: int, event: Event, message: Optional[bytes],
-                 before: int, after: int) -> None:
+                 before: int, after: int, direct: Optional[List[Subscriber]] = None) -> None:
+        """Queue (or write at once, collecting in ``direct`` those that get the shared
+        ``message``) the event for a live viewer."""
         if event_id < sub.next_id:
             return  # the viewer's Init already shows it
         if event_id > sub.next_id:
             self._lag(sub, f"missed events {sub.next_id}..{event_id - 1}")
             return
         sub.next_id = event_id + 1
-        if sub.base == before:
+        shared = sub.base == before
+        if shared:
             sub.base = after  # in step with the shared encoding: share its bytes
         else:
             message, sub.base = event_message(event_id, event, sub.base)
         if message is None:
+            return
+        if direct is not None and sub.idle and not sub.queue and sub.writable is not None and sub.writable():
+            if shared:
+                direct.append(sub)
+            else:
+                self.write_now([sub], message)  # type: ignore[misc]
             return
         sub.queue.append(message)
         sub.queued_bytes += len(message)

@@ -21,8 +21,9 @@ import os
 import secrets
 import socket
 import threading
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, cast
 
+from websockets.asyncio.connection import broadcast
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
@@ -31,7 +32,7 @@ from websockets.typing import Subprotocol
 
 from asciinema.errors import AsciinemaError
 from asciinema.stream.alis import SUBPROTOCOL
-from asciinema.stream.hub import Hub
+from asciinema.stream.hub import Hub, Subscriber
 from asciinema.stream.web import Asset, Site, is_loopback, load_assets
 
 log = logging.getLogger("asciinema.stream")
@@ -40,6 +41,8 @@ log = logging.getLogger("asciinema.stream")
 LINGER = 3.0
 #: viewers send nothing we want: anything bigger than this closes their connection
 MAX_INCOMING = 1 << 16
+#: a viewer whose socket buffer holds less than this is written to straight from the hub
+DIRECT_WRITE_LIMIT = 1 << 15
 
 
 def _quiet_logging() -> None:
@@ -149,6 +152,7 @@ class StreamServer:
 
     async def _main(self) -> None:
         self._stop = asyncio.Event()
+        self.hub.write_now = _write_now
         self.hub.bind(asyncio.get_running_loop())
         server = await serve(
             self._handle,
@@ -194,6 +198,8 @@ class StreamServer:
             await ws.close(1002, "Subprotocol negotiation failed")
             return
         sub = self.hub.subscribe()
+        sub.channel = ws
+        sub.writable = lambda: ws.transport.get_write_buffer_size() < DIRECT_WRITE_LIMIT
         reader = asyncio.ensure_future(_discard_incoming(ws))
         # A viewer that goes away ends its subscription at once, not at the next event.
         reader.add_done_callback(lambda _: sub.close())
@@ -218,6 +224,12 @@ def _select_subprotocol(connection: ServerConnection, offered: Sequence[Subproto
     # Accept clients that offer no subprotocol too, so that they can be told why they are
     # turned away (a Close frame 1002) rather than get an HTTP 400.
     return Subprotocol(SUBPROTOCOL) if SUBPROTOCOL in offered else None
+
+
+def _write_now(subs: List[Subscriber], message: bytes) -> None:
+    # websockets' broadcast: frames and writes to each connection without awaiting; those
+    # that are not open any more are skipped (their handlers are ending).
+    broadcast([cast(ServerConnection, s.channel) for s in subs], message)
 
 
 async def _discard_incoming(ws: ServerConnection) -> None:
