@@ -183,7 +183,8 @@ def test_cross_site_page_cannot_open_the_socket(stream: Stream) -> None:
         connect(stream.ws_url(), subprotocols=["v1.alis"], origin="http://evil.example",  # type: ignore[arg-type]
                 open_timeout=TIMEOUT)
     assert info.value.response.status_code == 403
-    with connect(stream.ws_url(), subprotocols=["v1.alis"], origin=f"http://127.0.0.1:{stream.port}",  # type: ignore[arg-type]
+    same_site = f"http://127.0.0.1:{stream.port}"
+    with connect(stream.ws_url(), subprotocols=["v1.alis"], origin=same_site,  # type: ignore[arg-type]
                  open_timeout=TIMEOUT) as ws:
         assert ws.recv(timeout=TIMEOUT) == MAGIC
 
