@@ -17,13 +17,16 @@ Its contract, with event IDs contiguous (1, 2, 3...):
 ``snapshot()`` returns an :class:`~asciinema.stream.alis.Init` that reflects at least every
 event whose ``publish`` call returned before ``snapshot`` was called (feed the terminal
 first, then publish), and ``last_id`` names the last event it reflects. The hub then sends
-that viewer exactly the events after ``last_id``.
+that viewer exactly the events after ``last_id``. Its ``time`` is the stream time now (as
+asciinema 3 does it: the last event's time plus the wall time since), so that the player's
+clock starts where the session's is. It must stay callable until the server is closed.
 
 A viewer whose queue outgrows its bounds (it reads slower than the session writes) loses
 its queue and gets a fresh Init once it reads again; a stalled viewer so costs one queue's
 worth of memory at most, and nothing for the others. If the loop itself falls behind the
-producer by more than ``max_backlog`` bytes, the producer drops events instead of queuing
-them; the viewers that miss one are re-synced the same way.
+producer by more than ``Limits.backlog_bytes``, the producer drops events instead of queuing
+them; the viewers that miss one are re-synced the same way. While a viewer's sender is idle
+and its socket has room, events skip its queue and are written at once (:attr:`Hub.write_now`).
 """
 
 from __future__ import annotations
