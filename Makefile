@@ -12,9 +12,19 @@ BUILD = $(PYTHON) build_zipapp.py --build-dir $(BUILD_DIR) $(BUILD_FLAGS)
 # What build_zipapp.py packs from the tree: asciinema/**/*.py and asciinema/assets/**.
 SOURCES := $(shell find asciinema \( -name __pycache__ -o -name ".*" \) -prune -o -type f \( -name "*.py" -o -path "asciinema/assets/*" \) -print | LC_ALL=C sort)
 
-.PHONY: all check-repro clean test test-source test-pyz test-matrix lint bench
+# The web player's files, unpacked from the pinned npm tarball (git-ignored), so that the
+# program run from the source tree serves the same page as the archive.
+PLAYER := asciinema/assets/asciinema-player.min.js
 
-all: $(PYZ)
+.PHONY: all check-repro clean test test-source test-pyz test-matrix lint bench player
+
+all: $(PYZ) $(PLAYER)
+
+player: $(PLAYER)
+
+$(PLAYER): vendor.txt build_zipapp.py
+	$(BUILD) --unpack-player
+	touch $@
 
 $(PYZ): $(SOURCES) vendor.txt build_zipapp.py
 	$(BUILD) -o $@
@@ -61,7 +71,7 @@ $(REF_VENV)/.done:
 lint: $(VENV)/.done
 	$(VENV)/bin/vermin -t=3.9- --no-tips --violations --eval-annotations asciinema build_zipapp.py
 
-test-source: $(VENV)/.done $(REF_VENV)/.done
+test-source: $(VENV)/.done $(REF_VENV)/.done $(PLAYER)
 	$(VENV)/bin/python -m pytest $(PYTEST_FLAGS) tests
 
 test-pyz: $(PYZ) $(VENV)/.done $(REF_VENV)/.done

@@ -176,6 +176,34 @@ def test_tampered_player_fails_the_build(tmp_path: Path) -> None:
     assert "error: sha256 mismatch" in proc.stderr
 
 
+def test_unpacked_player_matches_the_archive_and_is_never_packed_from_the_tree(tmp_path: Path) -> None:
+    tgz = ROOT / "build" / "npm" / "asciinema-player-3.17.0.tgz"
+    if not tgz.is_file():
+        pytest.skip("no cached player tarball")
+    tree = tmp_path / "tree"
+    (tree / "asciinema").mkdir(parents=True)
+    shutil.copyfile(BUILDER, tree / "build_zipapp.py")
+    shutil.copyfile(ROOT / "vendor.txt", tree / "vendor.txt")
+    (tree / "asciinema" / "__init__.py").write_text("")
+    builder = [sys.executable, str(tree / "build_zipapp.py"), "--build-dir", str(ROOT / "build"), "--offline"]
+
+    def run(*args: str) -> "subprocess.CompletedProcess[str]":
+        proc = subprocess.run(builder + list(args), capture_output=True, text=True, timeout=300,
+                              stdin=subprocess.DEVNULL)
+        assert proc.returncode == 0, proc.stderr
+        return proc
+
+    assert run("--unpack-player").stdout.count("unpacked: ") == 3
+    assert run("--unpack-player").stdout == ""  # unchanged files are left alone
+    js = tree / "asciinema" / "assets" / "asciinema-player.min.js"
+    good = js.read_bytes()
+    js.write_bytes(b"tampered")
+    run("-o", str(tmp_path / "x.pyz"))
+    with zipfile.ZipFile(tmp_path / "x.pyz") as zf:
+        assert zf.read("asciinema/assets/asciinema-player.min.js") == good
+        assert zf.read("asciinema/assets/asciinema-player.css") == js.with_name("asciinema-player.css").read_bytes()
+
+
 def test_vendored_packages_import_from_the_archive(pyz: Path) -> None:
     code = (
         "import pyte, wcwidth, websockets.sync.server, websockets.sync.client, "

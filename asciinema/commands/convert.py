@@ -18,6 +18,8 @@ def run(args: argparse.Namespace) -> int:
     # would only rescan them (about a fifth of the run time on big files).
     gc.disable()
     fmt = args.output_format or format_for_path(args.output, case_sensitive=False) or "asciicast-v3"
+    if not args.output_format and args.output.lower().endswith((".html", ".htm")):
+        fmt = "html"  # only convert writes pages: rec keeps writing asciicast whatever the name
     name = display_name(args.input)
     stream, size = open_input(args.input)
     try:

@@ -17,7 +17,7 @@ from typing import BinaryIO, Callable, Iterable, Iterator, Optional, Protocol
 from asciinema.asciicast import Event, Header
 from asciinema.errors import write_failed
 
-FORMATS = ("asciicast-v3", "asciicast-v2", "raw", "txt")
+FORMATS = ("asciicast-v3", "asciicast-v2", "raw", "txt", "html")
 
 
 class Encoder(Protocol):
@@ -51,6 +51,10 @@ def get_encoder(fmt: str, *, time_offset: int = 0) -> Encoder:
         from asciinema.encoders.txt import TxtEncoder
 
         return TxtEncoder()
+    if fmt == "html":
+        from asciinema.encoders.html import HtmlEncoder
+
+        return HtmlEncoder()
     raise ValueError(f"unknown format: {fmt}")
 
 
