@@ -79,7 +79,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from operator import itemgetter
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, DefaultDict, Dict, List, Optional, Tuple
 
 import pyte
 from pyte import modes as mo
@@ -295,6 +295,9 @@ def _trailing_blank(cell: Optional[Char]) -> bool:
 class _Screen(pyte.Screen):
     """pyte's Screen with the additions described in the module docstring."""
 
+    # pyte declares a dict of StaticDefaultDict; every line here is a Line (made by _new_line).
+    buffer: DefaultDict[int, Line]  # type: ignore[assignment]  # narrower than pyte's declared type
+
     def __init__(self, columns: int, lines: int, collect: bool) -> None:
         self._ready = False
         super().__init__(columns, lines)
@@ -303,7 +306,7 @@ class _Screen(pyte.Screen):
         #: True while the alternate screen is shown.
         self.alt = False
         #: The buffer not shown: the primary one while ``alt``, else the alternate one (or None).
-        self.other_buffer: Optional[Dict[int, Line]] = None
+        self.other_buffer: Optional[DefaultDict[int, Line]] = None
         #: The cursor saved by DECSET 1049.
         self.alt_saved: Optional[Savepoint] = None
         #: Lines that left the primary screen, as :meth:`Terminal.take_lines` gives them: kept
@@ -333,7 +336,7 @@ class _Screen(pyte.Screen):
     def _new_line(self) -> Line:
         return Line(self.default_char)
 
-    def _new_buffer(self) -> Dict[int, Line]:
+    def _new_buffer(self) -> DefaultDict[int, Line]:
         return defaultdict(self._new_line)
 
     def _collect(self, line: Optional[Line]) -> None:
@@ -792,7 +795,7 @@ class Terminal:
     @property
     def primary_buffer(self) -> Dict[int, Line]:
         s = self.screen
-        return s.other_buffer if s.alt else s.buffer  # type: ignore[return-value]
+        return s.other_buffer if s.alt else s.buffer  # type: ignore[return-value]  # other_buffer is set while alt
 
     @property
     def alt_buffer(self) -> Optional[Dict[int, Line]]:
