@@ -31,7 +31,10 @@ from types import CodeType, ModuleType
 
 TYPE_CHECKING = False  # typing costs about 5 ms to import; annotations need it only for mypy
 if TYPE_CHECKING:
+    from importlib.abc import Loader as _Loader
     from typing import Dict, FrozenSet, Iterable, Optional, Sequence
+else:
+    _Loader = object  # importlib.abc imports typing: the protocol is checked, not inherited
 
 #: the file's first bytes: the interpreter's magic number, then the hash-based-pyc flags
 _STAMP = MAGIC_NUMBER + b"\x03\x00\x00\x00"
@@ -93,7 +96,7 @@ class CachingFinder:
         return spec
 
 
-class CachingLoader:
+class CachingLoader(_Loader):
     """Loads one module's code from the cache file, or compiles it and writes that file."""
 
     def __init__(self, importer: zipimport.zipimporter, filename: str, cache_file: str) -> None:
@@ -118,7 +121,7 @@ class CachingLoader:
                 if isinstance(code, CodeType):
                     # the same source may have been cached by a copy of the archive elsewhere:
                     # tracebacks must name this one (importlib does the same for .pyc files)
-                    _imp._fix_co_filename(code, self.filename)
+                    _imp._fix_co_filename(code, self.filename)  # type: ignore[attr-defined]  # not in typeshed's _imp
                     return code
         except (OSError, ValueError, EOFError, TypeError):
             pass
