@@ -105,6 +105,8 @@ def nested_casts() -> List[bytes]:
                 f'{HEADER3}\n[0.5, "r", {deep}]\n'.encode(),
                 f'{HEADER3}\n[{deep}, "o", "a"]\n'.encode(),
                 f'{HEADER3}\n[0.5, "o", "a"]\n[0.5, "x", {deep}]\n'.encode(),
+                # a header line that is not UTF-8 is decoded again from text
+                b'{"version": 2, "width": 80, "height": 24, "title": "\xff", "x": ' + deep.encode() + b"}\n",
             ]
     return casts
 

@@ -21,7 +21,9 @@ from itertools import chain, islice, repeat, starmap
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from operator import le
 from types import MappingProxyType
-from typing import BinaryIO, Callable, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple
+from typing import (
+    BinaryIO, Callable, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union,
+)
 
 from asciinema.errors import FormatError
 
@@ -130,10 +132,10 @@ def parse_size(data: str) -> Tuple[int, int]:
     if m is None:
         if "x" not in data:
             raise ValueError("invalid size value in resize event")
-        cols, _, rows = data.partition("x")
-        if not cols.isdigit() or int(cols) > 65535:
-            raise ValueError(f"invalid cols value in resize event: {shown_value(cols)}")
-        raise ValueError(f"invalid rows value in resize event: {shown_value(rows)}")
+        cols_text, _, rows_text = data.partition("x")
+        if not cols_text.isdigit() or int(cols_text) > 65535:
+            raise ValueError(f"invalid cols value in resize event: {shown_value(cols_text)}")
+        raise ValueError(f"invalid rows value in resize event: {shown_value(rows_text)}")
     cols, rows = int(m.group(1)), int(m.group(2))
     if cols > 65535:
         raise ValueError(f"invalid cols value in resize event: {shown_value(m.group(1))}")
@@ -146,7 +148,7 @@ def reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not a valid number")
 
 
-def json_loads(data: bytes) -> object:
+def json_loads(data: Union[bytes, str]) -> object:
     """json.loads that refuses NaN and Infinity, which are not JSON.
 
     Nesting deeper than the interpreter's recursion limit is a JSONDecodeError like any
@@ -156,7 +158,7 @@ def json_loads(data: bytes) -> object:
         return json.loads(data, parse_constant=reject_constant)
     except RecursionError:
         pass
-    text = data.decode("utf-8", "replace")
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
     raise json.JSONDecodeError("too deeply nested", text, _too_deep(text)) from None
 
 
