@@ -18,11 +18,11 @@ from __future__ import annotations
 import json
 import re
 from itertools import chain, islice, repeat, starmap
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from json.encoder import encode_basestring
 from operator import le
 from types import MappingProxyType
 from typing import (
-    BinaryIO, Callable, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union,
+    Any, BinaryIO, Callable, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union,
 )
 
 from asciinema.errors import FormatError
@@ -106,7 +106,7 @@ class Recording:
         """The events one by one (shares the single pass with :attr:`batches`)."""
         # Zipping each batch's columns and chaining them runs in C, so iterating events
         # costs next to nothing on top of decoding.
-        return chain.from_iterable(starmap(zip, self.batches))  # type: ignore[arg-type]
+        return chain.from_iterable(starmap(zip, self.batches))
 
 
 def _print_warning(message: str) -> None:
@@ -221,7 +221,9 @@ def line_error(name: str, lineno: int, message: str) -> FormatError:
     return FormatError(f"{name}:{lineno}: {message}")
 
 
-Rows = List[object]
+#: decoded JSON lines, of any shape until :func:`_row_columns` checks them (duck-typed: a
+#: row without ``len()`` is a TypeError there)
+Rows = List[Any]
 
 _READ_SIZE = 1 << 18
 
@@ -255,7 +257,7 @@ def _blocks(stream: BinaryIO) -> Iterator[bytes]:
 #: running on into the next line.
 _LINE_JOIN = b",\tnull,"
 
-Block = Tuple[int, Optional[List[int]], Sequence[object], Sequence[str], Sequence[str]]
+Block = Tuple[int, Optional[List[int]], Sequence[float], Sequence[str], Sequence[str]]
 
 
 def event_columns(stream: BinaryIO, name: str, first_lineno: int, comments: bool, what: str) -> Iterator[Block]:
@@ -280,7 +282,7 @@ def event_columns(stream: BinaryIO, name: str, first_lineno: int, comments: bool
         lineno += block.count(b"\n")
 
 
-def _flat_columns(block: bytes) -> Optional[Tuple[List[object], List[str], List[str]]]:
+def _flat_columns(block: bytes) -> Optional[Tuple[List[float], List[str], List[str]]]:
     """The checked columns of a block of ``[time, code, data]`` lines, or None.
 
     The lines are joined by :data:`_LINE_JOIN` into one flat array and decoded at once,
@@ -299,24 +301,26 @@ def _flat_columns(block: bytes) -> Optional[Tuple[List[object], List[str], List[
         flat = json_loads(joined)
     except (ValueError, UnicodeDecodeError):
         return None
+    assert isinstance(flat, list)  # the text is one JSON array: it starts with [ and ends with ]
     n = (len(joined) - len(block) + 1) // (len(_LINE_JOIN) - 3) + 1  # lines: each join grew the text
-    if len(flat) != 4 * n - 1 or flat[3::4].count(None) != n - 1:  # type: ignore[index,union-attr]
+    if len(flat) != 4 * n - 1 or flat[3::4].count(None) != n - 1:
         return None
-    times, codes, datas = flat[0::4], flat[1::4], flat[2::4]  # type: ignore[index]
+    times, codes, datas = flat[0::4], flat[1::4], flat[2::4]
     return (times, codes, datas) if _columns_ok(times, codes, datas) else None
 
 
-def _columns_ok(times: Sequence[object], codes: Sequence[object], datas: Sequence[object]) -> bool:
+def _columns_ok(times: Sequence[Any], codes: Sequence[Any], datas: Sequence[Any]) -> bool:
     """Whether every time is a number in range, every code a non-empty string, every data a string.
 
     One C-level pass per check over each column (bool, a subclass of int, is refused by
-    comparing types exactly).
+    comparing types exactly). The columns hold decoded JSON values of any type: the checks
+    run in order, so ``min`` and ``max`` see numbers only.
     """
     try:
         return (
             set(map(type, times)) <= _NUMBER_TYPES
-            and min(times) >= 0  # type: ignore[type-var,operator]
-            and max(times) < MAX_TIME  # type: ignore[type-var,operator]
+            and min(times) >= 0
+            and max(times) < MAX_TIME
             and _codes_ok(codes)
             and set(map(type, datas)) == {str}
         )
@@ -354,7 +358,7 @@ _NUMBER_TYPES = {int, float}
 
 def _row_columns(
     rows: Rows, name: str, linenos: List[int], what: str
-) -> Tuple[Sequence[object], Sequence[str], Sequence[str]]:
+) -> Tuple[Sequence[float], Sequence[str], Sequence[str]]:
     """Check that every row is ``[time, code, data]`` and split them into three columns.
 
     The checks run over whole columns; only a failing block is walked row by row to name
@@ -364,8 +368,8 @@ def _row_columns(
         return (), (), ()
     try:
         # A dict or a string of length 3 gives a non-number time, anything without len() a TypeError.
-        if set(map(len, rows)) == {3}:  # type: ignore[arg-type]
-            times, codes, datas = zip(*rows)  # type: ignore[call-overload]
+        if set(map(len, rows)) == {3}:
+            times, codes, datas = zip(*rows)
             if _columns_ok(times, codes, datas):
                 return times, codes, datas
     except TypeError:
@@ -423,8 +427,8 @@ def row_error(name: str, lineno: int, row: object, what: str) -> Optional[Format
 
 def check_special_events(
     recording: Recording, name: str, start: int, linenos: Optional[List[int]],
-    codes: Tuple[str, ...], datas: Tuple[str, ...], exits: bool,
-) -> Tuple[str, ...]:
+    codes: Sequence[str], datas: Sequence[str], exits: bool,
+) -> Sequence[str]:
     """Validate the rare ``r`` (and, for v3, ``x``) events of a block; track the last size."""
     if RESIZE not in codes and not (exits and EXIT in codes):
         return datas
@@ -559,4 +563,5 @@ def chunk_columns(events: Iterable[Event], size: int = 4096) -> Iterator[Columns
         chunk = list(islice(it, size))
         if not chunk:
             return
-        yield tuple(zip(*chunk))  # type: ignore[misc]
+        times, codes, datas = zip(*chunk)
+        yield times, codes, datas

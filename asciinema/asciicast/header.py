@@ -101,16 +101,20 @@ def parse_theme(value: object) -> Optional[Theme]:
         return None
     if not isinstance(value, dict):
         raise ValueError("theme must be an object")
-    fg, bg, palette = value.get("fg"), value.get("bg"), value.get("palette")
-    colors = palette.split(":") if isinstance(palette, str) else None
-    for c in [fg, bg] + (colors or []):
-        if not isinstance(c, str) or _COLOR_RE.match(c) is None:
-            raise ValueError(f"invalid theme colour: {shown_value(c)}")
+    fg, bg, palette = _colour(value.get("fg")), _colour(value.get("bg")), value.get("palette")
+    colors = [_colour(c) for c in palette.split(":")] if isinstance(palette, str) else None
     if colors is None or len(colors) not in (8, 16):
         raise ValueError("theme palette must have 8 or 16 colours")
     if len(colors) == 8:
         colors = colors * 2
-    return Theme(fg.lower(), bg.lower(), tuple(c.lower() for c in colors))  # type: ignore[union-attr]
+    return Theme(fg, bg, tuple(colors))
+
+
+def _colour(value: object) -> str:
+    """A theme colour, lower-cased; ValueError unless it is ``#rrggbb``."""
+    if not isinstance(value, str) or _COLOR_RE.match(value) is None:
+        raise ValueError(f"invalid theme colour: {shown_value(value)}")
+    return value.lower()
 
 
 def decode_theme(value: object, name: str) -> Optional[Theme]:

@@ -39,9 +39,11 @@ def decode(content: bytes, name: str) -> Recording:
     )
     recording = Recording(1, header)
     events = _events(stdout, name, recording)
-    if events:
-        recording.last_time = events[-1][0]
-    return recording.set_batches(iter([tuple(map(list, zip(*events)))] if events else []))  # type: ignore[list-item]
+    if not events:
+        return recording
+    recording.last_time = events[-1][0]
+    times, codes, datas = map(list, zip(*events))
+    return recording.set_batches(iter([(times, codes, datas)]))
 
 
 def _events(stdout: List[object], name: str, recording: Recording) -> List[Event]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from bisect import bisect_left
 from itertools import accumulate, islice, repeat, starmap
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from json.encoder import encode_basestring
 from operator import add, floordiv, le, mod, truediv
 from typing import BinaryIO, Dict, Iterable, Iterator, List, Sequence
 
@@ -49,18 +49,14 @@ def decode(obj: Dict[str, object], stream: BinaryIO, name: str) -> Recording:
     return recording.set_batches(_batches(stream, name, recording))
 
 
-def _positive_int(value: object) -> bool:
-    return type(value) is int and value > 0
-
-
 def _decode_header(obj: Dict[str, object], name: str) -> Header:
     width, height = obj.get("width"), obj.get("height")
-    if not _positive_int(width) or not _positive_int(height):
+    if type(width) is not int or type(height) is not int or width <= 0 or height <= 0:
         raise FormatError(f"{name}:1: asciicast v2 header needs positive integer width and height")
     env = decode_env(obj.get("env"), name)
     return Header(
-        cols=width,  # type: ignore[arg-type]
-        rows=height,  # type: ignore[arg-type]
+        cols=width,
+        rows=height,
         term_type=env.get("TERM"),
         theme=decode_theme(obj.get("theme"), name),
         timestamp=optional_timestamp(obj, name),

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 from itertools import accumulate, starmap
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from json.encoder import encode_basestring
 from operator import sub
-from typing import BinaryIO, Dict, Iterable, Iterator, List, Optional, Sequence
+from typing import BinaryIO, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from asciinema.asciicast import (
     Columns,
@@ -147,7 +147,7 @@ class Encoder:
         obj.update(common_header_fields(header))
         return _dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n"
 
-    def event(self, event: Event) -> str:
+    def event(self, event: Tuple[int, str, str]) -> str:  # an Event, or the plain tuple of a batch
         t, code, data = event
         ms = (t + self.time_offset + 500) // 1000
         interval = max(ms - self.prev_ms, 0)
@@ -164,7 +164,7 @@ class Encoder:
             return ""
         intervals = self._intervals(times)
         if intervals is None:
-            return "".join(map(self.event, zip(times, codes, datas)))  # type: ignore[arg-type]
+            return "".join(map(self.event, zip(times, codes, datas)))
         heads = _line_heads(intervals, codes)
         if heads is not None:
             return joined_lines(heads, datas)
