@@ -10,9 +10,12 @@ from __future__ import annotations
 import io
 import os
 import sys
-from typing import BinaryIO, Optional, Tuple
+from typing import TYPE_CHECKING, BinaryIO, Optional, Tuple
 
 from asciinema.errors import LoadError
+
+if TYPE_CHECKING:
+    from http.client import HTTPResponse
 
 USER_AGENT = "asciinema.pyz"
 
@@ -42,7 +45,7 @@ def open_input(arg: str) -> Tuple[BinaryIO, Optional[int]]:
     return f, size
 
 
-def _get(url: str, timeout: float = 30.0):  # type: ignore[no-untyped-def]
+def _get(url: str, timeout: float = 30.0) -> HTTPResponse:  # what urlopen gives for http(s)
     import http.client
     import urllib.error
     import urllib.request
@@ -104,4 +107,5 @@ def _open_url(url: str) -> Tuple[BinaryIO, Optional[int]]:
         response = _get(url)
     length = response.headers.get("Content-Length")
     size = int(length) if length and length.isdigit() else None
-    return io.BufferedReader(response, 1 << 16), size  # type: ignore[arg-type]
+    # BufferedReader needs only the readinto of a raw stream, which HTTPResponse has
+    return io.BufferedReader(response, 1 << 16), size  # type: ignore[arg-type]  # not a RawIOBase
