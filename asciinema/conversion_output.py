@@ -18,9 +18,9 @@ import marshal
 import os
 import signal  # here, not in the child: an import there could wait on a lock held at fork
 import struct
-from typing import Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Tuple, Union
 
-from asciinema.asciicast import Event, Recording
+from asciinema.asciicast import Columns, Event, Recording
 from asciinema.encoders import Encoder
 from asciinema.errors import OutputError, StdoutClosed
 
@@ -61,14 +61,14 @@ class LocalSink:
         for columns in recording.batches:
             self.batch(columns)
 
-    def batch(self, columns: Sequence[Sequence[object]]) -> None:
+    def batch(self, columns: Columns) -> None:
         self.write(encode_batch(self.encoder, columns))
 
     def event(self, event: Event) -> None:
         self.write(self.encoder.event(event))
 
     def set_time_offset(self, offset: int) -> None:
-        self.encoder.time_offset = offset  # type: ignore[attr-defined]
+        self.encoder.time_offset = offset  # type: ignore[attr-defined]  # cat's v2/v3 encoders have it
 
     def close(self, finish: bool) -> None:
         if finish:
@@ -87,17 +87,19 @@ class LocalSink:
                 pass  # the exception on its way out says what went wrong first
 
 
-def encode_batch(encoder: Encoder, columns: Sequence[Sequence[object]]) -> str:
+def encode_batch(encoder: Encoder, columns: Columns) -> str:
     encode_columns = getattr(encoder, "encode_columns", None)
     if encode_columns is not None:
-        return encode_columns(*columns)  # type: ignore[no-any-return]
-    return "".join(encoder.encode(zip(*columns)))  # type: ignore[arg-type]
+        return encode_columns(*columns)
+    return "".join(encoder.encode(zip(*columns)))  # type: ignore[arg-type]  # plain tuples, used as Events
 
 
 # Commands on the pipe are (name of a LocalSink method, its argument) in marshal, each after
 # its length (marshal.load from a file reads a field at a time, several times slower than
 # loads of the whole). The child runs them on a LocalSink of its own.
 _HEAD = struct.Struct("=Q")
+#: what a command carries: a time offset, the close flag, an event or a batch's columns
+_Argument = Union[int, Tuple[Any, ...]]
 
 
 def _widen(fd: int) -> None:
@@ -111,7 +113,7 @@ def _widen(fd: int) -> None:
         pass
 
 
-def _frame(method: str, argument: object) -> bytes:
+def _frame(method: str, argument: _Argument) -> bytes:
     data = marshal.dumps((method, argument))
     return _HEAD.pack(len(data)) + data
 
@@ -149,7 +151,7 @@ class ChildSink(LocalSink):
         self._errors = errors_r
         self._pipe = os.fdopen(commands_w, "wb", buffering=_PIPE_BUFFER)
 
-    def batch(self, columns: Sequence[Sequence[object]]) -> None:
+    def batch(self, columns: Columns) -> None:
         # marshal takes lists and tuples as they are; anything else is copied into a list
         self._send("batch", tuple(c if type(c) in (list, tuple) else list(c) for c in columns))
 
@@ -174,7 +176,7 @@ class ChildSink(LocalSink):
             self._abandon_pipe()
         self._reap()
 
-    def _send(self, method: str, argument: object) -> None:
+    def _send(self, method: str, argument: _Argument) -> None:
         try:
             self._pipe.write(_frame(method, argument))
         except OSError:
