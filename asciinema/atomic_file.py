@@ -19,9 +19,15 @@ import stat
 import sys
 import tempfile
 from types import TracebackType
-from typing import BinaryIO, List, Optional, Tuple, Type
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, List, Optional, Tuple, Type, Union
 
 from asciinema.errors import STDOUT, OutputError, Terminated, write_failed
+
+if TYPE_CHECKING:
+    from types import FrameType
+
+    #: a signal's disposition, as ``signal.signal`` takes and returns it (None: set outside Python)
+    _Handler = Union[Callable[[int, Optional[FrameType]], Any], int, None]
 
 _EXIT_SIGNALS = ("SIGTERM", "SIGHUP")
 
@@ -43,7 +49,7 @@ class AtomicOutput:
         self._target = path  #: where the temporary file is renamed to: the end of any symlinks
         self._armed = False  #: a signal raises (while the body runs), or is only noted
         self._received: Optional[int] = None
-        self._saved: List[Tuple[int, object]] = []
+        self._saved: List[Tuple[int, _Handler]] = []
 
     def __enter__(self) -> BinaryIO:
         path = self.path
@@ -167,7 +173,7 @@ class AtomicOutput:
     def _restore_signals(self) -> None:
         for signum, previous in self._saved:
             try:
-                signal.signal(signum, previous)  # type: ignore[arg-type]
+                signal.signal(signum, previous)
             except (ValueError, OSError, TypeError):
                 pass
         self._saved = []

@@ -22,10 +22,20 @@ from json.encoder import encode_basestring
 from operator import le
 from types import MappingProxyType
 from typing import (
-    Any, BinaryIO, Callable, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union,
+    TYPE_CHECKING, Any, Callable, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union,
 )
 
 from asciinema.errors import FormatError
+
+if TYPE_CHECKING:  # a Protocol class costs start-up time; only the type checker needs this one
+    from typing import Protocol
+
+    class ByteReader(Protocol):
+        """What the decoders read: a binary file, or a stand-in with its ``readline`` and ``read``."""
+
+        def readline(self) -> bytes: ...
+
+        def read(self, size: int = -1, /) -> bytes: ...
 
 #: Event times at or above this many seconds (about 31,700 years) are refused: JSON can
 #: spell infinity as 1e999, and no recording is that long.
@@ -182,7 +192,7 @@ def _too_deep(text: str) -> int:
     return 0
 
 
-def open_recording(stream: BinaryIO, name: str) -> Recording:
+def open_recording(stream: ByteReader, name: str) -> Recording:
     """Sniff the asciicast version of ``stream`` and decode its header.
 
     ``name`` is used in error messages (``<name>:<line>: <problem>``). Event errors are
@@ -228,7 +238,7 @@ Rows = List[Any]
 _READ_SIZE = 1 << 18
 
 
-def _blocks(stream: BinaryIO) -> Iterator[bytes]:
+def _blocks(stream: ByteReader) -> Iterator[bytes]:
     """Blocks of whole lines (each ending with a newline) read from ``stream``.
 
     ``read1`` returns what a pipe has now, so a recording still being written (``tail -f``)
@@ -260,7 +270,7 @@ _LINE_JOIN = b",\tnull,"
 Block = Tuple[int, Optional[List[int]], Sequence[float], Sequence[str], Sequence[str]]
 
 
-def event_columns(stream: BinaryIO, name: str, first_lineno: int, comments: bool, what: str) -> Iterator[Block]:
+def event_columns(stream: ByteReader, name: str, first_lineno: int, comments: bool, what: str) -> Iterator[Block]:
     """Decode and check the event lines of a v2/v3 file, a block of lines at a time.
 
     Yields ``(start, linenos, times, codes, datas)`` for the non-blank lines of each block:

@@ -12,7 +12,7 @@ from bisect import bisect_left
 from itertools import accumulate, islice, repeat, starmap
 from json.encoder import encode_basestring
 from operator import add, floordiv, le, mod, truediv
-from typing import BinaryIO, Dict, Iterable, Iterator, List, Sequence
+from typing import TYPE_CHECKING, Dict, Iterable, Iterator, List, Sequence
 
 from asciinema.asciicast import (
     Columns,
@@ -41,10 +41,13 @@ from asciinema.asciicast.header import (
 )
 from asciinema.errors import FormatError
 
+if TYPE_CHECKING:
+    from asciinema.asciicast import ByteReader
+
 _dumps = json.dumps
 
 
-def decode(obj: Dict[str, object], stream: BinaryIO, name: str) -> Recording:
+def decode(obj: Dict[str, object], stream: ByteReader, name: str) -> Recording:
     recording = Recording(2, _decode_header(obj, name))
     return recording.set_batches(_batches(stream, name, recording))
 
@@ -67,7 +70,7 @@ def _decode_header(obj: Dict[str, object], name: str) -> Header:
     )
 
 
-def _batches(stream: BinaryIO, name: str, recording: Recording) -> Iterator[Columns]:
+def _batches(stream: ByteReader, name: str, recording: Recording) -> Iterator[Columns]:
     prev = 0
     warned = False
     for start, linenos, times, codes, datas in event_columns(stream, name, 2, False, "asciicast v2"):

@@ -11,7 +11,7 @@ import json
 from itertools import accumulate, starmap
 from json.encoder import encode_basestring
 from operator import sub
-from typing import BinaryIO, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from asciinema.asciicast import (
     Columns,
@@ -38,10 +38,13 @@ from asciinema.asciicast.header import (
 )
 from asciinema.errors import FormatError
 
+if TYPE_CHECKING:
+    from asciinema.asciicast import ByteReader
+
 _dumps = json.dumps
 
 
-def decode(obj: Dict[str, object], stream: BinaryIO, name: str) -> Recording:
+def decode(obj: Dict[str, object], stream: ByteReader, name: str) -> Recording:
     recording = Recording(3, _decode_header(obj, name))
     return recording.set_batches(_batches(stream, name, recording))
 
@@ -70,7 +73,7 @@ def _decode_header(obj: Dict[str, object], name: str) -> Header:
     )
 
 
-def _batches(stream: BinaryIO, name: str, recording: Recording) -> Iterator[Columns]:
+def _batches(stream: ByteReader, name: str, recording: Recording) -> Iterator[Columns]:
     now = 0
     for start, linenos, times, codes, datas in event_columns(stream, name, 2, True, "asciicast v3"):
         if not times:

@@ -11,9 +11,9 @@ import argparse
 import gc
 import sys
 from contextlib import ExitStack
-from typing import List, Optional, Tuple, Union
+from typing import List, Optional, Tuple
 
-from asciinema.asciicast import RESIZE, Recording, make_event, open_recording, v2, v3
+from asciinema.asciicast import RESIZE, Recording, make_event, open_recording
 from asciinema.encoders import flusher, get_encoder, text_writer
 from asciinema.errors import STDOUT, LoadError
 from asciinema.conversion_output import open_sink
@@ -44,11 +44,12 @@ def run(args: argparse.Namespace) -> int:
 def _join(opened: List[Tuple[str, Recording]], sizes: List[Optional[int]]) -> None:
     first = opened[0][1]
     fmt = "asciicast-v2" if first.version == 2 else "asciicast-v3"
-    encoder: Union[v2.Encoder, v3.Encoder] = get_encoder(fmt)  # type: ignore[assignment]
+    encoder = get_encoder(fmt)
     out = sys.stdout.buffer
     write, flush = text_writer(out, STDOUT), flusher(out, STDOUT)
     write(encoder.header(first.header))
-    total = None if None in sizes else sum(sizes)  # type: ignore[arg-type]
+    known = [n for n in sizes if n is not None]
+    total = sum(known) if len(known) == len(sizes) else None
     with open_sink(encoder, write, flush, total) as sink:
         offset = 0  # where the joined recording stands: the time of its last event (µs)
         size = (first.header.cols, first.header.rows)

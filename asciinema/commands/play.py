@@ -27,7 +27,7 @@ import argparse
 import os
 import signal
 import sys
-from typing import IO, TYPE_CHECKING, BinaryIO, Callable, Iterator, List, Optional, Tuple
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, Callable, Iterator, List, Optional, TextIO, Tuple, Union
 
 from asciinema import status
 from asciinema.asciicast import Recording, open_recording
@@ -35,6 +35,11 @@ from asciinema.errors import AsciinemaError, ConfigError, LoadError, OutputError
 from asciinema.cast_input import display_name, is_url, open_input
 
 if TYPE_CHECKING:
+    from types import FrameType
+
+    #: a signal's disposition, as ``signal.signal`` takes and returns it (None: set outside Python)
+    _Handler = Union[Callable[[int, Optional[FrameType]], Any], int, None]
+
     from asciinema import player
 
 
@@ -55,7 +60,7 @@ class LineStream:
     failures become :class:`LoadError` naming the input.
     """
 
-    def __init__(self, raw: BinaryIO, name: str, tee: Optional[IO[bytes]] = None, owned: bool = True) -> None:
+    def __init__(self, raw: IO[bytes], name: str, tee: Optional[IO[bytes]] = None, owned: bool = True) -> None:
         self.raw = raw
         self.name = name
         self.tee = tee
@@ -144,7 +149,7 @@ class Input:
         if self._spooled:
             assert self._spool is not None
             self._spool.seek(0)
-            stream = LineStream(self._spool, self.name, owned=False)  # type: ignore[arg-type]
+            stream = LineStream(self._spool, self.name, owned=False)
         else:
             raw, _ = open_input(self.arg)
             tee = None
@@ -159,7 +164,7 @@ class Input:
                         raise
             stream = LineStream(raw, self.name, tee=tee, owned=self.arg != "-")
         try:
-            return stream, open_recording(stream, self.name)  # type: ignore[arg-type]
+            return stream, open_recording(stream, self.name)
         except BaseException:
             stream.close()
             raise
@@ -243,7 +248,7 @@ class _SignalGuard:
     def __init__(self) -> None:
         self.armed = True
         self.received: Optional[int] = None
-        self._saved: List[Tuple[int, object]] = []
+        self._saved: List[Tuple[int, _Handler]] = []
 
     def _handler(self, signum: int, frame: object) -> None:
         if self.received is None or self.received == signal.SIGINT:
@@ -269,7 +274,7 @@ class _SignalGuard:
         self.armed = False
         for signum, previous in self._saved:
             try:
-                signal.signal(signum, previous)  # type: ignore[arg-type]
+                signal.signal(signum, previous)
             except (ValueError, OSError, TypeError):
                 pass
 
@@ -383,9 +388,9 @@ def _info(message: str) -> None:
         raise StdoutClosed(stdout_failed(e)) from None
 
 
-def _has_fileno(f: object) -> bool:
+def _has_fileno(f: TextIO) -> bool:
     try:
-        f.fileno()  # type: ignore[attr-defined]
+        f.fileno()  # AttributeError: sys.stdout is None, or a stand-in without fileno
         return True
     except (AttributeError, ValueError, OSError):
         return False
