@@ -68,8 +68,10 @@ $(REF_VENV)/.done:
 	$(REF_VENV)/bin/python -m pip install -q asciinema==2.4.0
 	touch $@
 
+# vermin: nothing newer than Python 3.9; mypy: the types of asciinema/ (settings in mypy.ini).
 lint: $(VENV)/.done
 	$(VENV)/bin/vermin -t=3.9- --no-tips --violations --eval-annotations asciinema build_zipapp.py
+	$(VENV)/bin/mypy
 
 test-source: $(VENV)/.done $(REF_VENV)/.done $(PLAYER)
 	$(VENV)/bin/python -m pytest $(PYTEST_FLAGS) tests
