@@ -1,4 +1,4 @@
-"""Config (§2): directories, precedence, TOML keys, key syntax, errors naming file and key."""
+"""Config: directories, precedence, TOML keys, key syntax, errors naming file and key."""
 
 from __future__ import annotations
 

@@ -290,7 +290,9 @@ def test_utf8_split_across_reads(rec: Run, tmp_path: Path) -> None:
 
 
 def test_incremental_decoder_matches_spec_vectors() -> None:
-    # §17.3: the session decodes with codecs' incremental UTF-8 decoder, errors="replace"
+    # The session decodes output with codecs' incremental UTF-8 decoder, errors="replace": on
+    # asciinema 3's vectors, an incomplete sequence waits for the next chunk and each invalid
+    # one becomes one U+FFFD.
     dec = codecs.getincrementaldecoder("utf-8")("replace")
     chunks = [b"\xc5\xbc\xc3", b"\xb3\xc5\x82", b"\xc4", b"\x87\x21", b"\x80", b"\x80\x81",
               b"\x83\x23\xf0\x90\x80\xc0\x21"]

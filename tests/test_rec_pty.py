@@ -395,7 +395,7 @@ def test_notifications(start, tmp_path: Path) -> None:  # type: ignore[no-untype
     assert notes.read_text() == "Paused recording\nResumed recording\nMarker added\n"
 
 
-# --- terminal probing (§3.2) ----------------------------------------------------------
+# --- terminal probing ---------------------------------------------------------------
 
 FULL_REPLY = (
     b"\x1bP>|foot(1.22.0)\x1b\\"
