@@ -16,8 +16,14 @@ from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Property tests check results, not speed: no time limit per example and no complaint about
+# slow generation, which a machine busy with other work would trip at random.
+settings.register_profile("busy-machine", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("busy-machine")
 CASTS = Path(__file__).resolve().parent / "casts"
 
 

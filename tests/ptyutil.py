@@ -153,6 +153,33 @@ class PtyProc:
     def send(self, data: bytes) -> None:
         os.write(self.master, data)
 
+    def unread(self) -> int:
+        """Bytes typed that the child has not read yet (raw mode only)."""
+        buf = fcntl.ioctl(self.slave, termios.FIONREAD, b"\0\0\0\0")
+        return struct.unpack("i", buf)[0]
+
+    def send_key(self, key: bytes, timeout: float = 30.0) -> None:
+        """Type ``key`` and wait until the child has read it.
+
+        A player takes a key only when it is the whole of one read, so a key typed before the
+        previous one was read would join it and neither would count; on a busy machine the
+        child may be slow to read. The kernel moves typed bytes to the child's side a moment
+        after the write, so a queue seen empty at once may not have been filled yet: the
+        wait ends when the queue is empty after having been seen full, or after a grace time.
+        """
+        self.send(key)
+        seen = False
+        grace = time.monotonic() + 0.2
+        deadline = time.monotonic() + timeout
+        while True:
+            left = self.unread()
+            if not left and (seen or time.monotonic() > grace or self.proc.poll() is not None):
+                return
+            seen = seen or bool(left)
+            if left and (time.monotonic() > deadline or self.proc.poll() is not None):
+                raise AssertionError(f"{key!r} was never read; output: {self.output[-2000:]!r}")
+            time.sleep(0.002)
+
     # -- the process ---------------------------------------------------------------------
 
     def wait(self, timeout: float = 30.0) -> int:
@@ -233,10 +260,3 @@ def lateness(arrivals: Sequence[Tuple[float, float]]) -> Tuple[List[float], floa
     drift = (arrivals[-1][1] - arrivals[0][1]) - span_due
     return late, drift, span_due
 
-
-def percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = min(len(ordered) - 1, max(0, int(round(q / 100 * (len(ordered) - 1)))))
-    return ordered[k]

