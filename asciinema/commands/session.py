@@ -350,6 +350,8 @@ def run(args: argparse.Namespace) -> int:
     file: Optional[str] = getattr(args, "file", None)
     local: Optional[str] = getattr(args, "local", None)
     if getattr(args, "remote", None) is not None:
+        # refused before anything is created; once supported, its output is opened after the
+        # local stream's (below), as asciinema 3 does
         raise AsciinemaError(f"streaming to an asciinema server ({preset.remote}) is not supported yet")
     env: Dict[str, str] = dict(os.environ)
     check_locale(env)
@@ -365,20 +367,17 @@ def run(args: argparse.Namespace) -> int:
 
     terminal, stdin_fd = prepare_terminal(args.headless, args.window_size, env)
     outputs: List[Output] = []
+    handed_over = False  #: the session closes the outputs from then on
     try:
         header = build_header(
             terminal, env, sc, command=command, title=args.title, idle_time_limit=idle,
             capture_env=args.capture_env,
         )
-        # in asciinema 3's order: the file is created before the listener is bound
-        try:
-            if file is not None:
-                outputs.append(_file_output(args, file))
-            url = _local_stream(outputs, local) if local is not None else None
-        except BaseException:
-            for out in outputs:
-                out.close(0)
-            raise
+        # in asciinema 3's order: the file is created before the listener is bound (a port
+        # in use leaves an empty file, which the next run may overwrite), then the remote
+        if file is not None:
+            outputs.append(_file_output(args, file))
+        url = _local_stream(outputs, local) if local is not None else None
         child_env = dict(env)
         child_env.update(preset.child_env)
         child_env["ASCIINEMA_SESSION"] = session_id(os.getpid())
@@ -403,8 +402,13 @@ def run(args: argparse.Namespace) -> int:
         if command is None:
             info("Press <ctrl+d> or type 'exit' to end")
         _flush_stdout()
-        result = Session(spec, terminal, outputs, notifier).run()
+        session = Session(spec, terminal, outputs, notifier)
+        handed_over = True
+        result = session.run()
     finally:
+        if not handed_over:
+            for out in outputs:
+                out.close(0)
         terminal.close()
     if result.error is not None:
         # the program ran to its end; the recording did not
