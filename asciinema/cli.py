@@ -17,7 +17,9 @@ from asciinema.errors import AsciinemaError, StdoutClosed, stdout_failed
 
 ABOUT = "Terminal session recorder, streamer, and player"
 
-_FORMAT_HELP = (
+#: the recording formats, for rec/session -f and convert -f
+FORMATS = ("asciicast-v3", "asciicast-v2", "raw", "txt")
+FORMAT_HELP = (
     "asciicast-v3: full-featured session format, with timing and metadata (current generation); "
     "asciicast-v2: the previous generation; raw: terminal output with control sequences, "
     "without timing and metadata; txt: plain text without colours or control sequences"
@@ -43,9 +45,9 @@ def _declare_convert(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "-f",
         "--output-format",
-        choices=("asciicast-v3", "asciicast-v2", "raw", "txt"),
+        choices=FORMATS,
         metavar="FORMAT",
-        help="output format: asciicast-v3 (default), asciicast-v2, raw or txt (default for *.txt). " + _FORMAT_HELP,
+        help="output format: asciicast-v3 (default), asciicast-v2, raw or txt (default for *.txt). " + FORMAT_HELP,
     )
     p.add_argument("--overwrite", action="store_true", help="overwrite the output file if it already exists")
 
@@ -123,42 +125,15 @@ Examples:
   asciinema play - < demo.cast
 """
 
-def _window_size(value: str):  # type: ignore[no-untyped-def]
-    from asciinema.commands.record import parse_window_size
+def _session_command(name: str) -> Declare:
+    """The flags of ``rec``, ``stream`` or ``session``: one declaration with three presets."""
 
-    return parse_window_size(value)
+    def declare(p: argparse.ArgumentParser) -> None:
+        from asciinema.commands.session import declare
 
+        declare(p, name)
 
-def _seconds(value: str) -> float:
-    from asciinema.commands.record import parse_seconds
-
-    return parse_seconds(value)
-
-
-def _declare_record(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", metavar="FILE", help="output file path")
-    p.add_argument("-f", "--output-format", choices=("asciicast-v3", "asciicast-v2", "raw", "txt"),
-                   metavar="FORMAT", help="output file format: asciicast-v3 (default), asciicast-v2, raw or "
-                   "txt (default for *.txt; when appending, the existing file's version). " + _FORMAT_HELP)
-    p.add_argument("-c", "--command", metavar="COMMAND",
-                   help="command to start in the session (default: session.command from the config, else $SHELL)")
-    p.add_argument("-I", "--capture-input", "--stdin", action="store_true", help="enable input (keyboard) capture")
-    p.add_argument("--capture-env", metavar="VARS",
-                   help="comma-separated list of environment variables to capture (default: SHELL)")
-    mode = p.add_mutually_exclusive_group()
-    mode.add_argument("-a", "--append", action="store_true", help="append to an existing recording file")
-    mode.add_argument("--overwrite", action="store_true", help="overwrite the output file if it already exists")
-    p.add_argument("-t", "--title", metavar="TITLE", help="title of the recording")
-    p.add_argument("-i", "--idle-time-limit", type=_seconds, metavar="SECS",
-                   help="limit idle time to a given number of seconds (stored in the header for players)")
-    p.add_argument("--headless", action="store_true", help="headless mode: don't use the terminal for I/O")
-    p.add_argument("--window-size", type=_window_size, metavar="COLSxROWS",
-                   help="override the session's terminal size: 80x24, 80x (cols only) or x24 (rows only)")
-    p.add_argument("--return", dest="return_", action="store_true", help="return the session's exit status")
-    p.add_argument("--log-file", metavar="PATH", help="append a log of the session to this file")
-    p.add_argument("--cols", type=int, help=argparse.SUPPRESS)  # 2.x flags, accepted and ignored
-    p.add_argument("--rows", type=int, help=argparse.SUPPRESS)
-    p.add_argument("--raw", action="store_true", help=argparse.SUPPRESS)
+    return declare
 
 
 _REC_EPILOG = """\
@@ -186,8 +161,50 @@ Examples:
   printf 'make test\\nexit\\n' | asciinema rec ci.cast   # scripted input
 """
 
+_STREAM_EPILOG = """\
+Streams the shell ($SHELL), or the --command, running on a new pseudo-terminal, live:
+with --local, a built-in HTTP server serves a page with the asciinema player that shows
+the session as it happens (its URL is printed at start; viewers are read-only). On
+loopback (the default, 127.0.0.1 with a free port) the page is at /; on any other address
+(0.0.0.0:8080 to share on the network) it is under a secret /s/TOKEN/ path, and every
+other path is 404. Keys during the session:
+  ctrl+d or 'exit'   end the session (the shell's own ways out)
+  ctrl+\\             pause / resume the stream (session.pause_key)
+  session.add_marker_key, session.prefix_key in config.toml: add a marker; prefix mode
+During the session, ASCIINEMA_SESSION (a unique session ID) is set.
+
+Exit status: 0; with --return the program's status (128+N after signal N); 1 on errors.
+
+Examples:
+  asciinema stream --local                             # a free port on 127.0.0.1
+  asciinema stream --local 0.0.0.0:8080                # on the network, under a secret path
+  asciinema stream -l -c "htop"
+"""
+
+_SESSION_EPILOG = """\
+Records to a file (--output-file, as `rec` does: the same formats, --append and
+--overwrite) and/or streams live (--stream-local, as `stream --local` does) the shell
+($SHELL), or the --command, running on a new pseudo-terminal. At least one of them is
+needed. NAME=VALUE arguments are added to the program's environment. Keys during the
+session:
+  ctrl+d or 'exit'   end the session (the shell's own ways out)
+  ctrl+\\             pause / resume the capture (session.pause_key)
+  session.add_marker_key, session.prefix_key in config.toml: add a marker; prefix mode
+During the session, ASCIINEMA_SESSION (a unique session ID) is set.
+
+Exit status: 0; with --return the program's status (128+N after signal N); 1 on errors.
+
+Examples:
+  asciinema session --output-file demo.cast --stream-local
+  asciinema session -o demo.cast -l 0.0.0.0:9000 -t "Live coding"
+  asciinema session -o demo.cast --idle-time-limit 1.5
+"""
+
 COMMANDS: List[Tuple[str, Tuple[str, ...], str, str, Declare, str]] = [
-    ("record", ("rec",), "Record a terminal session", "record", _declare_record, _REC_EPILOG),
+    ("record", ("rec",), "Record a terminal session", "session", _session_command("record"), _REC_EPILOG),
+    ("stream", (), "Stream a terminal session", "session", _session_command("stream"), _STREAM_EPILOG),
+    ("session", (), "Record and stream a terminal session", "session", _session_command("session"),
+     _SESSION_EPILOG),
     ("play", (), "Play back a terminal session", "play", _declare_play, _PLAY_EPILOG),
     ("cat", (), "Concatenate multiple recordings", "cat", _declare_cat, _CAT_EPILOG),
     ("convert", (), "Convert a recording to another format", "convert", _declare_convert, _CONVERT_EPILOG),
@@ -223,6 +240,11 @@ class _TopParser(argparse.ArgumentParser):
     """``asciinema --help`` laid out as asciinema 3 prints it: usage, then one line per
     command (with its aliases), then the options."""
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        #: each command's parser, for usage errors found after parsing
+        self.command_parsers: Dict[str, argparse.ArgumentParser] = {}
+
     def format_help(self) -> str:
         commands = [
             (name, about + (f" [aliases: {', '.join(aliases)}]" if aliases else ""))
@@ -241,7 +263,7 @@ def _columns(rows: List[Tuple[str, str]]) -> List[str]:
     return [f"  {name:<{width}}  {text}".rstrip() for name, text in rows]
 
 
-def build_parser(commands: "Optional[Container[str]]" = None) -> argparse.ArgumentParser:
+def build_parser(commands: "Optional[Container[str]]" = None) -> _TopParser:
     """The whole command line; only the options of ``commands`` (None: all) are declared.
 
     Every command is listed, but declaring every option of every command costs more than
@@ -280,7 +302,8 @@ def build_parser(commands: "Optional[Container[str]]" = None) -> argparse.Argume
         )
         if commands is None or name in commands or any(alias in commands for alias in aliases):
             declare(p)
-        p.set_defaults(module=module)
+        p.set_defaults(module=module, command_name=name)
+        parser.command_parsers[name] = p
     return parser
 
 
@@ -328,6 +351,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         rest = args_in[1:]
         args_in = (rest[:1] + ["--help"]) if rest else ["--help"]
     args = parser.parse_args(args_in)
+    # a command's flags taken together (a missing one of several), with argparse's usage error
+    check = getattr(args, "check", None)
+    problem = check(args) if check is not None else None
+    if problem is not None:
+        parser.command_parsers[args.command_name].error(problem)
     status.set_quiet(getattr(args, "quiet", False))
     try:
         import importlib

@@ -3,14 +3,15 @@
 The session loop hands every event to each output with :meth:`Output.send`, which must not
 block: the person typing never waits for a file, a viewer or a network. An output that falls
 far behind says so with :meth:`Output.congested` (the loop then stops reading the program's
-output for a moment, as a slow terminal would make it), and one that fails reports it with
+output for a moment, as a slow terminal would make it, until the output wakes it once it has
+room again), and one that fails reports it with
 :meth:`Output.failure` and wakes the loop, which drops it: a failed output never ends the
 session (a full disk must not cost the user their program). ``stream`` and ``session`` add
 their outputs (local HTTP stream, remote relay) next to :class:`FileOutput` without touching
 the loop.
 
-:class:`FileOutput` encodes and writes on a thread of its own, fed by a queue bounded by
-the amount of text waiting. Everything queued is written as soon as the thread gets to it
+:class:`FileOutput` encodes and writes on a :class:`~asciinema.queue_worker.QueueWorker`
+thread, fed by a queue bounded by the amount of text waiting. Everything queued is written as soon as the thread gets to it
 (within :data:`LINGER`, in large slices under load), so after ``kill -9`` of the recorder the
 file holds whole lines up to a moment ago. :func:`open_recording_file` applies the file-mode rules of §4.2-§4.4.
 """
@@ -18,14 +19,15 @@ file holds whole lines up to a moment ago. :func:`open_recording_file` applies t
 from __future__ import annotations
 
 import os
-import threading
 from collections import deque
-from typing import BinaryIO, Callable, List, NamedTuple, Optional, Protocol, cast
+from typing import BinaryIO, Callable, List, NamedTuple, Optional, Protocol, Sequence, cast
 
 from asciinema import status
 from asciinema.asciicast import RESIZE, Event, Header, json_loads, make_event, open_recording, row_error
 from asciinema.encoders import Encoder, format_for_path, get_encoder
 from asciinema.errors import LoadError, OutputError
+from asciinema.queue_worker import QueueWorker
+from asciinema.write_all import write_all
 
 #: characters of event data a file output may have waiting before it counts as congested
 MAX_BACKLOG = 4 << 20
@@ -58,13 +60,55 @@ class Output(Protocol):
 
     def send(self, event: Event) -> None: ...
 
-    def congested(self) -> bool: ...
+    def congested(self) -> bool:
+        """Too much waits: a query with no effect (the output calls ``wake`` once it has room)."""
 
     def failure(self) -> Optional[Failure]:
         """Why the output stopped once it has failed, else None."""
 
     def close(self, timeout: float) -> Optional[str]:
-        """Flush and stop, waiting up to ``timeout`` seconds; the error message if any."""
+        """Flush and stop, waiting up to ``timeout`` seconds; the error message if any.
+
+        The session closes its outputs at once, each on a thread of its own."""
+
+
+#: seconds past their own timeout that closing outputs are waited for
+CLOSE_GRACE = 1.0
+
+
+def close_outputs(outputs: Sequence[Output], timeout: float) -> List[Optional[str]]:
+    """Close all ``outputs`` at once, each given ``timeout`` seconds; their messages.
+
+    Each close runs on a thread of its own (a file flushing, a stream saying goodbye to its
+    viewers), so the wait is the slowest one's, not the sum. An exception from a close is
+    raised here once every close has ended or timed out.
+    """
+    if len(outputs) <= 1:
+        return [out.close(timeout) for out in outputs]
+    import threading
+    import time
+
+    results: List[Optional[str]] = [None] * len(outputs)
+    errors: List[BaseException] = []
+
+    def close(i: int) -> None:
+        try:
+            results[i] = outputs[i].close(timeout)
+        except BaseException as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=close, args=(i,), name=f"asciinema-close-{i}", daemon=True)
+               for i in range(len(outputs))]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + timeout + CLOSE_GRACE
+    for i, thread in enumerate(threads):
+        thread.join(max(0.0, deadline - time.monotonic()))
+        if thread.is_alive():
+            results[i] = f"can't finish {outputs[i].name}: timed out"
+    if errors:
+        raise errors[0]
+    return results
 
 
 class RecordingFile(NamedTuple):
@@ -256,12 +300,11 @@ def _drop_cut_line(fd: int, path: str, start: int) -> None:
 
 
 class FileOutput:
-    """Encodes events to a :class:`RecordingFile` on a writer thread; never blocks ``send``.
+    """Encodes events to a :class:`RecordingFile` on a worker thread; never blocks ``send``.
 
-    ``send`` appends to a deque and wakes the writer only when it is idle, so a burst of
-    output costs one wake-up. The writer then lingers :data:`LINGER` seconds to gather the
-    burst, and encodes and writes it in slices of :data:`SLICE_CHARS` characters: each
-    slice's write releases the GIL, so the session loop never waits long for it.
+    ``send`` queues the event; the worker lingers :data:`LINGER` seconds after a wake-up to
+    gather a burst, and encodes and writes it in slices of :data:`SLICE_CHARS` characters:
+    each slice's write releases the GIL, so the session loop never waits long for it.
     """
 
     fatal = True
@@ -272,72 +315,62 @@ class FileOutput:
         self.encoder: Encoder = get_encoder(target.format, time_offset=target.time_offset)
         # v2 and v3 encode straight to the file's bytes; the other formats go through text
         self._encode: Callable[[List[Event]], bytes] = getattr(self.encoder, "encode_utf8", self._encode_text)
-        self._pending: "deque[Event]" = deque()
-        self._signal = threading.Event()
-        self._armed = False  #: the writer was woken, or is writing, and will see new events
-        self._closing = threading.Event()  #: set by close; also cuts the writer's linger short
-        self._thread: Optional[threading.Thread] = None
-        self._wake: Wake = _nothing
+        self._worker: Optional[QueueWorker[Event]] = None
         self._failure: Optional[Failure] = None
         self._header_written = False  #: what a failure loses: everything...
         self._batch_time = 0  #: ...or the events from this session time (µs) on...
         self._finishing = False  #: ...or the end (txt keeps the screen until then)
-        self._queued = 0  #: characters handed over (main thread only)
-        self._written = 0  #: characters written (writer thread only)
-        self._waiting_for_room = False
         self._preamble = ""
         self._good_size = 0  #: file size after the last whole slice
 
     def start(self, header: Header, wake: Wake) -> None:
-        self._wake = wake
         target = self.target
         encoder = self.encoder
         if target.append and target.format in ("asciicast-v2", "asciicast-v3"):
-            # §4.4: no header; a resize to the current size continues the existing timeline
+            # no header; a resize to the current size continues the existing timeline
             encoder.header(header)
             resize = make_event(0, RESIZE, f"{header.cols}x{header.rows}")
             self._preamble = ("\n" if target.needs_newline else "") + encoder.event(resize)
         else:
             self._preamble = encoder.header(header)
-        self._armed = True  # the preamble is written at once
-        self._signal.set()
-        self._thread = threading.Thread(target=self._run, name="asciinema-file-writer", daemon=True)
-        self._thread.start()
+        self._worker = QueueWorker(
+            "asciinema-file-writer", self._drain, wake, high_water=MAX_BACKLOG, low_water=MAX_BACKLOG // 2,
+            linger=LINGER, begin=self._begin, end=self._end,
+        )
+        self._worker.start()
 
     def send(self, event: Event) -> None:
-        if self._failure is None:
-            self._queued += len(event[2])
-            self._pending.append(event)
-            if not self._armed:
-                self._armed = True
-                self._signal.set()
+        worker = self._worker
+        if worker is not None and worker.error is None:
+            worker.put(event, len(event[2]))
 
     def congested(self) -> bool:
-        if self._queued - self._written > MAX_BACKLOG:
-            self._waiting_for_room = True
-            return True
-        return False
+        worker = self._worker
+        return worker is not None and worker.congested()
 
     def failure(self) -> Optional[Failure]:
+        if self._failure is None and self._worker is not None and self._worker.error is not None:
+            self._fail(self._worker.error)
         return self._failure
 
     def close(self, timeout: float) -> Optional[str]:
-        thread = self._thread
-        if thread is not None:
-            self._closing.set()
-            self._signal.set()
-            thread.join(timeout)
-            if thread.is_alive() and self._failure is None:
-                self._fail("timed out")
-        if not (thread is not None and thread.is_alive()):
+        worker = self._worker
+        finished = worker is None or worker.close(timeout)
+        if self.failure() is None and not finished:
+            self._fail("timed out")
+        if finished:
             try:
                 os.close(self.target.fd)
             except OSError as e:
                 if self._failure is None:
-                    self._fail(e.strerror or str(e))
+                    self._fail(e)
         return None if self._failure is None else self._failure.message
 
-    def _fail(self, reason: str) -> None:
+    def _fail(self, reason: "BaseException | str") -> None:
+        if isinstance(reason, OSError):
+            reason = reason.strerror or str(reason)
+        elif isinstance(reason, BaseException):  # an encoder bug must still end the recording cleanly
+            reason = f"{type(reason).__name__}: {reason}"
         # said so that it holds both while the session goes on and after it
         if not self._header_written:
             lost, notice = "nothing is recorded", "Write error, session won't be recorded"
@@ -348,56 +381,28 @@ class FileOutput:
             notice = "Write error, recording suspended"
         self._failure = Failure(f"can't write {self.name}: {reason}; {lost}", notice)
 
-    # --- writer thread ---------------------------------------------------------------
+    # --- worker thread ---------------------------------------------------------------
 
-    def _run(self) -> None:
-        try:
-            self._good_size = os.fstat(self.target.fd).st_size
-            self._write(self._preamble.encode("utf-8", "replace"))
-            self._header_written = True
-            self._loop()
-        except OSError as e:
-            self._fail(e.strerror or str(e))
-            self._wake()
-        except Exception as e:  # an encoder bug must still end the recording cleanly
-            self._fail(f"{type(e).__name__}: {e}")
-            self._wake()
+    def _begin(self) -> None:
+        self._good_size = os.fstat(self.target.fd).st_size
+        self._write(self._preamble.encode("utf-8", "replace"))
+        self._header_written = True
 
-    def _loop(self) -> None:
-        pending = self._pending
-        while True:
-            self._signal.wait()
-            self._signal.clear()
-            # let a burst gather: one wake-up, few large writes; closing needs no wait
-            self._closing.wait(LINGER)
-            while True:
-                self._drain()
-                self._armed = False
-                if not pending:
-                    break
-                self._armed = True  # events came after the drain
-            if self._closing.is_set() and not pending:
-                self._finishing = True
-                self._write(self.encoder.finish().encode("utf-8", "replace"))
-                return
-
-    def _drain(self) -> None:
-        pending = self._pending
+    def _drain(self, pending: "deque[Event]") -> int:
         popleft = pending.popleft
-        encode = self._encode
-        while pending:
-            batch: List[Event] = []
-            size = 0
-            while pending and size < SLICE_CHARS:
-                event = popleft()
-                batch.append(event)
-                size += len(event[2])
-            self._batch_time = batch[0][0]
-            self._write(encode(batch))
-            self._written += size
-            if self._waiting_for_room and self._queued - self._written < MAX_BACKLOG // 2:
-                self._waiting_for_room = False
-                self._wake()
+        batch: List[Event] = []
+        size = 0
+        while pending and size < SLICE_CHARS:
+            event = popleft()
+            batch.append(event)
+            size += len(event[2])
+        self._batch_time = batch[0][0]
+        self._write(self._encode(batch))
+        return size
+
+    def _end(self) -> None:
+        self._finishing = True
+        self._write(self.encoder.finish().encode("utf-8", "replace"))
 
     def _encode_text(self, batch: List[Event]) -> bytes:
         return "".join(self.encoder.encode(batch)).encode("utf-8", "replace")
@@ -410,24 +415,15 @@ class FileOutput:
         """
         if not data:
             return
-        view = memoryview(data)
-        fd = self.target.fd
-        written = 0
         try:
-            while written < len(view):
-                written += os.write(fd, view[written:])
+            write_all(self.target.fd, data)
         except OSError:
-            if written:
-                self._cut_back()
+            self._cut_back()
             raise
-        self._good_size += written
+        self._good_size += len(data)
 
     def _cut_back(self) -> None:
         try:
             os.ftruncate(self.target.fd, self._good_size)
         except OSError:
             pass
-
-
-def _nothing() -> None:
-    pass

@@ -1,10 +1,12 @@
 """The session engine shared by ``rec``, ``stream`` and ``session`` (§3.5).
 
 One loop around a selector relays bytes between the user's terminal and the program on its
-pty, and turns what happens into events for the outputs: ``o`` output, ``i`` input (when
-captured), ``r`` resize, ``m`` marker and, at the end, ``x`` exit status. :class:`Session` has
-one method per input source (pty master, keys, signals and output wake-ups) and keeps all
-writes non-blocking: the terminal gets the program's output first, and outputs only queue.
+pty, and reports what happens to the capture stage (:class:`asciinema.capture.Capture`), which
+makes the events every output gets: ``o`` output, ``i`` input (when captured), ``r`` resize,
+``m`` marker and, at the end, ``x`` exit status. :class:`Session` has one method per input
+source (pty master, keys, signals and output wake-ups), keeps the deadlines (the child's, the
+capture's filters') and keeps all writes non-blocking: the terminal gets the program's output
+first, and outputs only queue.
 
 Ending: the child exiting (then the pty is drained), or, asking the child to end (SIGHUP and
 SIGTERM, SIGKILL after :data:`KILL_GRACE`) on SIGTERM/SIGHUP/SIGINT/SIGQUIT to us or a hangup
@@ -28,21 +30,21 @@ until the program exits.
 
 from __future__ import annotations
 
-import codecs
 import errno
 import os
 import signal
 import sys
 import time
-from typing import Callable, Dict, List, NamedTuple, Optional
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence
 
-from asciinema.asciicast import EXIT, INPUT, MARKER, OUTPUT, RESIZE, Event, Header, make_event
+from asciinema.asciicast import Event, Header
+from asciinema.capture import Capture, Filter
 from asciinema.end_of_input import ERASE_EOF, EndOfInput
 from asciinema.keys import MARKER as KEY_MARKER
 from asciinema.keys import PAUSE as KEY_PAUSE
 from asciinema.keys import FORWARD, Hotkeys
 from asciinema.notifier import Notifier, NullNotifier
-from asciinema.outputs import Output
+from asciinema.outputs import Output, close_outputs
 from asciinema.poller import Poller
 from asciinema.ptyproc import PtyProcess, input_waiting
 from asciinema.session_terminal import SessionTerminal
@@ -102,6 +104,7 @@ class SessionSpec:
         capture_input: bool = False,
         hotkeys: Optional[Hotkeys] = None,
         input_fd: Optional[int] = None,
+        filters: Sequence[Filter] = (),
     ) -> None:
         self.command = command
         self.env = env
@@ -110,6 +113,8 @@ class SessionSpec:
         self.hotkeys = hotkeys if hotkeys is not None else Hotkeys()
         #: read keys from this fd when it is not the terminal (a pipe or file on stdin)
         self.input_fd = input_fd
+        #: between the capture and every output, in this order
+        self.filters = list(filters)
 
 
 class SessionResult(NamedTuple):
@@ -134,6 +139,7 @@ class Session:
         self.notifier: Notifier = notifier or NullNotifier()
         self.clock = clock
         self.hotkeys = spec.hotkeys
+        self.capture = Capture(self._send, clock, capture_input=spec.capture_input, filters=spec.filters)
         self.process: Optional[PtyProcess] = None
         self.poller = Poller()
         self._master_fd = -2
@@ -152,10 +158,6 @@ class Session:
         self.pty_buf = bytearray()
         # terminal
         self.term_writer: Optional[TerminalWriter] = None  #: None: output discarded
-        # time (ns)
-        self.start = 0
-        self.offset = 0
-        self.paused_at: Optional[int] = None
         # ending
         self.status: Optional[int] = None
         self.error: Optional[str] = None
@@ -165,8 +167,6 @@ class Session:
         self.drain_quiet_at: Optional[float] = None
         self.drain_end_at: Optional[float] = None
         self.last_size = (spec.header.cols, spec.header.rows)
-        self._out_decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        self._in_decoder = codecs.getincrementaldecoder("utf-8")("replace")
 
     # --- running ---------------------------------------------------------------------
 
@@ -181,18 +181,19 @@ class Session:
             size = (spec.header.cols, spec.header.rows)
             # forked before any thread of ours starts: outputs start their threads below
             self.process = PtyProcess.spawn(spec.command, spec.env, size, keep_ignored=ignored)
-            self.start = self.clock()
+            self.capture.begin()
             log.info("child %d started: %s", self.process.pid, spec.command)
             if self.terminal.out_fd is not None:
                 self.term_writer = TerminalWriter(self.terminal.out_fd, self.terminal.direct_fd, self.wake,
-                                           TERM_BACKLOG // 2)
+                                                  high_water=TERM_BACKLOG, low_water=TERM_BACKLOG // 2)
             for out in self.outputs:
                 out.start(spec.header, self.wake)
             self.terminal.enter()
             self._register()
             self._check_child()
             self._loop()
-            self._emit(EXIT, str(self.status))
+            assert self.status is not None
+            self.capture.exit(self.status)
             log.info("session ended, exit status %s", self.status)
         except BaseException:
             self._abort()
@@ -233,6 +234,10 @@ class Session:
                 self._look_for_eof()
             if self._deadlines:
                 self._check_deadlines()
+            if self.capture.filters:
+                due = self.capture.next_deadline()
+                if due is not None and self.clock() >= due:
+                    self.capture.tick()
 
     def _finished(self) -> bool:
         if self.status is None:
@@ -257,8 +262,7 @@ class Session:
         if writer is not None:
             if writer.error is not None:
                 self._terminal_lost(writer.error)
-            elif writer.backlog() >= TERM_BACKLOG:
-                writer.waiting = True
+            elif writer.congested():
                 congested = True
         input_fd, master = self.input_fd, self._master_fd
         if self.master_open:
@@ -273,13 +277,16 @@ class Session:
                 self.input_open and len(self.pty_buf) < PTY_BACKLOG and not self.ending,
                 False,
             )
+        timeout: Optional[float]
         if self._eof is not None and not self.pty_buf:
-            look = max(0.0, self._eof.next_look - self._now_s())
+            timeout = _earliest(max(0.0, self._eof.next_look - self._now_s()), self._timeout(congested))
+        elif not self._deadlines and not congested and (self.master_open or self.status is not None):
+            timeout = None
+        else:
             timeout = self._timeout(congested)
-            return look if timeout is None else min(look, timeout)
-        if not self._deadlines and not congested and (self.master_open or self.status is not None):
-            return None
-        return self._timeout(congested)
+        if self.capture.filters:
+            timeout = _earliest(timeout, self._capture_timeout())
+        return timeout
 
     def _want(self, fd: int, read: bool, write: bool) -> None:
         mask = (1 if read else 0) | (2 if write else 0)
@@ -293,6 +300,11 @@ class Session:
     @property
     def _deadlines(self) -> bool:
         return bool(self.kill_at or self.give_up_at or self.drain_quiet_at or self.drain_end_at)
+
+    def _capture_timeout(self) -> Optional[float]:
+        """Seconds until the capture's filters have something due, or None."""
+        due = self.capture.next_deadline()
+        return None if due is None else max(0.0, (due - self.clock()) / 1e9)
 
     def _timeout(self, congested: bool) -> Optional[float]:
         now = self._now_s()
@@ -339,10 +351,7 @@ class Session:
     def _output(self, data: bytes) -> None:
         if self.term_writer is not None:
             self.term_writer.write(data)
-        if self.paused_at is None:
-            text = self._out_decoder.decode(data)
-            if text:
-                self._emit(OUTPUT, text)
+        self.capture.output(data)
 
     def _terminal_lost(self, e: OSError) -> None:
         if self.term_writer is not None:
@@ -367,16 +376,13 @@ class Session:
             return
         action = self.hotkeys.feed(data)
         if action.kind == FORWARD:
-            if self.spec.capture_input and self.paused_at is None:
-                text = self._in_decoder.decode(data)
-                if text:
-                    self._emit(INPUT, text)
+            self.capture.input(data)
             self.pty_buf += data
             self._write_pty()
         elif action.kind == KEY_PAUSE:
             self._toggle_pause()
         elif action.kind == KEY_MARKER:
-            self._emit(MARKER, "")
+            self.capture.marker()
             self.notifier.notify("Marker added")
             log.info("marker added")
 
@@ -435,14 +441,10 @@ class Session:
             self._peer = -1
 
     def _toggle_pause(self) -> None:
-        now = self.clock()
-        if self.paused_at is None:
-            self.paused_at = now
+        if self.capture.toggle_pause():
             self.notifier.notify("Paused recording")
             log.info("paused")
         else:
-            self.offset += now - self.paused_at
-            self.paused_at = None
             self.notifier.notify("Resumed recording")
             log.info("resumed")
 
@@ -502,7 +504,7 @@ class Session:
         self.last_size = size
         assert self.process is not None
         self.process.set_size(*size)
-        self._emit(RESIZE, f"{size[0]}x{size[1]}")
+        self.capture.resize(*size)
         log.info("resized to %dx%d", *size)
 
     def _check_outputs(self) -> None:
@@ -587,8 +589,8 @@ class Session:
             writer.close(TERM_FLUSH)
 
     def _close_outputs(self) -> None:
-        for out in self.outputs:
-            message = out.close(OUTPUT_CLOSE)
+        """Close every output at once: the wait is the slowest one's, not their sum."""
+        for out, message in zip(self.outputs, close_outputs(self.outputs, OUTPUT_CLOSE)):
             if message is not None and out.fatal and self.error is None:
                 self.error = message
 
@@ -608,14 +610,17 @@ class Session:
     def _now_s(self) -> float:
         return time.monotonic()
 
-    def elapsed_us(self) -> int:
-        now = self.paused_at if self.paused_at is not None else self.clock()
-        return (now - self.start - self.offset) // 1000
-
-    def _emit(self, code: str, data: str) -> None:
-        event: Event = make_event(self.elapsed_us(), code, data)
+    def _send(self, event: Event) -> None:
+        """The capture's events, to every output."""
         for out in self.outputs:
             out.send(event)
+
+
+def _earliest(a: Optional[float], b: Optional[float]) -> Optional[float]:
+    """The shorter of two poll timeouts (None: no timeout)."""
+    if a is None:
+        return b
+    return a if b is None or a < b else b
 
 
 def _is_controlling_terminal(fd: int) -> bool:

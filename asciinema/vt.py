@@ -78,6 +78,7 @@ import copy
 import re
 import unicodedata
 from collections import defaultdict
+from itertools import groupby
 from operator import itemgetter
 from typing import Any, Callable, DefaultDict, Dict, List, Optional, Tuple
 
@@ -95,6 +96,8 @@ _LNM = mo.LNM
 _DECSCNM = mo.DECSCNM
 
 _ALT_MODES = (47, 1047, 1049)
+# Modes a snapshot sets on its own, or not at all (DECCOLM would resize the screen).
+_SPECIAL_MODES = frozenset((mo.DECOM, _DECAWM, mo.DECTCEM, _DECSCNM, mo.DECCOLM, _IRM))
 
 _combining = unicodedata.combining
 _data = itemgetter(0)  # Char.data
@@ -727,6 +730,17 @@ class _Screen(pyte.Screen):
             cells[ch] = attrs._replace(data=ch)
         return cells
 
+    def select_graphic_rendition(self, *attrs: int) -> None:
+        """pyte's SGR, except that 256-colour indexes 0-15 are the 16 named colours.
+
+        pyte stores ``38;5;1`` as the RGB value of its own palette; terminals (avt, xterm) take
+        it as ``31``, drawn with the theme's red. Storing the name keeps that difference, so a
+        snapshot can say which one was meant.
+        """
+        if 38 in attrs or 48 in attrs:
+            attrs = indexed_as_named(attrs)
+        super().select_graphic_rendition(*attrs)
+
     def sgr(self, params: str) -> None:
         """SGR with the parameter string of ``ESC [ params m``, results cached."""
         attrs = self.cursor.attrs
@@ -740,6 +754,30 @@ class _Screen(pyte.Screen):
             self._sgr[key] = self.cursor.attrs
         else:
             self.cursor.attrs = new
+
+
+def indexed_as_named(attrs: Tuple[int, ...]) -> Tuple[int, ...]:
+    """SGR parameters with each ``38;5;n`` / ``48;5;n`` for n < 16 as its 16-colour code."""
+    out: List[int] = []
+    i = 0
+    n = len(attrs)
+    while i < n:
+        a = attrs[i]
+        if (a == 38 or a == 48) and i + 2 < n and attrs[i + 1] == 5:
+            index = attrs[i + 2]
+            if index < 16:
+                base = 30 if a == 38 else 40
+                out.append(base + index if index < 8 else base + 60 + index - 8)
+            else:
+                out.extend(attrs[i : i + 3])
+            i += 3
+        elif (a == 38 or a == 48) and i + 1 < n and attrs[i + 1] == 2:
+            out.extend(attrs[i : i + 5])  # its r;g;b are not codes of their own
+            i += 5
+        else:
+            out.append(a)
+            i += 1
+    return tuple(out)
 
 
 class _Stream(pyte.Stream):
@@ -909,6 +947,19 @@ class Terminal:
 
     # -- output --------------------------------------------------------------------------------
 
+    def snapshot(self) -> str:
+        """Terminal output that redraws this terminal's state on a fresh one of the same size.
+
+        Fed to a new ``Terminal(cols, rows)`` (or to a terminal such as the web player's), it
+        gives the same rows (text, colours, attributes, wide characters, soft wraps but that of
+        the last row), the primary screen under a shown alternate screen and the cursor DECSET
+        1049 saved for it, tab stops, scroll margins, the cursors saved by DECSC, modes (origin,
+        auto-wrap, insert, new line, cursor keys and the other private modes), the cursor
+        (position, waiting to wrap, visibility) and the pen the next output is drawn with.
+        Left out: the alternate buffer while it is hidden (terminals start it blank again).
+        """
+        return _Snapshot(self.screen).build()
+
     def take_lines(self) -> List[Tuple[str, bool]]:
         """The lines that left the primary screen since the last call, oldest first.
 
@@ -944,3 +995,266 @@ def _line_entry(line: Optional[Line], width: int, end: bool = False) -> Tuple[st
     if wrapped:
         return (line_text(line, min(wrapped, width), pad=True), True)
     return (line_text(line, width).rstrip(), False)
+
+
+# -- snapshots -------------------------------------------------------------------------------------
+
+_FG_CODES: Dict[str, str] = {name: str(code) for code, name in pyte.graphics.FG_ANSI.items()}
+_FG_CODES.update((name, str(code)) for code, name in pyte.graphics.FG_AIXTERM.items())
+_BG_CODES: Dict[str, str] = {name: str(code) for code, name in pyte.graphics.BG_ANSI.items()}
+_BG_CODES.update((name, str(code)) for code, name in pyte.graphics.BG_AIXTERM.items())
+_FG_CODES.pop("default")
+_BG_CODES.pop("default")
+_BG_CODES.setdefault("brightmagenta", "105")  # pyte 0.8.2 spells it "bfightmagenta"
+
+# RGB values of the 256-colour palette's fixed part (16-255, the same in every terminal):
+# pyte keeps ``38;5;n`` as one, and a terminal draws the index as it draws that RGB value.
+_INDEX_OF: Dict[str, int] = {}
+for _i, _rgb in enumerate(pyte.graphics.FG_BG_256[16:], 16):
+    _INDEX_OF.setdefault(_rgb, _i)
+
+_attrs_of = itemgetter(1, 2, 3, 4, 5, 6, 7, 8)  # a Char without its data
+_BLANK_ATTRS = _attrs_of(_BLANK)
+_REVERSED_BLANK_ATTRS = _attrs_of(_REVERSED_BLANK)
+_HEX = frozenset("0123456789abcdef")
+
+
+def _color(value: str, codes: Dict[str, str], extended: str) -> Optional[str]:
+    code = codes.get(value)
+    if code is not None:
+        return code
+    if len(value) == 6 and _HEX.issuperset(value):
+        index = _INDEX_OF.get(value)
+        if index is not None:
+            return f"{extended};5;{index}"
+        return f"{extended};2;{int(value[:2], 16)};{int(value[2:4], 16)};{int(value[4:], 16)}"
+    return None  # "default", or nothing pyte makes
+
+
+_SGR_CACHE: Dict[Tuple[Tuple[Any, ...], bool], str] = {}
+
+
+def _sgr(attrs: Tuple[Any, ...], reverse_screen: bool) -> str:
+    """The SGR sequence that sets the pen to ``attrs`` (a Char's fields but data)."""
+    key = (attrs, reverse_screen)
+    seq = _SGR_CACHE.get(key)
+    if seq is None:
+        fg, bg, bold, italics, underscore, strikethrough, reverse, blink = attrs
+        params = ["0"]  # with DECSCNM set, SGR 0 gives a reversed pen (see default_char)
+        if bold:
+            params.append("1")
+        if italics:
+            params.append("3")
+        if underscore:
+            params.append("4")
+        if blink:
+            params.append("5")
+        if reverse:
+            params.append("7")
+        elif reverse_screen:
+            params.append("27")
+        if strikethrough:
+            params.append("9")
+        for value, codes, extended in ((fg, _FG_CODES, "38"), (bg, _BG_CODES, "48")):
+            code = _color(value, codes, extended)
+            if code is not None:
+                params.append(code)
+        seq = "\x1b[" + ";".join(params) + "m"
+        if len(_SGR_CACHE) >= _CACHE_LIMIT:
+            _SGR_CACHE.clear()
+        _SGR_CACHE[key] = seq
+    return seq
+
+
+def _blank(cell: Optional[Char]) -> bool:
+    return cell is None or cell == _BLANK
+
+
+class _Snapshot:
+    """Builds :meth:`Terminal.snapshot`'s output for one screen state."""
+
+    def __init__(self, screen: _Screen) -> None:
+        self.screen = screen
+        self.cols = screen.columns
+        self.rows = screen.lines
+        self.reverse_screen = _DECSCNM in screen.mode
+        self.out: List[str] = []
+        # The state of the terminal drawn on, as far as the output has set it.
+        self.pen = _REVERSED_BLANK_ATTRS if self.reverse_screen else _BLANK_ATTRS
+        self.origin = False
+        self.wrap = True
+        self.hidden = False
+
+    def build(self) -> str:
+        s = self.screen
+        out = self.out
+        if self.reverse_screen:
+            out.append("\x1b[?5h")  # first: pyte reverses the cells it finds when it is set
+        primary = s.other_buffer if s.alt else s.buffer
+        assert primary is not None
+        self.draw_buffer(primary)
+        if s.tabstops != set(range(8, self.cols, 8)):
+            out.append("\x1b[3g")
+            out.extend(f"\x1b[{x + 1}G\x1bH" for x in sorted(s.tabstops) if x < self.cols)
+        if s.alt:
+            saved = s.alt_saved
+            if saved is None:
+                out.append("\x1b[?1047h")
+            else:
+                # The cursor 1049 saved comes back when the program leaves the alternate screen.
+                self.put_cursor(saved.cursor, saved.origin, saved.wrap, 0, primary)
+                out.append("\x1b[?1049h")
+            self.draw_buffer(s.buffer)
+        margins = s.margins
+        if margins is not None:
+            out.append(f"\x1b[{margins.top + 1};{margins.bottom + 1}r")
+        top = margins.top if margins is not None else 0
+        modes = s.mode
+        for m in sorted(modes - _SPECIAL_MODES):
+            out.append(f"\x1b[?{m >> 5}h" if m >= 32 and not m & 31 else f"\x1b[{m}h")
+        for point in s.savepoints:
+            self.put_cursor(point.cursor, point.origin, point.wrap, top, s.buffer)
+            out.append("\x1b7")
+        cursor = s.cursor
+        self.put_cursor(cursor, mo.DECOM in modes, _DECAWM in modes, top, s.buffer)
+        if _IRM in modes:
+            out.append("\x1b[4h")  # last: it changes how the cells above are drawn
+        return "".join(out)
+
+    def set_pen(self, attrs: Tuple[Any, ...]) -> None:
+        if attrs != self.pen:
+            self.out.append(_sgr(attrs, self.reverse_screen))
+            self.pen = attrs
+
+    def set_modes(self, origin: bool, wrap: bool) -> None:
+        if origin != self.origin:
+            self.out.append("\x1b[?6h" if origin else "\x1b[?6l")  # either homes the cursor
+            self.origin = origin
+        if wrap != self.wrap:
+            self.out.append("\x1b[?7h" if wrap else "\x1b[?7l")
+            self.wrap = wrap
+
+    def set_hidden(self, hidden: bool) -> None:
+        if hidden != self.hidden:
+            self.out.append("\x1b[?25l" if hidden else "\x1b[?25h")
+            self.hidden = hidden
+
+    def put_cursor(self, cursor: Cursor, origin: bool, wrap: bool, top: int, shown: Dict[int, Line]) -> None:
+        """Set the cursor as ``cursor`` (position, waiting to wrap, pen, visibility), origin
+        mode and auto-wrap; ``top`` is the top margin, ``shown`` the buffer on the screen."""
+        out = self.out
+        x = cursor.x
+        if x < self.cols:
+            self.set_modes(origin, wrap)
+            out.append(f"\x1b[{cursor.y + 1 - (top if origin else 0)};{x + 1}H")
+        else:
+            # Waiting to wrap: only drawing in the last column gets a terminal there (drawn
+            # with auto-wrap on, as a terminal with it off does not wait).
+            self.set_modes(origin, True)
+            line = shown.get(cursor.y)
+            last = self.cols - 1
+            cell = line.get(last) if line is not None else None
+            if line is not None and cell is not None and cell[0] == "" and last:
+                wide = line.get(last - 1)
+                if wide is not None and wide[0] and _wcwidth(wide[0][0]) == 2 and _attrs_of(wide) == _attrs_of(cell):
+                    last -= 1
+                    cell = wide
+            if cell is None or not cell[0]:
+                cell = _BLANK if cell is None else cell._replace(data=" ")
+            out.append(f"\x1b[{cursor.y + 1 - (top if origin else 0)};{last + 1}H")
+            self.set_pen(_attrs_of(cell))
+            out.append(cell[0])
+            self.set_modes(origin, wrap)
+        self.set_pen(_attrs_of(cursor.attrs))
+        self.set_hidden(cursor.hidden)
+
+    def draw_buffer(self, buffer: Dict[int, Line]) -> None:
+        """Draw the rows of ``buffer`` on a blank screen, with no margins and auto-wrap on.
+
+        A soft-wrapped row is drawn to its last column and its next row follows with no
+        cursor move, so the terminal wraps it itself (and marks it so for a reflow).
+        """
+        self.set_modes(False, True)
+        out = self.out
+        cols = self.cols
+        last_row = self.rows - 1
+        follows = False  # the row before wrapped: the cursor waits at its end
+        for y in range(self.rows):
+            line = buffer.get(y)
+            wrapped = line is not None and bool(line.wrapped) and y < last_row
+            if line is None:
+                n = 0
+            elif wrapped:
+                n = cols
+            else:
+                n = min(max(line) + 1, cols) if line else 0
+                get = line.get
+                while n and _blank(get(n - 1)):
+                    n -= 1
+            if follows:
+                n = max(n, 1)
+            elif not n:
+                continue
+            else:
+                out.append(f"\x1b[{y + 1}H")
+            self.draw_row(line, n)
+            follows = wrapped
+
+    def draw_row(self, line: Optional[Line], n: int) -> None:
+        """Draw the first ``n`` cells of ``line`` from column 0 of the cursor's row."""
+        if line is None:
+            self.set_pen(_BLANK_ATTRS)
+            self.out.append(" " * n)
+            return
+        default = line.default
+        cells = list(map(line.get, range(n), [default] * n))
+        text = "".join(map(_data, cells))
+        if len(text) == n and text.isascii():
+            # One printable ASCII character a cell: runs of one pen.
+            out = self.out
+            i = 0
+            for attrs, run in groupby(cells, _attrs_of):
+                k = len(list(run))
+                self.set_pen(attrs)
+                out.append(text[i : i + k])
+                i += k
+            return
+        self.draw_cells(line, cells)
+
+    def draw_cells(self, line: Line, cells: List[Char]) -> None:
+        """``draw_row`` for rows with wide, combined or stub cells, one cell at a time."""
+        out = self.out
+        cols = self.cols
+        n = len(cells)
+        x = 0
+        while x < n:
+            cell = cells[x]
+            data = cell[0]
+            attrs = _attrs_of(cell)
+            if not data:
+                # The right half of a wide character whose left half was overwritten. Made
+                # by drawing a wide character over the cell before and redrawing that one.
+                before = cells[x - 1] if x else None
+                if before is not None and x + 1 < cols and before[0] and _wcwidth(before[0][0]) == 1:
+                    self.set_pen(attrs)
+                    out.append(f"\x1b[{x}G\u4e00\x1b[{x}G")
+                    self.set_pen(_attrs_of(before))
+                    out.append(f"{before[0]}\x1b[{x + 2}G")
+                else:
+                    self.set_pen(attrs)
+                    out.append(" ")
+                x += 1
+                continue
+            self.set_pen(attrs)
+            out.append(data)
+            x += 1
+            if x < cols and _wcwidth(data[0]) == 2:
+                right = cells[x] if x < n else line.get(x)
+                if right is not None and right[0] == "" and _attrs_of(right) == attrs:
+                    x += 1  # drawn with it
+                    continue
+                # Drawing it made a stub there; what the screen has instead comes next.
+                out.append(f"\x1b[{x + 1}G")
+                if x == n:
+                    cells.append(line.get(x, line.default))
+                    n += 1

@@ -43,6 +43,13 @@ def test_light_commands_import_nothing_heavy(cli, cli_argv: List[str], cli_env: 
     assert names & FORBIDDEN == set()
 
 
+def test_rec_imports_no_stream(cli, cli_argv: List[str], cli_env: Dict[str, str], tmp_path: Path) -> None:
+    # rec is a preset of the same command as stream and session; their network side is not its
+    names = imported(cli_argv, cli_env, tmp_path, "rec", "--headless", "-q", "-c", "true", "out.cast")
+    assert names & {"websockets", "asyncio", "pyte", "wcwidth", "socket", "ssl"} == set()
+    assert not any(name.startswith("asciinema.stream") for name in names)
+
+
 #: stdlib modules whose import costs milliseconds that a start does not need
 SLOW_TO_IMPORT = {"dataclasses", "inspect", "logging", "shutil", "subprocess", "queue"}
 
@@ -72,6 +79,8 @@ def test_a_parser_declaring_one_command_parses_it_like_the_full_parser() -> None
 
     samples = {
         "record": ["rec", "-q", "--overwrite", "-c", "ls", "-i", "2", "--window-size", "80x24", "x.cast"],
+        "stream": ["stream", "-l", "-c", "ls", "-t", "T", "--headless"],
+        "session": ["session", "-o", "x.cast", "--stream-local", "0.0.0.0:8080", "-a", "FOO=bar"],
         "play": ["play", "-s", "2", "-l", "x.cast"],
         "cat": ["cat", "a.cast", "b.cast"],
         "convert": ["convert", "-f", "raw", "--overwrite", "a.cast", "b.raw"],

@@ -221,6 +221,8 @@ def test_top_level_help_lists_commands_as_asciinema_3_does(cli) -> None:
         assert (
             "\nCommands:\n"
             "  record   Record a terminal session [aliases: rec]\n"
+            "  stream   Stream a terminal session\n"
+            "  session  Record and stream a terminal session\n"
             "  play     Play back a terminal session\n"
             "  cat      Concatenate multiple recordings\n"
             "  convert  Convert a recording to another format\n"
@@ -235,10 +237,10 @@ def test_top_level_help_lists_commands_as_asciinema_3_does(cli) -> None:
 def test_top_level_help_follows_the_command_table(monkeypatch: pytest.MonkeyPatch) -> None:
     from asciinema import cli
 
-    extra = ("session", (), "Record and stream a terminal session", "session", lambda p: None, "")
+    extra = ("upload", (), "Upload a recording to an asciinema server", "upload", lambda p: None, "")
     monkeypatch.setattr(cli, "COMMANDS", cli.COMMANDS + [extra])
     text = cli.build_parser(()).format_help()
-    assert "  convert  Convert a recording to another format\n  session  Record and stream a terminal session\n" in text
+    assert "  convert  Convert a recording to another format\n  upload   Upload a recording to an asciinema server\n" in text
 
 
 def test_one_check_for_non_negative_numbers() -> None:

@@ -807,7 +807,7 @@ def test_log_file(rec: Run, tmp_path: Path) -> None:
 def test_locale_check(monkeypatch: pytest.MonkeyPatch) -> None:
     import locale
 
-    from asciinema.commands.record import check_locale
+    from asciinema.commands.session import check_locale
     from asciinema.errors import AsciinemaError
 
     monkeypatch.setattr(locale, "setlocale", lambda *a: "C")

@@ -12,7 +12,7 @@ pyte = pytest.importorskip("pyte")
 from hypothesis import assume, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from asciinema.vt import Terminal  # noqa: E402
+from asciinema.vt import Terminal, indexed_as_named  # noqa: E402
 from pyte.screens import wcwidth  # noqa: E402
 
 
@@ -576,7 +576,11 @@ def _cursor(t: Terminal) -> tuple:
 
 
 class _PyteFixedDL(pyte.Screen):
-    """Plain pyte with only its DL bug fixed, as asciinema.vt does."""
+    """Plain pyte with only its DL bug fixed and 256-colour indexes 0-15 named, as
+    asciinema.vt does."""
+
+    def select_graphic_rendition(self, *attrs: int) -> None:
+        super().select_graphic_rendition(*indexed_as_named(attrs))
 
     def delete_lines(self, count: Optional[int] = None) -> None:
         count = count or 1

@@ -86,8 +86,12 @@ class StreamServer:
 
     # ------------------------------------------------------------------ caller's thread
 
-    def start(self) -> None:
-        """Bind (errors are raised here, in the caller's thread) and serve in the background."""
+    def bind(self) -> None:
+        """Take the port (errors are raised here, in the caller's thread); nothing is served
+        until :meth:`start`, and no thread runs yet: a session forks its program between the two.
+        Viewers that connect meanwhile wait in the listen queue."""
+        if self._sock is not None:
+            return
         self.site = Site(self._assets if self._assets is not None else load_assets(), self.token)
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         try:
@@ -96,6 +100,10 @@ class StreamServer:
             # create_server appends the address to strerror; the user typed the address
             raise AsciinemaError(f"cannot start listener: {os.strerror(e.errno) if e.errno else e}") from None
         self.port = self._sock.getsockname()[1]
+
+    def start(self) -> None:
+        """Bind (unless :meth:`bind` did) and serve in the background."""
+        self.bind()
         _quiet_logging()
         self._thread = threading.Thread(target=self._run, name="asciinema-stream-server", daemon=True)
         self._thread.start()

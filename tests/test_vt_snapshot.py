@@ -1,0 +1,233 @@
+"""Terminal.snapshot: the output that redraws a terminal for a viewer joining late.
+
+Checked the honest way: feed a session to a terminal A, feed A's snapshot to a fresh terminal B
+of the same size; both must be in the same state (every cell, soft wraps, cursor, pen, modes,
+margins, tab stops, saved cursors, the alternate screen and the primary screen under it), and
+stay so while more output is fed to both.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Tuple
+
+import pytest
+
+pytest.importorskip("pyte")
+
+from pyte import modes as mo  # noqa: E402
+from pyte.screens import Char, wcwidth  # noqa: E402
+
+from asciinema.asciicast import open_recording, parse_size  # noqa: E402
+from asciinema.vt import Terminal  # noqa: E402
+
+CASTS = Path(__file__).resolve().parent / "casts"
+BLANK = Char(" ")
+
+
+def _cells(buffer: Optional[Dict[int, Any]], cols: int, rows: int) -> List[List[Char]]:
+    """The cells of a buffer; the right half of a wide character that is no longer there
+    (pyte keeps it, with nothing in it) counts as a space with its attributes."""
+    out = []
+    for y in range(rows):
+        line = buffer.get(y) if buffer is not None else None
+        row: List[Char] = []
+        for x in range(cols):
+            cell = line.get(x, line.default) if line is not None else BLANK
+            if cell.data == "":
+                left = row[-1] if row else None
+                if left is None or not left.data or wcwidth(left.data[0]) != 2 or left[1:] != cell[1:]:
+                    cell = cell._replace(data=" ")
+            row.append(cell)
+        out.append(row)
+    return out
+
+
+def _wraps(buffer: Optional[Dict[int, Any]], rows: int) -> List[bool]:
+    # The last row's mark is left out: no terminal can wrap there without scrolling.
+    return [bool(buffer is not None and y in buffer and buffer[y].wrapped) for y in range(rows - 1)]
+
+
+def _cursor(c: Any) -> Tuple[Any, ...]:
+    return (c.x, c.y, c.hidden, c.attrs)
+
+
+def state(t: Terminal) -> Dict[str, Any]:
+    s = t.screen
+    cols, rows = t.cols, t.rows
+    saved = t.alt_saved_cursor
+    return {
+        "size": (cols, rows),
+        "alt": t.alt_active,
+        "primary": _cells(t.primary_buffer, cols, rows),
+        "primary wraps": _wraps(t.primary_buffer, rows),
+        "alternate": _cells(t.alt_buffer, cols, rows) if t.alt_active else None,
+        "alternate wraps": _wraps(t.alt_buffer, rows) if t.alt_active else None,
+        "cursor": _cursor(s.cursor),
+        "alt saved": None if saved is None else (_cursor(saved.cursor), saved.origin, saved.wrap),
+        "savepoints": [(_cursor(p.cursor), p.origin, p.wrap) for p in s.savepoints],
+        "margins": tuple(s.margins or (0, rows - 1)),
+        # DECTCEM follows the cursor's own flag, which DECRC may set apart from it
+        "modes": sorted(s.mode - {mo.DECTCEM}),
+        "tabstops": sorted(s.tabstops),
+    }
+
+
+def assert_same(a: Terminal, b: Terminal) -> None:
+    sa, sb = state(a), state(b)
+    for key in sa:
+        assert sa[key] == sb[key], key
+    assert a.display == b.display
+
+
+def roundtrip(a: Terminal, more: Iterable[str] = ()) -> Terminal:
+    """B from A's snapshot; checks that they are alike, also after each of ``more``."""
+    snap = a.snapshot()
+    b = Terminal(a.cols, a.rows)
+    b.feed(snap)
+    assert_same(a, b)
+    for text in more:
+        a.feed(text)
+        b.feed(text)
+        assert_same(a, b)
+    return b
+
+
+def term(cols: int, rows: int, *chunks: str) -> Terminal:
+    t = Terminal(cols, rows)
+    for chunk in chunks:
+        t.feed(chunk)
+    return t
+
+
+AFTER = ["more text\r\n", "\x1b[Hhome", "\x1b[5;5Hx\x1b[K", "y" * 50, "\x1b[2J", "\x1b[1;1r\x1b[1A\r\n\r\n"]
+
+
+# -- basics ------------------------------------------------------------------------------------
+
+
+def test_empty_terminal() -> None:
+    t = Terminal(80, 24)
+    assert t.snapshot() == "\x1b[1;1H"
+    roundtrip(t, AFTER)
+
+
+def test_text_colours_and_attributes() -> None:
+    t = term(
+        40, 8,
+        "plain \x1b[1mbold\x1b[22m \x1b[3mit\x1b[4mul\x1b[5mbl\x1b[7mrev\x1b[9mst\x1b[0m\r\n",
+        "\x1b[31mred\x1b[42mon green\x1b[91;104mbright\x1b[0m\r\n",
+        "\x1b[38;5;208m256\x1b[48;5;17mbg\x1b[38;2;1;2;3mtrue\x1b[48;2;250;251;252mcolour\r\n",
+        "\x1b[38;5;1midx1\x1b[38;5;9midx9\x1b[48;5;15midx15\x1b[0m\r\n",
+        "\x1b[44m\x1b[K\x1b[0m\r\n",  # a row erased with a background colour
+        "\x1b[1;33mpen left set",
+    )  # fmt: skip
+    roundtrip(t, AFTER)
+
+
+def test_indexed_colours_below_16_are_the_named_ones() -> None:
+    # Terminals draw 38;5;1 as 31 (the theme's red), not as pyte's RGB value for it.
+    t = term(10, 2, "\x1b[38;5;1ma\x1b[48;5;12mb\x1b[38;5;196mc")
+    row = t.screen.buffer[0]
+    assert (row[0].fg, row[1].bg, row[2].fg) == ("red", "brightblue", "ff0000")
+    assert "38;5;196" in t.snapshot()
+
+
+def test_cursor_position_pen_and_visibility() -> None:
+    t = term(20, 5, "abc\r\ndef\x1b[3;7H\x1b[1;35m\x1b[?25l")
+    b = roundtrip(t)
+    assert (b.cursor.x, b.cursor.y, b.cursor.hidden) == (6, 2, True)
+    roundtrip(t, ["drawn with the pen", "\x1b[?25h"])
+
+
+def test_pending_wrap_at_end_of_row() -> None:
+    t = term(10, 3, "0123456789")
+    assert t.cursor.x == 10
+    roundtrip(t, ["x", "\x1b[1A\x1b[1Cz"])
+
+
+def test_soft_wrapped_lines_wrap_again() -> None:
+    t = term(10, 5, "a" * 25 + "\r\n" + "b" * 10 + "\r\nend")
+    b = roundtrip(t)
+    assert [bool(b.screen.buffer[y].wrapped) for y in range(4)] == [True, True, False, False]
+    # a later resize reflows both alike
+    roundtrip(t, [])
+    for size in ((7, 5), (15, 4), (10, 5)):
+        a2 = term(10, 5, "a" * 25 + "\r\n" + "b" * 10 + "\r\nend")
+        b2 = roundtrip(a2)
+        a2.resize(*size)
+        b2.resize(*size)
+        assert_same(a2, b2)
+
+
+def test_wide_characters() -> None:
+    t = term(12, 4, "中文字 ok\r\n😀 emoji 👨\u200d👩\r\n", "e\u0301 combining\r\n", "ab中文字中文字中文字")
+    roundtrip(t, AFTER)
+
+
+def test_alternate_screen_with_primary_beneath() -> None:
+    t = term(
+        30, 8,
+        "$ ls\r\n\x1b[34mdir\x1b[0m file\r\n$ vim\x1b[?25l",
+        "\x1b[?1049h\x1b[H\x1b[2J\x1b[1;7r",  # vim: alt screen, scroll region over the text
+        "\x1b[1;1H\x1b[33m  1 \x1b[0mline one\r\n\x1b[33m  2 \x1b[0mline two",
+        "\x1b[8;1H\x1b[7m-- INSERT --\x1b[0m\x1b[2;9H\x1b[?25h",
+    )  # fmt: skip
+    b = roundtrip(t, ["typed", "\x1b[7;1H\n\n", "\x1b[?1049l", "$ after\r\n"])
+    assert b.alt_active is False
+
+
+def test_scroll_margins_and_origin_mode() -> None:
+    t = term(20, 10, "\x1b[3;8r\x1b[?6h\x1b[2;4Hin region")
+    roundtrip(t, ["\r\n" * 8 + "scrolled", "\x1b[Htop of region"])
+
+
+def test_saved_cursor() -> None:
+    t = term(20, 5, "\x1b[2;3H\x1b[1;32m\x1b7\x1b[0m\x1b[5;1Hbottom")
+    roundtrip(t, ["\x1b8restored with its pen"])
+
+
+def test_modes_insert_autowrap_newline() -> None:
+    t = term(10, 4, "0123456789\x1b[?7l\x1b[4h\x1b[20h\x1b[1;3H")
+    roundtrip(t, ["ins", "x" * 20, "\n", "\x1b[?7h" + "y" * 20])
+
+
+def test_tab_stops() -> None:
+    t = term(30, 3, "\x1b[3g\x1b[5G\x1bH\x1b[13G\x1bH\x1b[1G")
+    roundtrip(t, ["\tA\tB\tC"])
+
+
+def test_resize_in_the_middle() -> None:
+    t = term(20, 6, "x" * 50 + "\r\nshort\r\n", "\x1b[33mmore\x1b[0m")
+    t.resize(13, 5)
+    t.feed("after resize " * 3)
+    roundtrip(t, AFTER)
+
+
+# -- the project's recordings ----------------------------------------------------------------
+
+
+def _outputs(path: Path) -> Iterable[Tuple[str, str]]:
+    with path.open("rb") as f:
+        rec = open_recording(f, path.name)
+        yield "size", f"{rec.header.cols}x{rec.header.rows}"
+        for _, code, data in rec.events:
+            if code in ("o", "r"):
+                yield code, data
+
+
+@pytest.mark.parametrize("path", sorted(CASTS.iterdir()), ids=lambda p: p.name)
+def test_every_cast_at_every_event(path: Path) -> None:
+    t: Optional[Terminal] = None
+    for code, data in _outputs(path):
+        if code == "size":
+            t = Terminal(*parse_size(data))
+            continue
+        assert t is not None
+        if code == "r":
+            t.resize(*parse_size(data))
+        else:
+            t.feed(data)
+        roundtrip(t)
+    assert t is not None
+    roundtrip(t, AFTER)
