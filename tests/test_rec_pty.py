@@ -236,7 +236,7 @@ def test_prefix_key_mode(start, tmp_path: Path) -> None:  # type: ignore[no-unty
 def test_pause_key_disabled(start, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     r = start("-c", "stty -isig; echo isig-off; od -c", "x.cast", config='[session]\npause_key = ""\n')
     started(r)
-    r.read_until(b"isig-off\r\n")  # ctrl+\\ before stty ran would still be SIGQUIT
+    r.read_until(b"isig-off\r\n")  # typed before stty ran, ctrl+backslash would still be SIGQUIT
     r.type(b"\x1c")
     r.type(b"\r")
     r.type(b"\x04")
