@@ -20,7 +20,7 @@ import pytest
 
 from asciinema.asciicast import open_recording
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from ptyutil import PtyProc, child_pids  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and Linux ptys")
@@ -349,7 +349,7 @@ def test_internal_error_restores_terminal(rec_env: Dict[str, str], tmp_path: Pat
         "except RuntimeError as e:\n"
         "    print('caught', e)\n"
     )
-    env = dict(rec_env, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    env = dict(rec_env, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
     r = PtyProc([sys.executable, str(script)], env, str(tmp_path))
     runs.append(r)
     before = r.attrs()

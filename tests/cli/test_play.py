@@ -30,7 +30,7 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pty")
 if sys.platform != "win32":
     from ptyutil import PtyProc, lateness, write_v2
 
-CASTS = Path(__file__).resolve().parent / "casts"
+from paths import CASTS  # noqa: E402
 
 START = b"::: Replaying session from "
 ENDED = b"::: Playback ended"

@@ -25,7 +25,7 @@ from websockets.sync.client import connect
 from asciinema.asciicast import open_recording
 from asciinema.stream.alis import MAGIC, AlisDecoder, Init
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from ptyutil import PtyProc  # noqa: E402
 
 TIMEOUT = 60
