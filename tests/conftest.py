@@ -1,6 +1,6 @@
 """Shared fixtures.
 
-CLI tests use the ``cli`` fixture only, so the same tests run against the source tree
+CLI tests (tests/cli/; in-process tests are in tests/unit/) use the ``cli`` fixture only, so the same tests run against the source tree
 (``python <repo>/asciinema``) and against the built archive (``--pyz asciinema.pyz`` or
 ``ASCIINEMA_PYZ``). With ``--pyz`` only those CLI tests are collected.
 """

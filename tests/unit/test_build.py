@@ -21,7 +21,7 @@ from typing import Dict, List, Optional
 import pytest
 import pythons
 
-ROOT = Path(__file__).resolve().parent.parent
+from paths import CASTS, GOLDEN, ROOT  # noqa: E402
 BUILDER = ROOT / "build_zipapp.py"
 
 DISTRIBUTIONS = ("pyte", "wcwidth", "websockets", "tomli")
@@ -263,11 +263,11 @@ def test_archive_runs_isolated_on_this_python(pyz: Path, tmp_path: Path) -> None
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith(b"asciinema ")
     # and it does real work from the zip: pyte-backed txt export
-    src = Path(__file__).parent / "casts" / "full-v3.cast"
+    src = CASTS / "full-v3.cast"
     r = subprocess.run([sys.executable, "-I", str(pyz), "convert", str(src), "-f", "txt", "-"],
                        capture_output=True, timeout=60, cwd=str(tmp_path))
     assert r.returncode == 0, r.stderr
-    assert r.stdout == (Path(__file__).parent / "golden" / "full-v3.cast.txt").read_bytes()
+    assert r.stdout == (GOLDEN / "full-v3.cast.txt").read_bytes()
 
 
 # --- the bytecode cache (asciinema/bytecode_cache.py) -----------------------------------
@@ -345,7 +345,7 @@ def test_no_bytecode_cache_with_dont_write_bytecode_or_nowhere_to_write(pyz: Pat
     assert cache_files(cache) == {}
     blocked = tmp_path / "file"
     blocked.write_text("not a directory")
-    r = run_archive(pyz, blocked, "convert", str(Path(__file__).parent / "casts" / "full-v3.cast"), "-f", "raw", "-")
+    r = run_archive(pyz, blocked, "convert", str(CASTS / "full-v3.cast"), "-f", "raw", "-")
     assert r.returncode == 0, r.stderr
 
 
@@ -385,7 +385,7 @@ def test_vendored_packages_come_from_the_cache(pyz: Path, tmp_path: Path) -> Non
     from importlib.util import MAGIC_NUMBER, source_hash
 
     cache = tmp_path / "cache"
-    cast = str(Path(__file__).parent / "casts" / "full-v3.cast")
+    cast = str(CASTS / "full-v3.cast")
     first = run_archive(pyz, cache, "convert", cast, "-f", "txt", "-")
     assert first.returncode == 0, first.stderr
     files = cache_files(cache)

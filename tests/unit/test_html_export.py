@@ -19,7 +19,7 @@ from asciinema.asciicast.v3 import Encoder as V3Encoder
 from asciinema.encoders import get_encoder
 from asciinema.encoders.html import HtmlEncoder
 
-CASTS = Path(__file__).parent / "casts"
+from paths import CASTS  # noqa: E402
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 HOSTILE = "</script><script>alert(1)</script><!--<script>--></SCRIPT >"
 

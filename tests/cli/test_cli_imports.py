@@ -9,7 +9,7 @@ from typing import Dict, List, Set
 
 import pytest
 
-CASTS = Path(__file__).parent / "casts"
+from paths import CASTS  # noqa: E402
 FORBIDDEN = {"pyte", "wcwidth", "websockets", "socket", "ssl", "http.client", "urllib.request",
              "termios", "tty", "pty", "asyncio"}
 

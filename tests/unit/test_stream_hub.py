@@ -13,7 +13,7 @@ from asciinema.asciicast import Event
 from asciinema.stream.alis import MAGIC, AlisDecoder, Init
 from asciinema.stream.hub import CLOSED, LIVE, Hub, Limits, Subscriber
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from streamutil import FakeTerminal, replay  # noqa: E402
 
 TIMEOUT = 60

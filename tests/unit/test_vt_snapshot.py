@@ -21,7 +21,7 @@ from pyte.screens import Char, wcwidth  # noqa: E402
 from asciinema.asciicast import open_recording, parse_size  # noqa: E402
 from asciinema.vt import Terminal  # noqa: E402
 
-CASTS = Path(__file__).resolve().parent / "casts"
+from paths import CASTS  # noqa: E402
 BLANK = Char(" ")
 
 

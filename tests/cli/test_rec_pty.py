@@ -1,7 +1,7 @@
 """`rec` on a real pty that is its controlling terminal: typing, resizing, hotkeys, exit
 statuses, and the terminal's modes restored on every way out.
 
-Each test starts the CLI on a fresh pty (tests/recpty.py), types into it and reads with
+Each test starts the CLI on a fresh pty (tests/ptyutil.py), types into it and reads with
 deadlines. Times are only compared with generous margins.
 """
 
@@ -20,8 +20,8 @@ import pytest
 
 from asciinema.asciicast import open_recording
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from recpty import PtyRun, child_pids  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from ptyutil import PtyProc, child_pids  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and Linux ptys")
 
@@ -39,21 +39,21 @@ def rec_env(cli_env: Dict[str, str], tmp_path: Path) -> Dict[str, str]:
 
 
 @pytest.fixture
-def runs() -> Iterator[List[PtyRun]]:
-    started: List[PtyRun] = []
+def runs() -> Iterator[List[PtyProc]]:
+    started: List[PtyProc] = []
     yield started
     for r in started:
         r.close()
 
 
 @pytest.fixture
-def start(cli: object, cli_argv: List[str], rec_env: Dict[str, str], tmp_path: Path, runs: List[PtyRun]):  # type: ignore[no-untyped-def]
-    def run(*args: str, cols: int = 80, rows: int = 24, config: str = "") -> PtyRun:
+def start(cli: object, cli_argv: List[str], rec_env: Dict[str, str], tmp_path: Path, runs: List[PtyProc]):  # type: ignore[no-untyped-def]
+    def run(*args: str, cols: int = 80, rows: int = 24, config: str = "") -> PtyProc:
         if config:
             if "[notifications]" not in config:
                 config = "[notifications]\nenabled = false\n" + config
             (tmp_path / "config" / "config.toml").write_text(config)
-        r = PtyRun(cli_argv + ["rec", *args], rec_env, str(tmp_path), cols=cols, rows=rows)
+        r = PtyProc(cli_argv + ["rec", *args], rec_env, str(tmp_path), cols=cols, rows=rows)
         runs.append(r)
         return r
 
@@ -70,13 +70,13 @@ def output_of(events) -> str:  # type: ignore[no-untyped-def]
     return "".join(e[2] for e in events if e[1] == "o")
 
 
-def started(r: PtyRun) -> int:
+def started(r: PtyProc) -> int:
     """Wait for the session to run (its terminal raw); returns the offset after the status lines."""
-    r.read_until(b"::: Recording to ")
-    at = bytes(r.output).index(b"::: Recording to ")
-    r.read_until(b"\r\n", start=at)
+    r.expect(b"::: Recording to ")
+    at = r.output.index(b"::: Recording to ")
+    r.expect(b"\r\n", start=at)
     r.wait_raw()
-    return len(r.output)
+    return r.output.index(b"\r\n", at) + 2
 
 
 def wait_for_event(path: Path, code: str, data: str, timeout: float = 30.0) -> None:
@@ -94,10 +94,10 @@ def test_typing_into_cat(start, tmp_path: Path) -> None:  # type: ignore[no-unty
     before = r.attrs()
     at = started(r)
     assert b"Press <ctrl+d>" not in r.output
-    r.type(b"hello")
-    r.type(b"\r")
-    r.read_until(b"hello\r\nhello\r\n", start=at)
-    r.type(b"\x04")
+    r.send_key(b"hello")
+    r.send_key(b"\r")
+    r.expect(b"hello\r\nhello\r\n", start=at)
+    r.send_key(b"\x04")
     assert r.wait() == 0
     assert r.attrs() == before
     assert b"::: asciinema session ended\r\n::: Recorded to x.cast\r\n" in r.output
@@ -114,9 +114,9 @@ def test_shell_session_with_prompt_line(start, tmp_path: Path) -> None:  # type:
     before = r.attrs()
     at = started(r)
     assert b"::: Press <ctrl+d> or type 'exit' to end\r\n" in r.output
-    r.write(b"echo $((6*7))\r")
-    r.read_until(b"42", start=at)
-    r.write(b"exit\r")
+    r.send(b"echo $((6*7))\r")
+    r.expect(b"42", start=at)
+    r.send(b"exit\r")
     assert r.wait() == 0
     assert r.attrs() == before
     assert "42" in output_of(load(tmp_path / "x.cast")[1])
@@ -128,11 +128,11 @@ def test_resize(start, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     r.resize(100, 40)
     wait_for_event(tmp_path / "x.cast", "r", "100x40")
     r.resize(100, 40)  # no change, no event
-    r.settle(0.3)  # so that the two signals are seldom taken as one
+    time.sleep(0.3)  # so that the two signals are seldom taken as one
     r.resize(120, 50)
     wait_for_event(tmp_path / "x.cast", "r", "120x50")
-    r.type(b"stty size\r")  # cat echoes it; a shell would run it
-    r.type(b"\x04")
+    r.send_key(b"stty size\r")  # cat echoes it; a shell would run it
+    r.send_key(b"\x04")
     assert r.wait() == 0
     _, events = load(tmp_path / "x.cast")
     assert [e[2] for e in events if e[1] == "r"] == ["100x40", "120x50"]
@@ -143,7 +143,7 @@ def test_resize_reaches_the_program(start, tmp_path: Path) -> None:  # type: ign
     started(r)
     r.resize(101, 41)
     wait_for_event(tmp_path / "x.cast", "r", "101x41")  # the program's terminal has it by then
-    r.type(b"\r")
+    r.send_key(b"\r")
     assert r.wait() == 0
     assert "41 101\r\n" in output_of(load(tmp_path / "x.cast")[1])
 
@@ -153,7 +153,7 @@ def test_window_size_override_masks_resizes(start, tmp_path: Path) -> None:  # t
     started(r)
     r.resize(100, 40)
     wait_for_event(tmp_path / "x.cast", "r", "90x40")
-    r.type(b"\x04")
+    r.send_key(b"\x04")
     assert r.wait() == 0
     header, events = load(tmp_path / "x.cast")
     assert (header.cols, header.rows) == (90, 24)
@@ -164,18 +164,18 @@ def test_pause_stops_capture_and_time(start, tmp_path: Path) -> None:  # type: i
     spawned = time.monotonic()
     r = start("-I", "-c", "cat", "x.cast")
     at = started(r)
-    r.type(b"before\r")
-    r.read_until(b"before\r\nbefore\r\n", start=at)
-    r.type(b"\x1c")  # ctrl+\ pauses
+    r.send_key(b"before\r")
+    r.expect(b"before\r\nbefore\r\n", start=at)
+    r.send_key(b"\x1c")  # ctrl+\ pauses
     paused = time.monotonic()  # the recorder has read the key
-    r.type(b"hidden\r")
-    r.read_until(b"hidden\r\nhidden\r\n", start=at)  # still shown on the terminal
-    r.settle(1.5)  # time stops while paused
+    r.send_key(b"hidden\r")
+    r.expect(b"hidden\r\nhidden\r\n", start=at)  # still shown on the terminal
+    time.sleep(1.5)  # time stops while paused
     resumed = time.monotonic()  # the recorder reads the key after this
-    r.type(b"\x1c")
-    r.type(b"after\r")
-    r.read_until(b"after\r\nafter\r\n", start=at)
-    r.type(b"\x04")
+    r.send_key(b"\x1c")
+    r.send_key(b"after\r")
+    r.expect(b"after\r\nafter\r\n", start=at)
+    r.send_key(b"\x04")
     assert r.wait() == 0
     ended = time.monotonic()
     _, events = load(tmp_path / "x.cast")
@@ -188,10 +188,11 @@ def test_pause_stops_capture_and_time(start, tmp_path: Path) -> None:  # type: i
 
 
 def test_pause_key_inside_a_burst_is_input(start, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    r = start("-c", "stty -isig; od -c", "x.cast")
+    r = start("-c", "stty -isig; echo ready; od -c", "x.cast")
     at = started(r)
-    r.type(b"a\x1cb\r")
-    r.type(b"\x04")
+    r.expect(b"ready\r\n", start=at)  # keys typed before stty ran would be signals
+    r.send_key(b"a\x1cb\r")
+    r.send_key(b"\x04")
     assert r.wait() == 0
     assert "a 034   b" in output_of(load(tmp_path / "x.cast")[1])
     assert at > 0
@@ -200,11 +201,11 @@ def test_pause_key_inside_a_burst_is_input(start, tmp_path: Path) -> None:  # ty
 def test_marker_key(start, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     r = start("-c", "cat", "x.cast", config='[session]\nadd_marker_key = "^b"\n')
     at = started(r)
-    r.type(b"one\r")
-    r.type(b"\x02")
-    r.type(b"two\r")
-    r.read_until(b"two\r\ntwo\r\n", start=at)
-    r.type(b"\x04")
+    r.send_key(b"one\r")
+    r.send_key(b"\x02")
+    r.send_key(b"two\r")
+    r.expect(b"two\r\ntwo\r\n", start=at)
+    r.send_key(b"\x04")
     assert r.wait() == 0
     _, events = load(tmp_path / "x.cast")
     codes = [e[1] for e in events]
@@ -219,14 +220,14 @@ def test_prefix_key_mode(start, tmp_path: Path) -> None:  # type: ignore[no-unty
     config = '[session]\nprefix_key = "C-a"\npause_key = "p"\nadd_marker_key = "m"\n'
     r = start("-c", "cat", "x.cast", config=config)
     at = started(r)
-    r.type(b"m")  # plain m is text
-    r.type(b"\x01")
-    r.type(b"m")  # marker
-    r.type(b"\x01")
-    r.type(b"\x01")  # a literal ctrl+a
-    r.type(b"\r")
-    r.read_until(b"\r\n", start=at)
-    r.type(b"\x04")
+    r.send_key(b"m")  # plain m is text
+    r.send_key(b"\x01")
+    r.send_key(b"m")  # marker
+    r.send_key(b"\x01")
+    r.send_key(b"\x01")  # a literal ctrl+a
+    r.send_key(b"\r")
+    r.expect(b"\r\n", start=at)
+    r.send_key(b"\x04")
     assert r.wait() == 0
     _, events = load(tmp_path / "x.cast")
     assert [e[1] for e in events].count("m") == 1
@@ -234,12 +235,11 @@ def test_prefix_key_mode(start, tmp_path: Path) -> None:  # type: ignore[no-unty
 
 
 def test_pause_key_disabled(start, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    r = start("-c", "stty -isig; echo isig-off; od -c", "x.cast", config='[session]\npause_key = ""\n')
-    started(r)
-    r.read_until(b"isig-off\r\n")  # typed before stty ran, ctrl+backslash would still be SIGQUIT
-    r.type(b"\x1c")
-    r.type(b"\r")
-    r.type(b"\x04")
+    r = start("-c", "stty -isig; echo ready; od -c", "x.cast", config='[session]\npause_key = ""\n')
+    r.expect(b"ready\r\n", start=started(r))  # keys typed before stty ran would be signals
+    r.send_key(b"\x1c")
+    r.send_key(b"\r")
+    r.send_key(b"\x04")
     assert r.wait() == 0
     assert "0000000 034  \\n" in output_of(load(tmp_path / "x.cast")[1])
 
@@ -249,7 +249,7 @@ def test_exit_3(start, tmp_path: Path, ret: bool) -> None:  # type: ignore[no-un
     r = start(*(["--return"] if ret else []), "x.cast")
     before = r.attrs()
     at = started(r)
-    r.write(b"exit 3\r")
+    r.send(b"exit 3\r")
     assert r.wait() == (3 if ret else 0)
     assert r.attrs() == before
     _, events = load(tmp_path / "x.cast")
@@ -257,13 +257,13 @@ def test_exit_3(start, tmp_path: Path, ret: bool) -> None:  # type: ignore[no-un
     assert at
 
 
-def recorder_child(r: PtyRun) -> int:
+def recorder_child(r: PtyProc) -> int:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         kids = child_pids(r.pid)
         if kids:
             return kids[0]
-        r.settle(0.05)
+        time.sleep(0.05)
     raise AssertionError("no child process")
 
 
@@ -286,9 +286,9 @@ def test_sigalrm_and_sigwinch_do_not_end_the_session(start, tmp_path: Path) -> N
     at = started(r)
     os.kill(r.pid, signal.SIGALRM)
     os.kill(r.pid, signal.SIGWINCH)
-    r.type(b"still here\r")
-    r.read_until(b"still here\r\nstill here\r\n", start=at)
-    r.type(b"\x04")
+    r.send_key(b"still here\r")
+    r.expect(b"still here\r\nstill here\r\n", start=at)
+    r.send_key(b"\x04")
     assert r.wait() == 0
 
 
@@ -306,7 +306,7 @@ def test_killed_child_restores_terminal(start, tmp_path: Path) -> None:  # type:
 def test_program_ignoring_sigterm_is_killed(start, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     r = start("--return", "-c", "trap '' TERM HUP; echo ready; while :; do sleep 0.1; done", "x.cast")
     before = r.attrs()
-    r.read_until(b"ready")
+    r.expect(b"ready")
     os.kill(r.pid, signal.SIGTERM)
     assert r.wait(120) == 137  # the program would never end by itself
     assert r.attrs() == before
@@ -317,8 +317,8 @@ def test_write_error_restores_terminal(start, tmp_path: Path) -> None:  # type: 
     r = start("-c", "echo hi; read x; echo done > marker", "/dev/full")
     before = r.attrs()
     lost = b"can't write /dev/full: No space left on device; nothing is recorded"
-    r.read_until(b"\r\n!!! " + lost + b" (the session goes on)\r\n")
-    r.write(b"\r")
+    r.expect(b"\r\n!!! " + lost + b" (the session goes on)\r\n")
+    r.send(b"\r")
     assert r.wait() == 1
     assert r.attrs() == before
     assert r.output.count(b"Error: ") == 1
@@ -326,7 +326,7 @@ def test_write_error_restores_terminal(start, tmp_path: Path) -> None:  # type: 
     assert (tmp_path / "marker").read_text() == "done\n"
 
 
-def test_internal_error_restores_terminal(rec_env: Dict[str, str], tmp_path: Path, runs: List[PtyRun]) -> None:
+def test_internal_error_restores_terminal(rec_env: Dict[str, str], tmp_path: Path, runs: List[PtyProc]) -> None:
     # an output that raises inside the loop: the engine's own error path
     script = tmp_path / "boom.py"
     script.write_text(
@@ -349,22 +349,22 @@ def test_internal_error_restores_terminal(rec_env: Dict[str, str], tmp_path: Pat
         "except RuntimeError as e:\n"
         "    print('caught', e)\n"
     )
-    env = dict(rec_env, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
-    r = PtyRun([sys.executable, str(script)], env, str(tmp_path))
+    env = dict(rec_env, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    r = PtyProc([sys.executable, str(script)], env, str(tmp_path))
     runs.append(r)
     before = r.attrs()
-    assert r.wait() == 0, bytes(r.output)
+    assert r.wait() == 0, r.output
     assert b"caught boom" in r.output
     assert r.attrs() == before
 
 
 def test_piped_stdin_with_a_terminal(cli: object, cli_argv: List[str], rec_env: Dict[str, str],
-                                     tmp_path: Path, runs: List[PtyRun]) -> None:
+                                     tmp_path: Path, runs: List[PtyProc]) -> None:
     # stdin is a pipe, /dev/tty exists: input from the pipe, output to the terminal
     rfd, wfd = os.pipe()
     os.write(wfd, b"echo piped-$((1+1))\nexit\n")
     os.close(wfd)
-    r = PtyRun(cli_argv + ["rec", "x.cast"], rec_env, str(tmp_path), stdin=rfd)
+    r = PtyProc(cli_argv + ["rec", "x.cast"], rec_env, str(tmp_path), stdin=rfd)
     os.close(rfd)
     runs.append(r)
     before = r.attrs()
@@ -380,8 +380,8 @@ def test_ten_megabyte_paste(start, tmp_path: Path) -> None:  # type: ignore[no-u
     r = start("-c", "cat > pasted.txt", "x.cast")
     started(r)
     payload = base64.encodebytes(os.urandom(7 << 20)).replace(b"\n", b"\r")
-    r.write(payload)  # the test side drains the echo while writing
-    r.type(b"\x04")
+    r.send(payload)  # the test side drains the echo while writing
+    r.send_key(b"\x04")
     assert r.wait(120) == 0
     assert (tmp_path / "pasted.txt").read_bytes() == payload.replace(b"\r", b"\n")
 
@@ -404,12 +404,12 @@ def test_notifications(start, tmp_path: Path) -> None:  # type: ignore[no-untype
     # each notification is waited for: at the end the recorder gives the notifier only a
     # moment before it leaves, and a busy machine may need longer to run the commands
     for count, key in enumerate((b"\x1c", b"\x1c", b"\x02"), 1):
-        r.type(key)
+        r.send_key(key)
         deadline = time.monotonic() + 60
         while not notes.exists() or len(notes.read_text().splitlines()) < count:
             assert time.monotonic() < deadline, f"notification {count} never came"
-            r.settle(0.02)
-    r.type(b"\x04")
+            time.sleep(0.02)
+    r.send_key(b"\x04")
     assert r.wait() == 0
     assert notes.read_text() == "Paused recording\nResumed recording\nMarker added\n"
 
@@ -427,8 +427,8 @@ FULL_REPLY = (
 
 
 def test_probe_records_version_and_theme(cli: object, cli_argv: List[str], rec_env: Dict[str, str],
-                                         tmp_path: Path, runs: List[PtyRun]) -> None:
-    r = PtyRun(cli_argv + ["rec", "-c", "true", "x.cast"], rec_env, str(tmp_path), probe_reply=FULL_REPLY)
+                                         tmp_path: Path, runs: List[PtyProc]) -> None:
+    r = PtyProc(cli_argv + ["rec", "-c", "true", "x.cast"], rec_env, str(tmp_path), probe_reply=FULL_REPLY)
     runs.append(r)
     before = r.attrs()
     assert r.wait() == 0
@@ -444,8 +444,8 @@ def test_probe_records_version_and_theme(cli: object, cli_argv: List[str], rec_e
 
 
 def test_probe_unanswered_gives_up(cli: object, cli_argv: List[str], rec_env: Dict[str, str],
-                                   tmp_path: Path, runs: List[PtyRun]) -> None:
-    r = PtyRun(cli_argv + ["rec", "-c", "echo hi", "x.cast"], rec_env, str(tmp_path), probe_reply=None)
+                                   tmp_path: Path, runs: List[PtyProc]) -> None:
+    r = PtyProc(cli_argv + ["rec", "-c", "echo hi", "x.cast"], rec_env, str(tmp_path), probe_reply=None)
     runs.append(r)
     assert r.wait(120) == 0  # unanswered, the probe would wait for ever
     assert r.probes == 1
@@ -456,8 +456,8 @@ def test_probe_unanswered_gives_up(cli: object, cli_argv: List[str], rec_env: Di
 
 @pytest.mark.parametrize("term", ["dumb", "linux"])
 def test_no_probe_on_dumb_terminals(cli: object, cli_argv: List[str], rec_env: Dict[str, str],
-                                    tmp_path: Path, runs: List[PtyRun], term: str) -> None:
-    r = PtyRun(cli_argv + ["rec", "-c", "true", "x.cast"], dict(rec_env, TERM=term), str(tmp_path))
+                                    tmp_path: Path, runs: List[PtyProc], term: str) -> None:
+    r = PtyProc(cli_argv + ["rec", "-c", "true", "x.cast"], dict(rec_env, TERM=term), str(tmp_path))
     runs.append(r)
     assert r.wait() == 0
     assert r.probes == 0

@@ -9,7 +9,7 @@ from typing import Dict, List
 
 import pytest
 
-CASTS = Path(__file__).parent / "casts"
+from paths import CASTS  # noqa: E402
 
 
 def ref(ref_asciinema: str, env: Dict[str, str], *args: str) -> "subprocess.CompletedProcess[bytes]":

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pty")
 if sys.platform != "win32":
     from ptyutil import PtyProc, lateness, write_v2
 
-CASTS = Path(__file__).resolve().parent / "casts"
+from paths import CASTS  # noqa: E402
 
 START = b"::: Replaying session from "
 ENDED = b"::: Playback ended"
@@ -48,6 +48,7 @@ def spawn(cli, cli_argv: List[str], cli_env: Dict[str, str], tmp_path: Path):  #
     def start(*args: str, env: Optional[Dict[str, str]] = None, **kw) -> PtyProc:  # type: ignore[no-untyped-def]
         full_env = dict(cli_env)
         full_env.update(env or {})
+        kw.setdefault("stderr", subprocess.PIPE)
         p = PtyProc(cli_argv + list(args), env=full_env, cwd=str(tmp_path), **kw)
         procs.append(p)
         return p
@@ -382,7 +383,8 @@ def test_without_termios(cli_argv, cli_env, tmp_path, cli):
     code = ("import sys; sys.modules['termios'] = None; sys.modules['tty'] = None; sys.modules['fcntl'] = None; "
             f"sys.argv = ['asciinema', 'play', '-m', {cast!r}]; " + target)
     for stdin in (subprocess.DEVNULL, None):
-        with PtyProc([sys.executable, "-c", code], env=cli_env, cwd=str(tmp_path)) if stdin is None else \
+        with PtyProc([sys.executable, "-c", code], env=cli_env, cwd=str(tmp_path),
+                                 stderr=subprocess.PIPE) if stdin is None else \
                 _Nothing() as p:
             if p is None:
                 r = subprocess.run([sys.executable, "-c", code], env=cli_env, cwd=str(tmp_path),

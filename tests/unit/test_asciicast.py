@@ -15,7 +15,7 @@ from asciinema.asciicast import Event, Header, Theme, open_recording, parse_size
 from asciinema.asciicast import v2, v3
 from asciinema.errors import FormatError
 
-CASTS = Path(__file__).parent / "casts"
+from paths import CASTS  # noqa: E402
 
 
 def load(name: str):  # type: ignore[no-untyped-def]

@@ -13,7 +13,7 @@ import pytest
 from asciinema.asciicast import open_recording
 from asciinema.errors import FormatError
 
-CASTS = Path(__file__).parent / "casts"
+from paths import CASTS  # noqa: E402
 SEEDS = sorted(p.read_bytes() for p in CASTS.iterdir())
 TOKENS = [b"[", b"]", b"{", b"}", b",", b'"', b"\\", b"\n", b"-1", b"1e999", b"NaN", b"null", b"true",
           b'"x"', b'"r"', b'"80x"', b"\xff", b"\xc3", b"\x00", b"#", b"3", b"2", b" ", b"\\u00", b"\\ud800"]

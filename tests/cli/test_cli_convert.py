@@ -17,8 +17,8 @@ from typing import Dict, List, Tuple
 
 import pytest
 
-CASTS = Path(__file__).parent / "casts"
-GOLDEN = Path(__file__).parent / "golden"
+from paths import CASTS  # noqa: E402
+from paths import GOLDEN  # noqa: E402
 INPUTS = sorted(p.name for p in CASTS.iterdir() if p.suffix in (".cast", ".json"))
 FORMATS = {"asciicast-v3": "v3.cast", "asciicast-v2": "v2.cast", "raw": "raw", "txt": "txt"}
 

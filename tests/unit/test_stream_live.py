@@ -23,7 +23,7 @@ from asciinema.stream.hub import Limits
 from asciinema.stream.live import LiveStreamOutput
 from asciinema.vt import Terminal
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from streamutil import wait_for  # noqa: E402
 
 TIMEOUT = 60

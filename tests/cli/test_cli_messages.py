@@ -11,7 +11,7 @@ from typing import Iterator
 
 import pytest
 
-CASTS = Path(__file__).parent / "casts"
+from paths import CASTS  # noqa: E402
 MINIMAL = str(CASTS / "minimal-v2.cast")
 
 

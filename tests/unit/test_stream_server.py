@@ -22,7 +22,7 @@ from asciinema.stream.alis import MAGIC, AlisDecoder, Init
 from asciinema.stream.hub import Limits
 from asciinema.stream.server import StreamServer
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from streamutil import Stream, get, raw_request, replay, wait_for  # noqa: E402
 
 TIMEOUT = 60

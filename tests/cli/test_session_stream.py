@@ -25,8 +25,8 @@ from websockets.sync.client import connect
 from asciinema.asciicast import open_recording
 from asciinema.stream.alis import MAGIC, AlisDecoder, Init
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from recpty import PtyRun  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from ptyutil import PtyProc  # noqa: E402
 
 TIMEOUT = 60
 URL_RE = re.compile(rb"::: Live streaming at (http://127\.0\.0\.1:\d+)\r?\n")
@@ -209,23 +209,24 @@ def test_listener_that_cannot_bind_is_one_error_line(cli: object, cli_argv: List
 def test_hotkeys_while_streaming(cli: object, cli_argv: List[str], rec_env: Dict[str, str], tmp_path: Path) -> None:
     (tmp_path / "config" / "config.toml").write_text(
         '[notifications]\nenabled = false\n[session]\nadd_marker_key = "^b"\n')
-    r = PtyRun(cli_argv + ["stream", "-l", "-I", "-c", "cat"], rec_env, str(tmp_path))
+    r = PtyProc(cli_argv + ["stream", "-l", "-I", "-c", "cat"], rec_env, str(tmp_path))
     try:
-        url = URL_RE.search(r.read_until(URL_RE, timeout=TIMEOUT))
+        r.expect(URL_RE, timeout=TIMEOUT)
+        url = URL_RE.search(r.output)
         assert url is not None
         viewer = Viewer(url.group(1).decode())
         assert viewer.init.wait(TIMEOUT)
         at = len(r.output)
-        r.type(b"one\r")
-        r.read_until(b"one\r\none\r\n", start=at)
-        r.type(b"\x02")  # marker
-        r.type(b"\x1c")  # pause
-        r.type(b"hidden\r")
-        r.read_until(b"hidden\r\nhidden\r\n", start=at)  # still shown on the terminal
-        r.type(b"\x1c")  # resume
-        r.type(b"two\r")
-        r.read_until(b"two\r\ntwo\r\n", start=at)
-        r.type(b"\x04")
+        r.send_key(b"one\r")
+        r.expect(b"one\r\none\r\n", start=at)
+        r.send_key(b"\x02")  # marker
+        r.send_key(b"\x1c")  # pause
+        r.send_key(b"hidden\r")
+        r.expect(b"hidden\r\nhidden\r\n", start=at)  # still shown on the terminal
+        r.send_key(b"\x1c")  # resume
+        r.send_key(b"two\r")
+        r.expect(b"two\r\ntwo\r\n", start=at)
+        r.send_key(b"\x04")
         assert r.wait(TIMEOUT) == 0
         init, events = viewer.finish()
     finally:
