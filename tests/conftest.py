@@ -1,8 +1,9 @@
 """Shared fixtures.
 
-CLI tests (tests/cli/; in-process tests are in tests/unit/) use the ``cli`` fixture only, so the same tests run against the source tree
-(``python <repo>/asciinema``) and against the built archive (``--pyz asciinema.pyz`` or
-``ASCIINEMA_PYZ``). With ``--pyz`` only those CLI tests are collected.
+CLI tests live in tests/cli/ and in-process tests in tests/unit/. A test that runs the
+command line does so through the ``cli`` fixture (or ``cli_argv``), so the same tests run
+against the source tree (``python <repo>/asciinema``) and against the built archive
+(``--pyz asciinema.pyz`` or ``ASCIINEMA_PYZ``). With ``--pyz`` only those tests are collected.
 """
 
 from __future__ import annotations
