@@ -45,9 +45,11 @@ def _declare_convert(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "-f",
         "--output-format",
-        choices=FORMATS,
+        choices=FORMATS + ("html",),
         metavar="FORMAT",
-        help="output format: asciicast-v3 (default), asciicast-v2, raw or txt (default for *.txt). " + FORMAT_HELP,
+        help="output format: asciicast-v3 (default), asciicast-v2, raw, txt (default for *.txt) or html "
+        "(default for *.html). " + FORMAT_HELP + "; html: one self-contained page with the player and "
+        "the recording inside, which plays from disk with no server and no network",
     )
     p.add_argument("--overwrite", action="store_true", help="overwrite the output file if it already exists")
 
@@ -68,6 +70,7 @@ Examples:
   asciinema convert demo.cast demo.txt                 # plain text, from the extension
   asciinema convert --output-format raw demo.cast demo.txt
   asciinema convert -f txt demo.cast -                 # to stdout
+  asciinema convert demo.cast demo.html                # a page that plays offline
   asciinema convert https://asciinema.org/a/569727 starwars.cast
 """
 

@@ -71,6 +71,16 @@ def test_convert_writes_a_page_by_extension(cli, tmp_path: Path) -> None:
         assert "<script src" not in text and "<link" not in text  # nothing to fetch
 
 
+def test_convert_f_html_to_stdout_and_to_any_name(cli, tmp_path: Path) -> None:
+    r = cli("convert", "-f", "html", str(CASTS / "full-v3.cast"), "-")
+    assert r.returncode == 0, r.stderr
+    page = r.stdout.decode("utf-8")
+    assert page.startswith("<!DOCTYPE html>") and recording_text(page).startswith('{"version":3')
+    r = cli("convert", "--output-format", "html", str(CASTS / "full-v3.cast"), "page.out")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "page.out").read_text(encoding="utf-8") == page
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH (CI installs it)")
 def test_the_page_plays_from_disk_to_the_last_screen(cli, tmp_path: Path) -> None:
     r = cli("convert", str(CASTS / "full-v2.cast"), "demo.html")
