@@ -233,7 +233,7 @@ def _terminal_columns() -> int:
         columns = 0
     if columns <= 0:
         try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]  # None is the AttributeError below
         except (AttributeError, ValueError, OSError):
             columns = 0
     return columns or 80
@@ -244,7 +244,7 @@ class _TopParser(argparse.ArgumentParser):
     command (with its aliases), then the options."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]  # argparse's keywords, passed through as given
         #: each command's parser, for usage errors found after parsing
         self.command_parsers: Dict[str, argparse.ArgumentParser] = {}
 

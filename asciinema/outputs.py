@@ -13,7 +13,9 @@ the loop.
 :class:`FileOutput` encodes and writes on a :class:`~asciinema.queue_worker.QueueWorker`
 thread, fed by a queue bounded by the amount of text waiting. Everything queued is written as soon as the thread gets to it
 (within :data:`LINGER`, in large slices under load), so after ``kill -9`` of the recorder the
-file holds whole lines up to a moment ago. :func:`open_recording_file` applies the file-mode rules of §4.2-§4.4.
+file holds whole lines up to a moment ago. :func:`open_recording_file` decides
+how the file is opened: created, refused when it exists (unless empty), overwritten or
+appended to, in the format given or the one the file already has.
 """
 
 from __future__ import annotations
@@ -127,7 +129,7 @@ class RecordingFile(NamedTuple):
 def open_recording_file(
     path: str, *, fmt: Optional[str], append: bool, overwrite: bool
 ) -> RecordingFile:
-    """Open ``path`` for recording per §4.2-§4.3 and find what appending needs (§4.4).
+    """Open ``path`` for recording and find what appending needs (the time offset for v2).
 
     Appending keeps the file's format: the format comes from the file, and a ``fmt`` that
     differs from it is refused rather than mixed in. A last line cut off half-way (as

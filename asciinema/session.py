@@ -1,4 +1,4 @@
-"""The session engine shared by ``rec``, ``stream`` and ``session`` (§3.5).
+"""The session engine shared by ``rec``, ``stream`` and ``session``.
 
 One loop around a selector relays bytes between the user's terminal and the program on its
 pty, and reports what happens to the capture stage (:class:`asciinema.capture.Capture`), which
@@ -465,7 +465,7 @@ class Session:
     def _restore_signals(self) -> None:
         for sig, old in self._old_signals.items():
             try:
-                signal.signal(sig, old)  # type: ignore[arg-type]
+                signal.signal(sig, old)  # type: ignore[arg-type]  # old came from signal.signal, None included (a C handler)
             except (TypeError, ValueError, OSError):
                 pass
         self._old_signals.clear()
