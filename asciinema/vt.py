@@ -78,8 +78,8 @@ import copy
 import re
 import unicodedata
 from collections import defaultdict
-from itertools import groupby
-from operator import itemgetter
+from itertools import chain, compress, repeat
+from operator import getitem, itemgetter, ne
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import pyte
@@ -1011,6 +1011,7 @@ for _i, _rgb in enumerate(pyte.graphics.FG_BG_256[16:], 16):
     _INDEX_OF.setdefault(_rgb, _i)
 
 _attrs_of = itemgetter(1, 2, 3, 4, 5, 6, 7, 8)  # a Char without its data
+_NOT_DATA = slice(1, None)  # the same, as a slice: getitem with it makes the tuple faster
 _BLANK_ATTRS = _attrs_of(_BLANK)
 _REVERSED_BLANK_ATTRS = _attrs_of(_REVERSED_BLANK)
 _HEX = frozenset("0123456789abcdef")
@@ -1028,13 +1029,14 @@ def _color(value: str, codes: Dict[str, str], extended: str) -> Optional[str]:
     return None  # "default", or nothing pyte makes
 
 
-_SGR_CACHE: Dict[Tuple[Tuple[Any, ...], bool], str] = {}
+#: SGR sequences of pens (a Char's fields but data), for a normal and a reversed (DECSCNM) screen
+_SGR_CACHES: Tuple[Dict[Tuple[Any, ...], str], Dict[Tuple[Any, ...], str]] = ({}, {})
 
 
 def _sgr(attrs: Tuple[Any, ...], reverse_screen: bool) -> str:
-    """The SGR sequence that sets the pen to ``attrs`` (a Char's fields but data)."""
-    key = (attrs, reverse_screen)
-    seq = _SGR_CACHE.get(key)
+    """The SGR sequence that sets the pen to ``attrs``."""
+    cache = _SGR_CACHES[reverse_screen]
+    seq = cache.get(attrs)
     if seq is None:
         fg, bg, bold, italics, underscore, strikethrough, reverse, blink = attrs
         params = ["0"]  # with DECSCNM set, SGR 0 gives a reversed pen (see default_char)
@@ -1057,9 +1059,9 @@ def _sgr(attrs: Tuple[Any, ...], reverse_screen: bool) -> str:
             if code is not None:
                 params.append(code)
         seq = "\x1b[" + ";".join(params) + "m"
-        if len(_SGR_CACHE) >= _CACHE_LIMIT:
-            _SGR_CACHE.clear()
-        _SGR_CACHE[key] = seq
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        cache[attrs] = seq
     return seq
 
 
@@ -1081,6 +1083,7 @@ class _Snapshot:
         self.origin = False
         self.wrap = True
         self.hidden = False
+        self.sgr = _SGR_CACHES[self.reverse_screen]
 
     def build(self) -> str:
         s = self.screen
@@ -1102,6 +1105,11 @@ class _Snapshot:
                 self.put_cursor(saved.cursor, saved.origin, saved.wrap, 0, primary)
                 out.append("\x1b[?1049h")
             self.draw_buffer(s.buffer)
+        elif s.alt_saved is not None:
+            # Left by 1047 or 47 after 1049 saved it: a later 1049 reset still restores it.
+            saved = s.alt_saved
+            self.put_cursor(saved.cursor, saved.origin, saved.wrap, 0, primary)
+            out.append("\x1b[?1049h\x1b[?1047l")
         margins = s.margins
         if margins is not None:
             out.append(f"\x1b[{margins.top + 1};{margins.bottom + 1}r")
@@ -1149,18 +1157,26 @@ class _Snapshot:
             # with auto-wrap on, as a terminal with it off does not wait).
             self.set_modes(origin, True)
             line = shown.get(cursor.y)
-            last = self.cols - 1
-            cell = line.get(last) if line is not None else None
-            if line is not None and cell is not None and cell[0] == "" and last:
-                wide = line.get(last - 1)
-                if wide is not None and wide[0] and _wcwidth(wide[0][0]) == 2 and _attrs_of(wide) == _attrs_of(cell):
-                    last -= 1
-                    cell = wide
-            if cell is None or not cell[0]:
-                cell = _BLANK if cell is None else cell._replace(data=" ")
-            out.append(f"\x1b[{cursor.y + 1 - (top if origin else 0)};{last + 1}H")
-            self.set_pen(_attrs_of(cell))
-            out.append(cell[0])
+            cols = self.cols
+            x = cols - 1
+            if line is not None and x:
+                cell = line.get(x)
+                left = line.get(x - 1)
+                if (
+                    cell is not None
+                    and left is not None
+                    and _on_stub(cell[0])
+                    and left[0]
+                    and _wcwidth(left[0][0]) == 2
+                    and _attrs_of(left) == _attrs_of(cell)
+                ):
+                    x -= 1  # the right half of a wide character: draw that
+            out.append(f"\x1b[{cursor.y + 1 - (top if origin else 0)};{x + 1}H")
+            if line is None:
+                self.set_pen(_BLANK_ATTRS)
+                out.append(" ")
+            else:
+                self.draw_cells(line, list(map(line.get, range(cols), [line.default] * cols)), x, False)
             self.set_modes(origin, wrap)
         self.set_pen(_attrs_of(cursor.attrs))
         self.set_hidden(cursor.hidden)
@@ -1194,64 +1210,96 @@ class _Snapshot:
                 continue
             else:
                 out.append(f"\x1b[{y + 1}H")
-            self.draw_row(line, n)
+            self.draw_row(line, n, wrapped)
             follows = wrapped
 
-    def draw_row(self, line: Optional[Line], n: int) -> None:
-        """Draw the first ``n`` cells of ``line`` from column 0 of the cursor's row."""
+    def draw_row(self, line: Optional[Line], n: int, wraps: bool) -> None:
+        """Draw the first ``n`` cells of ``line`` from column 0 of the cursor's row;
+        ``wraps``: the row is soft-wrapped."""
         if line is None:
             self.set_pen(_BLANK_ATTRS)
             self.out.append(" " * n)
             return
-        default = line.default
-        cells = list(map(line.get, range(n), [default] * n))
+        cells = list(map(line.get, range(n), [line.default] * n))
         text = "".join(map(_data, cells))
         if len(text) == n and text.isascii():
-            # One printable ASCII character a cell: runs of one pen.
+            # One printable ASCII character a cell: runs of one pen, found at C speed.
+            keys = list(map(getitem, cells, repeat(_NOT_DATA, n)))
             out = self.out
+            pen = self.pen
+            sgr = self.sgr
             i = 0
-            for attrs, run in groupby(cells, _attrs_of):
-                k = len(list(run))
-                self.set_pen(attrs)
-                out.append(text[i : i + k])
-                i += k
+            for j in chain(compress(range(1, n), map(ne, keys, keys[1:])), (n,)):
+                attrs = keys[i]
+                if attrs != pen:
+                    seq = sgr.get(attrs)
+                    out.append(_sgr(attrs, self.reverse_screen) if seq is None else seq)
+                    pen = attrs
+                out.append(text[i:j])
+                i = j
+            self.pen = pen
             return
-        self.draw_cells(line, cells)
+        self.draw_cells(line, cells, 0, wraps)
 
-    def draw_cells(self, line: Line, cells: List[Char]) -> None:
-        """``draw_row`` for rows with wide, combined or stub cells, one cell at a time."""
+    def draw_cells(self, line: Line, cells: List[Char], x: int, wraps: bool) -> None:
+        """``draw_row`` for rows with wide, combined or stub cells, one cell at a time, from
+        column ``x`` (where the cursor is) on; ``wraps``: the row is soft-wrapped."""
         out = self.out
         cols = self.cols
         n = len(cells)
-        x = 0
         while x < n:
             cell = cells[x]
             data = cell[0]
             attrs = _attrs_of(cell)
-            if not data:
-                # The right half of a wide character whose left half was overwritten. Made
-                # by drawing a wide character over the cell before and redrawing that one.
+            if not data or _wcwidth(data[0]) <= 0:
+                # The right half of a wide character whose left half was overwritten, maybe
+                # with combining marks drawn on it: made by drawing a wide character over the
+                # cell before, then the marks, then that cell again.
                 before = cells[x - 1] if x else None
-                if before is not None and x + 1 < cols and before[0] and _wcwidth(before[0][0]) == 1:
+                if (
+                    before is not None
+                    and x + 1 < cols
+                    and before[0]
+                    and _wcwidth(before[0][0]) == 1
+                    and (not data or _combining(data[0]))
+                ):
                     self.set_pen(attrs)
-                    out.append(f"\x1b[{x}G\u4e00\x1b[{x}G")
+                    out.append(f"\x1b[{x}G\u4e00{data}\x1b[{x}G")
                     self.set_pen(_attrs_of(before))
                     out.append(f"{before[0]}\x1b[{x + 2}G")
                 else:
                     self.set_pen(attrs)
-                    out.append(" ")
+                    out.append(" ")  # not made by any output pyte takes; shown as a space
                 x += 1
                 continue
             self.set_pen(attrs)
-            out.append(data)
             x += 1
+            text = data
+            stub = False
             if x < cols and _wcwidth(data[0]) == 2:
                 right = cells[x] if x < n else line.get(x)
-                if right is not None and right[0] == "" and _attrs_of(right) == attrs:
-                    x += 1  # drawn with it
-                    continue
+                if right is not None and _attrs_of(right) == attrs and _on_stub(right[0]):
+                    text += right[0]  # the stub drawing makes, and marks drawn on it
+                    x += 1
+                else:
+                    stub = True
+            if x == cols and not wraps and len(text) > 1 and any(map(_combining, text[1:])):
+                # pyte wraps before it adds a combining mark in the last column, which this
+                # row did not: draw it with auto-wrap off.
+                self.set_modes(self.origin, False)
+                out.append(text)
+                self.set_modes(self.origin, True)
+            else:
+                out.append(text)
+            if stub:
                 # Drawing it made a stub there; what the screen has instead comes next.
                 out.append(f"\x1b[{x + 1}G")
                 if x == n:
                     cells.append(line.get(x, line.default))
                     n += 1
+
+
+def _on_stub(data: str) -> bool:
+    """Whether a cell holding ``data`` is what drawing ``data`` right after a wide character
+    makes of its stub (nothing, or combining marks added to it)."""
+    return not data or (_wcwidth(data[0]) == 0 and bool(_combining(data[0])))

@@ -231,3 +231,77 @@ def test_every_cast_at_every_event(path: Path) -> None:
         roundtrip(t)
     assert t is not None
     roundtrip(t, AFTER)
+
+
+# -- random sessions ---------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_num = st.integers(min_value=0, max_value=14).map(lambda n: "" if n == 0 else str(n))
+_byte = st.integers(min_value=0, max_value=255)
+_sgr_code = st.sampled_from([0, 1, 3, 4, 5, 7, 9, 22, 23, 24, 25, 27, 29, 39, 49, *range(30, 38), *range(40, 48),
+                             *range(90, 98), *range(100, 108)])  # fmt: skip
+
+
+@st.composite
+def _sgr(draw: st.DrawFn) -> str:
+    parts = [str(p) for p in draw(st.lists(_sgr_code, max_size=3))]
+    kind = draw(st.sampled_from(["", "38;5;{}", "48;5;{}", "38;2;{};{};{}", "48;2;{};{};{}"]))
+    if kind:
+        parts.append(kind.format(draw(_byte), draw(_byte), draw(_byte)))
+    return "\x1b[" + ";".join(parts) + "m"
+
+
+@st.composite
+def _csi(draw: st.DrawFn) -> str:
+    final = draw(st.sampled_from("ABCDEFGHJKLMPSTX@dfrgb"))
+    if final in "Hf":
+        return f"\x1b[{draw(_num)};{draw(_num)}{final}"
+    if final == "r":
+        return draw(st.sampled_from(["\x1b[r", f"\x1b[{draw(_num)};{draw(_num)}r"]))
+    if final in "JK":
+        return f"\x1b[{draw(st.sampled_from(['', '0', '1', '2']))}{final}"
+    if final == "g":
+        return draw(st.sampled_from(["\x1b[g", "\x1b[3g", "\x1bH"]))
+    return f"\x1b[{draw(_num)}{final}"
+
+
+_text = st.one_of(
+    st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1, max_size=30),
+    st.text(st.sampled_from("éü中文字日本한€😀e\u0301\u200d\ufe0f"), min_size=1, max_size=6),
+)
+_control = st.sampled_from(
+    ["\r", "\n", "\r\n", "\x08", "\t", "\x1bM", "\x1bD", "\x1bE", "\x1b7", "\x1b8",
+     "\x1b[4h", "\x1b[4l", "\x1b[?7l", "\x1b[?7h", "\x1b[20h", "\x1b[20l", "\x1b[?6h", "\x1b[?6l",
+     "\x1b[?25l", "\x1b[?25h", "\x1b[?1h", "\x1b[?2004h", "\x1b[?1000h", "\x1b[?1000l",
+     "\x1b[?1049h", "\x1b[?1049l", "\x1b[?1049h", "\x1b[?1047h", "\x1b[?1047l", "\x1b[?47l",
+     "\x1b[2J", "\x1b[H\x1b[J", "\x1bc"]
+)  # fmt: skip
+_resize = st.tuples(st.integers(1, 14), st.integers(1, 7))
+_piece = st.one_of(_text, _text, _text, _sgr(), _csi(), _csi(), _control, _control, _resize)
+
+
+def _feed(t: Terminal, pieces: List[Any]) -> None:
+    for piece in pieces:
+        if isinstance(piece, tuple):
+            t.resize(*piece)
+        else:
+            t.feed(piece)
+
+
+@settings(max_examples=int(__import__("os").environ.get("SNAP_EXAMPLES", "500")), deadline=None)
+@given(
+    cols=st.integers(min_value=1, max_value=14),
+    rows=st.integers(min_value=1, max_value=7),
+    before=st.lists(_piece, max_size=40),
+    after=st.lists(_piece.filter(lambda p: isinstance(p, tuple) or "47" not in p), max_size=15),
+)
+def test_random_sessions_round_trip(cols: int, rows: int, before: List[Any], after: List[Any]) -> None:
+    a = Terminal(cols, rows)
+    _feed(a, before)
+    b = roundtrip(a)
+    for piece in after:
+        _feed(a, [piece])
+        _feed(b, [piece])
+        assert_same(a, b)
