@@ -62,14 +62,16 @@ as far as needed to keep the last line with text, never the cursor's; the altern
 only loses lines above the cursor as far as needed to keep it; lines below are dropped),
 trims tab stops, and applies to the hidden buffer too; an escape sequence pyte raises on
 (``ESC[5J``, ``ESC[?1A``) is ignored; ``display`` shows a space for the stub of a wide
-character whose first half was overwritten (pyte raises IndexError). Kept as in pyte, unlike
-xterm: a wide character that does not fit in the last column is put there rather than
-wrapped (a reflow puts it there too); SGR 2 (dim) and other attributes pyte lacks are ignored.
+character whose first half was overwritten (pyte raises IndexError); ``38;5;n`` / ``48;5;n``
+with n < 16 are the named colours (``31``...), as terminals take them, where pyte stores its
+own RGB value for them; SGR 2 (faint) is kept as ``bold`` = :data:`FAINT` (faint and bold
+are one setting, as in avt). Kept as in pyte, unlike xterm: a wide character that does not
+fit in the last column is put there rather than wrapped (a reflow puts it there too); the
+attributes pyte lacks (conceal, double underline, overline...) are ignored.
 
-For a later "late joiner" snapshot, :attr:`Terminal.screen` exposes the pyte screen (cursor,
-``mode``, ``margins``, ``tabstops``, ``savepoints``, the shown ``buffer``), and the terminal
-has :attr:`~Terminal.alt_active`, :attr:`~Terminal.primary_buffer`,
-:attr:`~Terminal.alt_buffer` and :attr:`~Terminal.alt_saved_cursor`.
+**Snapshots** for viewers who join a live stream late: :meth:`Terminal.snapshot` gives the
+terminal output that redraws the whole state on a fresh terminal of the same size (this one,
+or the web player's).
 """
 
 from __future__ import annotations
@@ -424,6 +426,15 @@ class _Screen(pyte.Screen):
     def reset_mode(self, *modes: int, **kwargs: Any) -> None:
         self._modes(False, modes, kwargs)
 
+    def cursor_to_line(self, line: Optional[int] = None) -> None:
+        """VPA; pyte 0.8.2 raises on it in origin mode with no margins set, after moving the
+        cursor to the line asked for, however far below the screen that is."""
+        cursor = self.cursor
+        cursor.y = (line or 1) - 1
+        if mo.DECOM in self.mode and self.margins is not None:
+            cursor.y += self.margins.top
+        self.ensure_vbounds()
+
     # -- scrolling and erasing ---------------------------------------------------------------
 
     def index(self) -> None:
@@ -728,15 +739,19 @@ class _Screen(pyte.Screen):
         return cells
 
     def select_graphic_rendition(self, *attrs: int) -> None:
-        """pyte's SGR, except that 256-colour indexes 0-15 are the 16 named colours.
+        """pyte's SGR, except that 256-colour indexes 0-15 are the 16 named colours, and that
+        SGR 2 (faint) is kept, as ``bold`` = :data:`FAINT`.
 
         pyte stores ``38;5;1`` as the RGB value of its own palette; terminals (avt, xterm) take
         it as ``31``, drawn with the theme's red. Storing the name keeps that difference, so a
-        snapshot can say which one was meant.
+        snapshot can say which one was meant. Faint and bold are one setting, as in avt (the
+        web player's terminal): the last of SGR 1, 2 and 22 wins.
         """
         if 38 in attrs or 48 in attrs:
             attrs = indexed_as_named(attrs)
         super().select_graphic_rendition(*attrs)
+        if 2 in attrs and last_intensity(attrs) == 2:
+            self.cursor.attrs = self.cursor.attrs._replace(bold=FAINT)
 
     def sgr(self, params: str) -> None:
         """SGR with the parameter string of ``ESC [ params m``, results cached."""
@@ -768,13 +783,39 @@ def indexed_as_named(attrs: Tuple[int, ...]) -> Tuple[int, ...]:
             else:
                 out.extend(attrs[i : i + 3])
             i += 3
-        elif (a == 38 or a == 48) and i + 1 < n and attrs[i + 1] == 2:
-            out.extend(attrs[i : i + 5])  # its r;g;b are not codes of their own
-            i += 5
+        elif (a == 38 or a == 48) and i + 1 < n:
+            # pyte takes the next parameter as the colour's kind, and for 2 (RGB) three more:
+            # none of them is a code of its own
+            step = 5 if attrs[i + 1] == 2 else 2
+            out.extend(attrs[i : i + step])
+            i += step
         else:
             out.append(a)
             i += 1
     return tuple(out)
+
+
+#: ``Char.bold`` of faint (SGR 2) cells: one more value of the intensity pyte keeps as a bool
+FAINT = 2
+
+_INTENSITY = frozenset((0, 1, 2, 22))
+
+
+def last_intensity(attrs: Tuple[int, ...]) -> Optional[int]:
+    """The last of the SGR parameters 0, 1, 2 and 22 that is a code of its own (not a
+    colour's argument, as in ``38;5;2``)."""
+    last = None
+    i = 0
+    n = len(attrs)
+    while i < n:
+        a = attrs[i]
+        if (a == 38 or a == 48) and i + 1 < n:
+            i += 3 if attrs[i + 1] == 5 else 5 if attrs[i + 1] == 2 else 2  # as indexed_as_named
+            continue
+        if a in _INTENSITY:
+            last = a
+        i += 1
+    return last
 
 
 class _Stream(pyte.Stream):
@@ -1041,7 +1082,7 @@ def _sgr(attrs: Tuple[Any, ...], reverse_screen: bool) -> str:
         fg, bg, bold, italics, underscore, strikethrough, reverse, blink = attrs
         params = ["0"]  # with DECSCNM set, SGR 0 gives a reversed pen (see default_char)
         if bold:
-            params.append("1")
+            params.append("2" if bold == FAINT else "1")
         if italics:
             params.append("3")
         if underscore:
