@@ -994,7 +994,11 @@ class Terminal:
         1049 saved for it, tab stops, scroll margins, the cursors saved by DECSC, modes (origin,
         auto-wrap, insert, new line, cursor keys and the other private modes), the cursor
         (position, waiting to wrap, visibility) and the pen the next output is drawn with.
-        Left out: the alternate buffer while it is hidden (terminals start it blank again).
+        Left out: the alternate buffer while it is hidden (terminals start it blank again);
+        a soft-wrap mark on the last row (no terminal wraps there without scrolling); cells no
+        output can make again, which only a reflow makes (combining marks on a wide character
+        the cursor waits to wrap after) or none (a wide character's right half with other
+        attributes than its left half), and tab stops past the last column.
         """
         return _Snapshot(self.screen).build()
 
@@ -1125,6 +1129,8 @@ class _Snapshot:
         self.wrap = True
         self.hidden = False
         self.sgr = _SGR_CACHES[self.reverse_screen]
+        #: combining marks to add to wide characters (row, column of the right half, marks)
+        self.marks: List[Tuple[int, int, str]] = []
 
     def build(self) -> str:
         s = self.screen
@@ -1217,7 +1223,10 @@ class _Snapshot:
                 self.set_pen(_BLANK_ATTRS)
                 out.append(" ")
             else:
-                self.draw_cells(line, list(map(line.get, range(cols), [line.default] * cols)), x, False)
+                self.draw_cells(line, list(map(line.get, range(cols), [line.default] * cols)), x, False, cursor.y)
+                # Marks on a wide character in the last two columns are lost here: drawing
+                # them would take the cursor off its place.
+                self.marks.clear()
             self.set_modes(origin, wrap)
         self.set_pen(_attrs_of(cursor.attrs))
         self.set_hidden(cursor.hidden)
@@ -1251,11 +1260,15 @@ class _Snapshot:
                 continue
             else:
                 out.append(f"\x1b[{y + 1}H")
-            self.draw_row(line, n, wrapped)
+            self.draw_row(line, n, wrapped, y)
             follows = wrapped
+        for y, x, marks in self.marks:
+            # With the cursor on the right half, marks go to the wide character itself.
+            out.append(f"\x1b[{y + 1};{x + 1}H{marks}")
+        self.marks.clear()
 
-    def draw_row(self, line: Optional[Line], n: int, wraps: bool) -> None:
-        """Draw the first ``n`` cells of ``line`` from column 0 of the cursor's row;
+    def draw_row(self, line: Optional[Line], n: int, wraps: bool, y: int) -> None:
+        """Draw the first ``n`` cells of ``line`` from column 0 of the cursor's row ``y``;
         ``wraps``: the row is soft-wrapped."""
         if line is None:
             self.set_pen(_BLANK_ATTRS)
@@ -1280,11 +1293,14 @@ class _Snapshot:
                 i = j
             self.pen = pen
             return
-        self.draw_cells(line, cells, 0, wraps)
+        self.draw_cells(line, cells, 0, wraps, y)
 
-    def draw_cells(self, line: Line, cells: List[Char], x: int, wraps: bool) -> None:
+    def draw_cells(self, line: Line, cells: List[Char], x: int, wraps: bool, y: int) -> None:
         """``draw_row`` for rows with wide, combined or stub cells, one cell at a time, from
-        column ``x`` (where the cursor is) on; ``wraps``: the row is soft-wrapped."""
+        column ``x`` (where the cursor is) on; ``wraps``: the row is soft-wrapped.
+
+        Combining marks on a wide character with its right half after it are left in
+        :attr:`marks` for the caller to draw once the row's wrap is done."""
         out = self.out
         cols = self.cols
         n = len(cells)
@@ -1318,6 +1334,10 @@ class _Snapshot:
             text = data
             stub = False
             if x < cols and _wcwidth(data[0]) == 2:
+                if len(data) > 1 and any(map(_combining, data[1:])):
+                    # Drawn after it, they would go to its right half.
+                    self.marks.append((y, x, data[1:]))
+                    text = data[0]
                 right = cells[x] if x < n else line.get(x)
                 if right is not None and _attrs_of(right) == attrs and _on_stub(right[0]):
                     text += right[0]  # the stub drawing makes, and marks drawn on it
