@@ -60,7 +60,8 @@ should even where pyte's sparse buffer has no line below (pyte leaves the old te
 resize reflows the primary screen and keeps the cursor line on it (lines above go off the top
 as far as needed to keep the last line with text, never the cursor's; the alternate screen
 only loses lines above the cursor as far as needed to keep it; lines below are dropped),
-trims tab stops, and applies to the hidden buffer too; an escape sequence pyte raises on
+trims tab stops, keeps the cursors saved by DECSC on the screen, and applies to the hidden
+buffer too; an escape sequence pyte raises on
 (``ESC[5J``, ``ESC[?1A``) is ignored; ``display`` shows a space for the stub of a wide
 character whose first half was overwritten (pyte raises IndexError); ``38;5;n`` / ``48;5;n``
 with n < 16 are the named colours (``31``...), as terminals take them, where pyte stores its
@@ -573,8 +574,13 @@ class _Screen(pyte.Screen):
         self.lines, self.columns = lines, columns
         self.margins = None
         self.ensure_vbounds()
+        for point in self.savepoints:
+            # as terminals do (pyte leaves them where the screen no longer is)
+            point.cursor.x = min(point.cursor.x, columns - 1)
+            point.cursor.y = min(point.cursor.y, lines - 1)
         if columns != old_columns:
-            stops = {t for t in self.tabstops if t < columns}
+            # (a stop HTS set while waiting to wrap is past the last column: not a real one)
+            stops = {t for t in self.tabstops if t < min(columns, old_columns)}
             stops.update(range((old_columns + 7) // 8 * 8, columns, 8))
             self.tabstops = stops
         self.dirty.update(range(lines))

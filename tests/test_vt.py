@@ -726,3 +726,12 @@ def test_vpa_in_origin_mode_without_margins_stays_on_screen() -> None:
     t.feed("\x1b[?6h\x1b[14dx")
     assert (t.cursor.x, t.cursor.y) == (1, 4)
     assert t.display[4].rstrip() == "x"
+
+
+def test_resize_keeps_saved_cursor_on_the_screen() -> None:
+    t = Terminal(10, 5)
+    t.feed("\x1b[5;9H\x1b7")
+    t.resize(4, 3)
+    t.resize(10, 5)
+    t.feed("\x1b8x")
+    assert (t.cursor.x, t.cursor.y) == (4, 2)
