@@ -1005,6 +1005,9 @@ class Terminal:
         output can make again, which only a reflow makes (combining marks on a wide character
         the cursor waits to wrap after) or none (a wide character's right half with other
         attributes than its left half), and tab stops past the last column.
+
+        It only reads the terminal: call it between ``feed`` calls (under the lock that
+        serialises them, when another thread feeds).
         """
         return _Snapshot(self.screen).build()
 

@@ -1,7 +1,7 @@
 """Terminal.snapshot in the real player (headless Debian chromium): a recording made of the
-snapshot alone shows the rows our terminal has, and, where both can be compared, the very same
-screen (text, colours, attributes, backgrounds) as the player fed the whole session.
-Skipped, with the reason, where chromium is missing."""
+snapshot and the output that followed it shows the rows our terminal has, and, where both can
+be compared, the very same screen (text, colours, attributes, backgrounds) as the player fed the
+whole session. Skipped, with the reason, where chromium is missing."""
 
 from __future__ import annotations
 
@@ -64,6 +64,18 @@ SESSIONS: Dict[str, Tuple[int, int, List[object]]] = {
         "first line\r\nsecond line\r\n\x1b[1mbold heading\x1b[0m\r\nfourth\r\nfifth\r\n\x1b[7mnotes (END)\x1b[27m\x1b[K",
     ]),  # fmt: skip
     "resized": (20, 6, ["x" * 50 + "\r\nshort\r\n", (13, 5), "after resize " * 3]),
+}
+
+# Output after the viewer joined, the same for both players: it checks the pen, the modes,
+# the margins and the cursors the snapshot set up.
+AFTER: Dict[str, List[object]] = {
+    "colours": [" drawn with the pen\r\n\x1b[0mplain again"],
+    "wide": ["中文", "\r\n$ "],
+    "wrapped": ["c" * 20],
+    "vim": ["typed", "\x1b[9;1H\n\n\x1b[Hscrolled", "\x1b[?1049l", "\r\n$ after vim"],
+    "htop": ["\x1b[5;1H\n\n\n\n", "\x1b[?1049l$ "],
+    "less": ["\x1b[6;1H\x1b[K\nmore", "\x1b[?1049l\r$ "],
+    "resized": ["\r\nnext line"],
 }
 
 _LINE = re.compile(r'<span class="ap-line" style="--row: \d+;">((?:<span[^>]*>[^<]*</span>)*)</span>')
@@ -140,9 +152,12 @@ def test_the_player_shows_the_snapshot_as_the_session(tmp_path: Path) -> None:
                 t.resize(*chunk)
             else:
                 t.feed(chunk)  # type: ignore[arg-type]
+        snapshot = t.snapshot()
+        for chunk in AFTER[name]:
+            t.feed(chunk)  # type: ignore[arg-type]
         terms.append(t)
-        casts.append(_cast(cols, rows, chunks))
-        casts.append(_cast(t.cols, t.rows, [t.snapshot()]))
+        casts.append(_cast(cols, rows, chunks + AFTER[name]))
+        casts.append(_cast(t.cols, t.rows, [snapshot] + AFTER[name]))
     page = tmp_path / "snapshots.html"
     page.write_text(_page(casts), encoding="utf-8")
     dom = ""
