@@ -757,7 +757,7 @@ class _Screen(pyte.Screen):
             attrs = indexed_as_named(attrs)
         super().select_graphic_rendition(*attrs)
         if 2 in attrs and last_intensity(attrs) == 2:
-            self.cursor.attrs = self.cursor.attrs._replace(bold=FAINT)
+            self.cursor.attrs = self.cursor.attrs._replace(bold=FAINT)  # type: ignore[arg-type]
 
     def sgr(self, params: str) -> None:
         """SGR with the parameter string of ``ESC [ params m``, results cached."""
@@ -1138,7 +1138,9 @@ class _Snapshot:
         self.wrap = True
         self.hidden = False
         self.sgr = _SGR_CACHES[self.reverse_screen]
-        #: combining marks to add to wide characters (row, column of the right half, marks)
+        #: zero-width characters to draw once the rows are drawn: (row, column, characters).
+        #: From the right half of a wide character they go to the wide character; from the
+        #: start of a row, to the end of the row above.
         self.marks: List[Tuple[int, int, str]] = []
 
     def build(self) -> str:
@@ -1200,7 +1202,7 @@ class _Snapshot:
             self.out.append("\x1b[?25l" if hidden else "\x1b[?25h")
             self.hidden = hidden
 
-    def put_cursor(self, cursor: Cursor, origin: bool, wrap: bool, top: int, shown: Dict[int, Line]) -> None:
+    def put_cursor(self, cursor: Cursor, origin: bool, wrap: bool, top: int, shown: Dict[int, Any]) -> None:
         """Set the cursor as ``cursor`` (position, waiting to wrap, pen, visibility), origin
         mode and auto-wrap; ``top`` is the top margin, ``shown`` the buffer on the screen."""
         out = self.out
@@ -1240,7 +1242,7 @@ class _Snapshot:
         self.set_pen(_attrs_of(cursor.attrs))
         self.set_hidden(cursor.hidden)
 
-    def draw_buffer(self, buffer: Dict[int, Line]) -> None:
+    def draw_buffer(self, buffer: Dict[int, Any]) -> None:
         """Draw the rows of ``buffer`` on a blank screen, with no margins and auto-wrap on.
 
         A soft-wrapped row is drawn to its last column and its next row follows with no
@@ -1272,7 +1274,6 @@ class _Snapshot:
             self.draw_row(line, n, wrapped, y)
             follows = wrapped
         for y, x, marks in self.marks:
-            # With the cursor on the right half, marks go to the wide character itself.
             out.append(f"\x1b[{y + 1};{x + 1}H{marks}")
         self.marks.clear()
 
@@ -1287,7 +1288,7 @@ class _Snapshot:
         text = "".join(map(_data, cells))
         if len(text) == n and text.isascii():
             # One printable ASCII character a cell: runs of one pen, found at C speed.
-            keys = list(map(getitem, cells, repeat(_NOT_DATA, n)))
+            keys: List[Tuple[Any, ...]] = list(map(getitem, cells, repeat(_NOT_DATA, n)))
             out = self.out
             pen = self.pen
             sgr = self.sgr
@@ -1350,6 +1351,11 @@ class _Snapshot:
                 right = cells[x] if x < n else line.get(x)
                 if right is not None and _attrs_of(right) == attrs and _on_stub(right[0]):
                     text += right[0]  # the stub drawing makes, and marks drawn on it
+                    x += 1
+                elif right is not None and _attrs_of(right) == attrs and x == cols - 1 and y + 1 < self.rows:
+                    # Other zero-width characters skip a bare stub for the wide character,
+                    # but from the start of the next row they go to the end of this one.
+                    self.marks.append((y + 1, 0, right[0]))
                     x += 1
                 else:
                     stub = True
