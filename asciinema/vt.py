@@ -1317,8 +1317,9 @@ class _Snapshot:
         while x < n:
             cell = cells[x]
             data = cell[0]
-            attrs = _attrs_of(cell)
-            if not data or _wcwidth(data[0]) <= 0:
+            attrs = cell[1:]
+            width = _wcwidth(data[0]) if data else 0
+            if width <= 0:
                 # The right half of a wide character whose left half was overwritten, maybe
                 # with combining marks drawn on it: made by drawing a wide character over the
                 # cell before, then the marks, then that cell again.
@@ -1339,17 +1340,18 @@ class _Snapshot:
                     out.append(" ")  # not made by any output pyte takes; shown as a space
                 x += 1
                 continue
-            self.set_pen(attrs)
+            if attrs != self.pen:
+                self.set_pen(attrs)
             x += 1
             text = data
             stub = False
-            if x < cols and _wcwidth(data[0]) == 2:
+            if width == 2 and x < cols:
                 if len(data) > 1 and any(map(_combining, data[1:])):
                     # Drawn after it, they would go to its right half.
                     self.marks.append((y, x, data[1:]))
                     text = data[0]
                 right = cells[x] if x < n else line.get(x)
-                if right is not None and _attrs_of(right) == attrs and _on_stub(right[0]):
+                if right is not None and right[1:] == attrs and (not right[0] or _on_stub(right[0])):
                     text += right[0]  # the stub drawing makes, and marks drawn on it
                     x += 1
                 elif (
