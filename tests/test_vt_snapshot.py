@@ -229,6 +229,73 @@ def test_resize_in_the_middle() -> None:
     roundtrip(t, AFTER)
 
 
+# -- sessions (also shown in the real player by test_vt_snapshot_browser.py) -----------------
+
+# name -> (cols, rows, output chunks); a tuple chunk is a resize
+SESSIONS: Dict[str, Tuple[int, int, List[object]]] = {
+    "colours": (40, 9, [
+        "\x1b[2mfaint\x1b[1mbold\x1b[2;38;5;2mfaint green\x1b[22mnormal\x1b[0m\r\n",
+        "plain \x1b[1mbold\x1b[22m \x1b[3mital\x1b[23m \x1b[4munder\x1b[24m \x1b[9mstrike\x1b[0m\r\n",
+        "\x1b[7minverse\x1b[27m \x1b[5mblink\x1b[0m \x1b[31mred\x1b[32mgreen\x1b[93mbright\x1b[0m\r\n",
+        "\x1b[41m bg red \x1b[104m bright bg \x1b[0m\r\n",
+        "\x1b[38;5;208m256 orange\x1b[48;5;22m on green\x1b[38;5;3m idx3\x1b[38;5;11m idx11\x1b[0m\r\n",
+        "\x1b[38;2;10;200;30mtrue\x1b[48;2;60;0;90mcolour\x1b[38;5;196m196\x1b[0m\r\n",
+        "\x1b[44m\x1b[K\x1b[0m\r\n",
+        "\x1b[1;3;4;31;43mall at once\x1b[0m",
+    ]),  # fmt: skip
+    "wide": (16, 5, ["中文字 ok 日本語\r\n", "😀 emoji 한국어 x\r\n", "ab中文字中文字中文字中文字"]),
+    "wrapped": (12, 6, ["a" * 30 + "\r\n", "\x1b[32m" + "b" * 12 + "\x1b[0m\r\n", "$ "]),
+    "vim": (40, 10, [
+        "$ ls\r\n\x1b[1;34mdir\x1b[0m  file.txt\r\n$ vim file.txt",
+        "\x1b[?1049h\x1b[22;0;0t\x1b[?1h\x1b=\x1b[H\x1b[2J\x1b[?25l",
+        "\x1b[1;9r\x1b[H",
+        "".join(f"\x1b[{y};1H\x1b[33m{y:3} \x1b[0mline {y} of the file" for y in range(1, 8)),
+        "\x1b[8;1H\x1b[94m~\x1b[0m\x1b[9;1H\x1b[94m~\x1b[0m",
+        "\x1b[10;1H\x1b[1m-- INSERT --\x1b[0m\x1b[10;30H3,5  All",
+        "\x1b[3;5H\x1b[?25h",
+    ]),  # fmt: skip
+    "htop": (50, 8, [
+        "\x1b[?1049h\x1b[H\x1b[2J",
+        "\x1b[1;1H  \x1b[36m1\x1b[39m[\x1b[32m|||||\x1b[31m||\x1b[90m          \x1b[39m 23.4%]",
+        "\x1b[2;1H\x1b[30;42m  PID USER      CPU% Command" + " " * 24 + "\x1b[0m",
+        "\x1b[3;1H\x1b[30;46m    1 root       0.0 init" + " " * 27 + "\x1b[0m",
+        "\x1b[4;1H   42 user      12.5 \x1b[1mpython3\x1b[0m",
+        "\x1b[8;1H\x1b[30;46mF1\x1b[0mHelp  \x1b[30;46mF10\x1b[0mQuit",
+        "\x1b[3;5r\x1b[5;1H\n\x1b[r\x1b[?25l",
+    ]),  # fmt: skip
+    "less": (30, 6, [
+        "$ less notes\r\n",
+        "\x1b[?1049h\x1b[22;0;0t\x1b[?1h\x1b=\r",
+        "first line\r\nsecond line\r\n\x1b[1mbold heading\x1b[0m\r\nfourth\r\nfifth\r\n\x1b[7mnotes (END)\x1b[27m\x1b[K",
+    ]),  # fmt: skip
+    "resized": (20, 6, ["x" * 50 + "\r\nshort\r\n", (13, 5), "after resize " * 3]),
+}
+
+# Output after the viewer joined: it checks the pen, the modes, the margins and the cursors
+# the snapshot set up.
+AFTER: Dict[str, List[object]] = {
+    "colours": [" drawn with the pen\r\n\x1b[0mplain again"],
+    "wide": ["中文", "\r\n$ "],
+    "wrapped": ["c" * 20],
+    "vim": ["typed", "\x1b[9;1H\n\n\x1b[Hscrolled", "\x1b[?1049l", "\r\n$ after vim"],
+    "htop": ["\x1b[5;1H\n\n\n\n", "\x1b[?1049l$ "],
+    "less": ["\x1b[6;1H\x1b[K\nmore", "\x1b[?1049l\r$ "],
+    "resized": ["\r\nnext line"],
+}
+
+
+@pytest.mark.parametrize("name", list(SESSIONS))
+def test_sessions(name: str) -> None:
+    cols, rows, chunks = SESSIONS[name]
+    t = Terminal(cols, rows)
+    for chunk in chunks:
+        if isinstance(chunk, tuple):
+            t.resize(*chunk)
+        else:
+            t.feed(chunk)  # type: ignore[arg-type]
+    roundtrip(t, AFTER[name])  # type: ignore[arg-type]
+
+
 # -- the project's recordings ----------------------------------------------------------------
 
 
