@@ -87,3 +87,14 @@ def test_block_decoding_agrees_with_line_decoding(specs) -> None:  # type: ignor
         assert error is None or "backwards" in error
     else:
         assert error is not None and error.startswith(expected), (lines, error)
+
+
+@settings(max_examples=500)
+@given(st.lists(st.one_of(st.floats(0, 1e12, allow_nan=False, exclude_max=True), st.integers(0, 10**12 - 1)),
+                min_size=1, max_size=20))
+def test_times_round_to_microseconds_as_the_plain_expression(times: list) -> None:
+    from asciinema.asciicast import round_us
+
+    expected = [round(t * 1000000) for t in times]
+    got = round_us(times)
+    assert got == expected and all(type(us) is int for us in got)

@@ -24,6 +24,7 @@ from asciinema.asciicast import (
     check_special_events,
     event_columns,
     first_decrease,
+    round_us,
     line_error,
     parse_theme,
     quote_code,
@@ -109,7 +110,7 @@ def _batches(stream: BinaryIO, name: str, recording: Recording) -> Iterator[Colu
     for start, linenos, times, codes, datas in event_columns(stream, name, 2, False, "asciicast v2"):
         if not times:
             continue
-        us = [round(t * 1000000) for t in times]
+        us = round_us(times)
         bad = first_decrease(us, prev)
         if bad is not None:
             lineno = linenos[bad] if linenos else start + bad

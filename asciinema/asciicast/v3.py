@@ -21,6 +21,7 @@ from asciinema.asciicast import (
     Recording,
     check_special_events,
     event_columns,
+    round_us,
     parse_theme,
     quote_code,
     chunk_columns,
@@ -73,7 +74,7 @@ def _batches(stream: BinaryIO, name: str, recording: Recording) -> Iterator[Colu
     for start, linenos, times, codes, datas in event_columns(stream, name, 2, True, "asciicast v3"):
         if not times:
             continue
-        us = list(accumulate([round(t * 1000000) for t in times], initial=now))
+        us = list(accumulate(round_us(times), initial=now))
         del us[0]
         now = recording.last_time = us[-1]
         datas = check_special_events(recording, name, start, linenos, codes, datas, exits=True)
