@@ -3,7 +3,8 @@
 Both commands spend about half their time decoding and checking JSON, and half encoding and
 writing; both halves hold the GIL. On a machine with two or more cores, a big conversion
 forks a child that owns the encoder and the output, and gets the decoded batches through a
-pipe (marshal, about 0.2 µs an event) while this process decodes the next ones.
+pipe (marshal, about 0.2 µs an event) while this process decodes the next ones. Where encoding
+costs less than the hand-over (raw output, a join), there is no child.
 
 Errors keep their meaning. Decoding stays here, so a broken line is reported with its number
 after the child has written what came before it, as it would be in one process. A failed
@@ -228,7 +229,7 @@ def open_sink(encoder: Encoder, write: Write, flush: Callable[[], None], input_b
 
     ``flush`` pushes what ``write`` buffered to the output, raising OutputError if it can't.
     """
-    if parallel_wanted(input_bytes):
+    if parallel_wanted(input_bytes) and getattr(encoder, "parallel", True):
         flush()
         try:
             return ChildSink(encoder, write, flush)
