@@ -1,9 +1,9 @@
 """Where ``cat`` and ``convert`` encode and write events: in this process, or in a forked one.
 
-Both commands spend about half their time decoding and checking JSON, and half encoding and
-writing; both halves hold the GIL. On a machine with two or more cores, a big conversion
-forks a child that owns the encoder and the output, and gets the decoded batches through a
-pipe (marshal, about 0.2 µs an event) while this process decodes the next ones. Where encoding
+Both commands spend most of their time decoding and checking JSON, and the rest encoding and
+writing; both hold the GIL. On a machine with two or more cores, a big conversion forks a
+child that owns the encoder and the output, and gets the decoded batches through a pipe
+(marshal, about 0.2 µs an event) while this process decodes the next ones. Where encoding
 costs less than the hand-over (raw output, a join), there is no child.
 
 Errors keep their meaning. Decoding stays here, so a broken line is reported with its number
@@ -19,7 +19,7 @@ import marshal
 import os
 import signal  # here, not in the child: an import there could wait on a lock held at fork
 import struct
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence, Union
 
 from asciinema.asciicast import Event, Recording
 from asciinema.encoders import Encoder
@@ -29,7 +29,7 @@ from asciinema.errors import OutputError
 MIN_PARALLEL_BYTES = 2 << 20
 _PIPE_BUFFER = 1 << 20
 
-Write = Callable[[str], None]
+Write = Callable[[Union[str, bytes]], None]
 
 
 def parallel_wanted(input_bytes: Optional[int]) -> bool:
@@ -86,7 +86,12 @@ class LocalSink:
                 pass  # the exception on its way out says what went wrong first
 
 
-def encode_batch(encoder: Encoder, columns: Sequence[Sequence[object]]) -> str:
+def encode_batch(encoder: Encoder, columns: Sequence[Sequence[object]]) -> Union[str, bytes]:
+    """The text of a batch of events given as columns, or the UTF-8 bytes of it where the
+    encoder makes them itself (cheaper than text for asciicast, see :func:`quoted_lines`)."""
+    encode_utf8 = getattr(encoder, "encode_columns_utf8", None)
+    if encode_utf8 is not None:
+        return encode_utf8(*columns)  # type: ignore[no-any-return]
     encode_columns = getattr(encoder, "encode_columns", None)
     if encode_columns is not None:
         return encode_columns(*columns)  # type: ignore[no-any-return]

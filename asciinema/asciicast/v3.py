@@ -11,7 +11,7 @@ import json
 from itertools import accumulate, starmap
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from operator import sub
-from typing import BinaryIO, Dict, Iterable, Iterator, List, Optional, Sequence
+from typing import Any, BinaryIO, Dict, Iterable, Iterator, List, Optional, Sequence
 
 from asciinema.asciicast import (
     common_header_fields,
@@ -27,6 +27,8 @@ from asciinema.asciicast import (
     chunk_columns,
     event_lines,
     joined_lines,
+    joined_data,
+    quoted_lines,
     single_code,
     event_lines_utf8,
 )
@@ -90,8 +92,9 @@ def format_interval(ms: int) -> str:
 _LINE = "[%s, %s, %s]\n"
 _TABLE_SIZE = 10000
 _interval_table: List[str] = []
-#: per event code: ``]\n[`` + the interval (below 10 s) + the code field, a line's whole head
-_heads: Dict[str, List[str]] = {}
+#: per event code: ``]\n[`` + the interval (below 10 s) + the code field, a line's whole head;
+#: per (code, True): the same as UTF-8 between quotes, for :func:`quoted_lines`
+_heads: Dict[object, List[Any]] = {}
 
 
 def _interval_texts() -> List[str]:
@@ -109,15 +112,19 @@ def _intervals_as_text(ms: List[int]) -> Iterable[str]:
     return [table[m] if m < _TABLE_SIZE else format_interval(m) for m in ms]
 
 
-def _line_heads(ms: List[int], codes: Sequence[str]) -> Optional[List[Iterable[str]]]:
-    """The heads of a batch's lines for :func:`joined_lines`, one piece each, if all share a code."""
+def _line_heads(ms: List[int], codes: Sequence[str], quoted: bool = False) -> Optional[List[Iterable[Any]]]:
+    """The heads of a batch's lines for :func:`joined_lines` (or :func:`quoted_lines` if
+    ``quoted``), one piece each, if all share a code."""
     code = single_code(codes)
     if code is None or max(ms) >= _TABLE_SIZE:
         return None
-    heads = _heads.get(code)
+    heads = _heads.get((code, True) if quoted else code)
     if heads is None:
         field = f", {quote_code(code)}, "
-        heads = _heads[code] = ["]\n[" + text + field for text in _interval_texts()]
+        heads = ["]\n[" + text + field for text in _interval_texts()]
+        if quoted:
+            heads = [f'"{head}"'.encode() for head in heads]
+        _heads[(code, True) if quoted else code] = heads
     return [map(heads.__getitem__, ms)]
 
 
@@ -162,7 +169,23 @@ class Encoder:
         """Encode one batch of events given as columns."""
         if not times:
             return ""
+        return self._lines(times, self._intervals(times), codes, datas)
+
+    def encode_columns_utf8(self, times: Sequence[int], codes: Sequence[str], datas: Sequence[str]) -> bytes:
+        """:meth:`encode_columns` as the UTF-8 bytes to write."""
+        if not times:
+            return b""
         intervals = self._intervals(times)
+        if intervals is not None:
+            heads = _line_heads(intervals, codes, quoted=True)
+            data = None if heads is None else joined_data(datas)
+            lines = None if data is None else quoted_lines(heads, data)  # type: ignore[arg-type]
+            if lines is not None:
+                return lines
+        return self._lines(times, intervals, codes, datas).encode("utf-8", "replace")
+
+    def _lines(self, times: Sequence[int], intervals: Optional[List[int]], codes: Sequence[str],
+               datas: Sequence[str]) -> str:
         if intervals is None:
             return "".join(map(self.event, zip(times, codes, datas)))  # type: ignore[arg-type]
         heads = _line_heads(intervals, codes)
