@@ -217,20 +217,23 @@ def _blocks(stream: BinaryIO) -> Iterator[bytes]:
     processor's cache, and encoding text that isn't ASCII took a fifth longer.
     """
     read = getattr(stream, "read1", stream.read)
-    rest = b""
+    pending: List[bytes] = []  # the start of a line not ended yet, as read
     while True:
         chunk = read(_READ_SIZE)
         if not chunk:
-            if rest:
-                yield rest + b"\n"
+            if pending:
+                yield b"".join(pending) + b"\n"
             return
-        data = rest + chunk if rest else chunk
-        cut = data.rfind(b"\n") + 1
-        if cut == 0:
-            rest = data
+        cut = chunk.rfind(b"\n") + 1
+        if cut == 0:  # a long line: its pieces are joined once it ends, not at every read
+            pending.append(chunk)
             continue
-        rest = data[cut:]
-        yield data[:cut]
+        if pending:
+            pending.append(memoryview(chunk)[:cut])  # type: ignore[arg-type]
+            yield b"".join(pending)
+        else:
+            yield chunk if cut == len(chunk) else chunk[:cut]
+        pending = [chunk[cut:]] if cut < len(chunk) else []
 
 
 #: What stands between two lines of a block joined into one flat JSON array:
