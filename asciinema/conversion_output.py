@@ -1,9 +1,10 @@
 """Where ``cat`` and ``convert`` encode and write events: in this process, or in a forked one.
 
-Both commands spend about half their time decoding and checking JSON, and half encoding and
-writing; both halves hold the GIL. On a machine with two or more cores, a big conversion
-forks a child that owns the encoder and the output, and gets the decoded batches through a
-pipe (marshal, about 0.2 µs an event) while this process decodes the next ones.
+Both commands spend most of their time decoding and checking JSON, and the rest encoding and
+writing; both hold the GIL. On a machine with two or more cores, a big conversion forks a
+child that owns the encoder and the output, and gets the decoded batches through a pipe
+(marshal, about 0.2 µs an event) while this process decodes the next ones. Where encoding
+costs less than the hand-over (raw output, a join), there is no child.
 
 Errors keep their meaning. Decoding stays here, so a broken line is reported with its number
 after the child has written what came before it, as it would be in one process. A failed
@@ -30,7 +31,7 @@ _PIPE_BUFFER = 1 << 20
 #: the child's exit status when the reader of stdout has gone (its error is StdoutClosed)
 _STDOUT_CLOSED = 3
 
-Write = Callable[[str], None]
+Write = Callable[[Union[str, bytes]], None]
 
 
 def parallel_wanted(input_bytes: Optional[int]) -> bool:
@@ -87,7 +88,12 @@ class LocalSink:
                 pass  # the exception on its way out says what went wrong first
 
 
-def encode_batch(encoder: Encoder, columns: Columns) -> str:
+def encode_batch(encoder: Encoder, columns: Columns) -> Union[str, bytes]:
+    """The text of a batch of events given as columns, or the UTF-8 bytes of it where the
+    encoder makes them itself (cheaper than text for asciicast, see :func:`quoted_lines`)."""
+    encode_utf8 = getattr(encoder, "encode_columns_utf8", None)
+    if encode_utf8 is not None:
+        return encode_utf8(*columns)
     encode_columns = getattr(encoder, "encode_columns", None)
     if encode_columns is not None:
         return encode_columns(*columns)
@@ -234,7 +240,7 @@ def open_sink(encoder: Encoder, write: Write, flush: Callable[[], None], input_b
 
     ``flush`` pushes what ``write`` buffered to the output, raising OutputError if it can't.
     """
-    if parallel_wanted(input_bytes):
+    if parallel_wanted(input_bytes) and getattr(encoder, "parallel", True):
         flush()
         try:
             return ChildSink(encoder, write, flush)

@@ -81,7 +81,7 @@ import copy
 import re
 import unicodedata
 from collections import defaultdict
-from itertools import chain, compress, groupby, repeat
+from itertools import chain, compress, repeat
 from operator import getitem, itemgetter, ne
 from typing import Any, Callable, DefaultDict, Dict, List, Optional, Tuple
 

@@ -12,7 +12,7 @@ from bisect import bisect_left
 from itertools import accumulate, islice, repeat, starmap
 from json.encoder import encode_basestring
 from operator import add, floordiv, le, mod, truediv
-from typing import TYPE_CHECKING, Dict, Iterable, Iterator, List, Sequence
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence
 
 from asciinema.asciicast import (
     Columns,
@@ -22,11 +22,14 @@ from asciinema.asciicast import (
     check_special_events,
     event_columns,
     first_decrease,
+    round_us,
     quote_code,
     chunk_columns,
     event_lines,
     code_fields,
     joined_lines,
+    joined_data,
+    quoted_lines,
     single_code,
     event_lines_utf8,
 )
@@ -76,7 +79,7 @@ def _batches(stream: ByteReader, name: str, recording: Recording) -> Iterator[Co
     for start, linenos, times, codes, datas in event_columns(stream, name, 2, False, "asciicast v2"):
         if not times:
             continue
-        us = [round(t * 1000000) for t in times]
+        us = round_us(times)
         bad = first_decrease(us, prev)
         if bad is not None:
             us = _clamp(us, prev)
@@ -114,64 +117,91 @@ _MILLIS = [f".{m:03d}" for m in range(1000)]
 _LAST_MILLIS = [f".{m:03d}".rstrip("0") if m else ".0" for m in range(1000)]
 #: ``""``, ``001`` to ``999`` with trailing zeros trimmed: the microseconds after the milliseconds
 _MICROS = [f"{u:03d}".rstrip("0") for u in range(1000)]
-#: per event code: ``_MICROS`` followed by the code field, ``001, "o", ``
-_micros_and_code: Dict[str, List[str]] = {}
 
 
-def line_heads(us: Sequence[int], codes: Sequence[str]) -> List[Iterable[str]]:
-    """Columns of pieces that make each line's head ``]\\n[<time>, "<code>", `` (see :func:`joined_lines`).
+class _Pieces(NamedTuple):
+    """The tables a line's head is made of, as text (for :func:`joined_lines`) or as UTF-8
+    with the quotes around the data (for :func:`quoted_lines`)."""
+
+    second: Any  #: ``]\n[%d``, the start of a line with its whole seconds
+    millis: List[Any]
+    last_millis: List[Any]
+    micros_and_code: Dict[str, List[Any]]  #: per event code: ``_MICROS`` + the code field, ``001, "o", ``
+    quote: str
+
+
+_TEXT = _Pieces("]\n[%d", _MILLIS, _LAST_MILLIS, {}, "")
+_QUOTED = _Pieces(b'"]\n[%d', [m.encode() for m in _MILLIS], [m.encode() for m in _LAST_MILLIS], {}, '"')
+
+
+def line_heads(us: Sequence[int], codes: Sequence[str], quoted: bool = False) -> Optional[List[Iterable[Any]]]:
+    """Columns of pieces that make each line's head ``]\\n[<time>, "<code>", `` (see :func:`joined_lines`),
+    or with ``quoted`` the UTF-8 ``"]\\n[<time>, "<code>", "`` (see :func:`quoted_lines`), then
+    only when all events share a code (else None).
 
     The time is :func:`format_time` of ``us`` (non-negative) in three pieces: the seconds,
     ``.mmm`` and ``uuu``. Formatting a float costs 200 to 350 ns a time, even in C; here
     each time takes a few C-level integer operations and table look-ups.
     """
+    pieces = _QUOTED if quoted else _TEXT
+    code = single_code(codes)
+    if code is None and quoted:
+        return None
     ms = list(map(floordiv, us, repeat(1000)))
     micros = list(map(mod, us, repeat(1000)))
     in_second = list(map(mod, ms, repeat(1000)))
     if any(micros):
-        millis = list(map(_MILLIS.__getitem__, in_second))
-        _end_at_millis(millis, micros, in_second)
-        heads: List[Iterable[str]] = [_seconds(ms), millis]
+        millis = list(map(pieces.millis.__getitem__, in_second))
+        _end_at_millis(millis, micros, in_second, pieces.last_millis)
+        heads: List[Iterable[Any]] = [_seconds(ms, pieces.second), millis]
     else:  # whole milliseconds, as from asciicast v3: every time ends at its milliseconds
-        heads = [_seconds(ms), map(_LAST_MILLIS.__getitem__, in_second)]
-    code = single_code(codes)
+        heads = [_seconds(ms, pieces.second), map(pieces.last_millis.__getitem__, in_second)]
     if code is None:
         return heads + [map(_MICROS.__getitem__, micros), code_fields(codes)]
-    table = _micros_and_code.get(code)
+    table = pieces.micros_and_code.get(code)
     if table is None:
-        field = f", {quote_code(code)}, "
-        table = _micros_and_code[code] = [m + field for m in _MICROS]
+        field = f", {quote_code(code)}, {pieces.quote}"
+        table = [m + field for m in _MICROS]
+        if quoted:
+            table = [m.encode() for m in table]
+        pieces.micros_and_code[code] = table
     return heads + [map(table.__getitem__, micros)]
 
 
-def _end_at_millis(millis: List[str], micros: List[int], in_second: List[int]) -> None:
+def _end_at_millis(millis: List[Any], micros: List[int], in_second: List[int], last_millis: List[Any]) -> None:
     """Trim the milliseconds of the times with no microseconds (``1.500`` → ``1.5``)."""
     k = -1
     try:
         while True:
             k = micros.index(0, k + 1)
-            millis[k] = _LAST_MILLIS[in_second[k]]
+            millis[k] = last_millis[in_second[k]]
     except ValueError:
         pass
 
 
-def _seconds(ms: List[int]) -> Iterable[str]:
-    """``]\\n[`` and the whole seconds of each time (given in milliseconds).
+def _seconds(ms: List[int], second: Any) -> Iterable[Any]:
+    """``]\\n[`` and the whole seconds of each time (given in milliseconds), by the format ``second``.
 
     In a recording many events share a second, and times never go backwards: each second is
     formatted once and repeated for the events in it, found by bisection.
     """
     n = len(ms)
     if (ms[-1] - ms[0]) // 1000 * 4 > n or not all(map(le, ms, islice(ms, 1, None))):
-        return map("]\n[{}".format, map(floordiv, ms, repeat(1000)))
-    texts: List[str] = []
+        return map(second.__mod__, map(floordiv, ms, repeat(1000)))
+    texts: List[Any] = []
     lo = 0
     while lo < n:
         s = ms[lo] // 1000
         hi = bisect_left(ms, (s + 1) * 1000, lo)
-        texts += repeat(f"]\n[{s}", hi - lo)
+        texts += repeat(second % s, hi - lo)
         lo = hi
     return texts
+
+
+def _lines(times: Sequence[int], codes: Sequence[str], datas: Sequence[str]) -> str:
+    if min(times) >= 0:
+        return joined_lines(line_heads(times, codes), datas)  # type: ignore[arg-type]
+    return event_lines(map(format_time, times), codes, datas)  # only from a hand-made stream
 
 
 _LINE = "[%s, %s, %s]\n"
@@ -209,11 +239,23 @@ class Encoder:
         """Encode one batch of events given as columns."""
         if not times:
             return ""
-        if self.time_offset:
-            times = list(map(add, times, repeat(self.time_offset)))
+        return _lines(self._shifted(times), codes, datas)
+
+    def encode_columns_utf8(self, times: Sequence[int], codes: Sequence[str], datas: Sequence[str]) -> bytes:
+        """:meth:`encode_columns` as the UTF-8 bytes to write."""
+        if not times:
+            return b""
+        times = self._shifted(times)
         if min(times) >= 0:
-            return joined_lines(line_heads(times, codes), datas)
-        return event_lines(map(format_time, times), codes, datas)  # only from a hand-made stream
+            heads = line_heads(times, codes, quoted=True)
+            data = None if heads is None else joined_data(datas)
+            lines = None if data is None else quoted_lines(heads, data)  # type: ignore[arg-type]
+            if lines is not None:
+                return lines
+        return _lines(times, codes, datas).encode("utf-8", "replace")
+
+    def _shifted(self, times: Sequence[int]) -> Sequence[int]:
+        return list(map(add, times, repeat(self.time_offset))) if self.time_offset else times
 
     def encode_utf8(self, events: Sequence[Event]) -> bytes:
         """Live recording: a batch of events as the UTF-8 lines that go to the file."""
@@ -223,8 +265,7 @@ class Encoder:
         return event_lines_utf8(self._stamps(times), codes, datas)
 
     def _stamps(self, times: Sequence[int]) -> Iterable[str]:
-        if self.time_offset:
-            times = list(map(add, times, repeat(self.time_offset)))
+        times = self._shifted(times)
         if min(times) >= _REPR_MIN and max(times) < _REPR_MAX:
             return map(repr, map(truediv, times, repeat(1e6)))
         return map(format_time, times)

@@ -11,7 +11,7 @@ import json
 from itertools import accumulate, starmap
 from json.encoder import encode_basestring
 from operator import sub
-from typing import TYPE_CHECKING, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from asciinema.asciicast import (
     Columns,
@@ -20,10 +20,13 @@ from asciinema.asciicast import (
     Recording,
     check_special_events,
     event_columns,
+    round_us,
     quote_code,
     chunk_columns,
     event_lines,
     joined_lines,
+    joined_data,
+    quoted_lines,
     single_code,
     event_lines_utf8,
 )
@@ -78,7 +81,7 @@ def _batches(stream: ByteReader, name: str, recording: Recording) -> Iterator[Co
     for start, linenos, times, codes, datas in event_columns(stream, name, 2, True, "asciicast v3"):
         if not times:
             continue
-        us = list(accumulate([round(t * 1000000) for t in times], initial=now))
+        us = list(accumulate(round_us(times), initial=now))
         del us[0]
         now = recording.last_time = us[-1]
         datas = check_special_events(recording, name, start, linenos, codes, datas, exits=True)
@@ -94,8 +97,9 @@ def format_interval(ms: int) -> str:
 _LINE = "[%s, %s, %s]\n"
 _TABLE_SIZE = 10000
 _interval_table: List[str] = []
-#: per event code: ``]\n[`` + the interval (below 10 s) + the code field, a line's whole head
-_heads: Dict[str, List[str]] = {}
+#: per event code: ``]\n[`` + the interval (below 10 s) + the code field, a line's whole head;
+#: per (code, True): the same as UTF-8 between quotes, for :func:`quoted_lines`
+_heads: Dict[object, List[Any]] = {}
 
 
 def _interval_texts() -> List[str]:
@@ -113,15 +117,19 @@ def _intervals_as_text(ms: List[int]) -> Iterable[str]:
     return [table[m] if m < _TABLE_SIZE else format_interval(m) for m in ms]
 
 
-def _line_heads(ms: List[int], codes: Sequence[str]) -> Optional[List[Iterable[str]]]:
-    """The heads of a batch's lines for :func:`joined_lines`, one piece each, if all share a code."""
+def _line_heads(ms: List[int], codes: Sequence[str], quoted: bool = False) -> Optional[List[Iterable[Any]]]:
+    """The heads of a batch's lines for :func:`joined_lines` (or :func:`quoted_lines` if
+    ``quoted``), one piece each, if all share a code."""
     code = single_code(codes)
     if code is None or max(ms) >= _TABLE_SIZE:
         return None
-    heads = _heads.get(code)
+    heads = _heads.get((code, True) if quoted else code)
     if heads is None:
         field = f", {quote_code(code)}, "
-        heads = _heads[code] = ["]\n[" + text + field for text in _interval_texts()]
+        heads = ["]\n[" + text + field for text in _interval_texts()]
+        if quoted:
+            heads = [f'"{head}"'.encode() for head in heads]
+        _heads[(code, True) if quoted else code] = heads
     return [map(heads.__getitem__, ms)]
 
 
@@ -165,7 +173,23 @@ class Encoder:
         """Encode one batch of events given as columns."""
         if not times:
             return ""
+        return self._lines(times, self._intervals(times), codes, datas)
+
+    def encode_columns_utf8(self, times: Sequence[int], codes: Sequence[str], datas: Sequence[str]) -> bytes:
+        """:meth:`encode_columns` as the UTF-8 bytes to write."""
+        if not times:
+            return b""
         intervals = self._intervals(times)
+        if intervals is not None:
+            heads = _line_heads(intervals, codes, quoted=True)
+            data = None if heads is None else joined_data(datas)
+            lines = None if data is None else quoted_lines(heads, data)  # type: ignore[arg-type]
+            if lines is not None:
+                return lines
+        return self._lines(times, intervals, codes, datas).encode("utf-8", "replace")
+
+    def _lines(self, times: Sequence[int], intervals: Optional[List[int]], codes: Sequence[str],
+               datas: Sequence[str]) -> str:
         if intervals is None:
             return "".join(map(self.event, zip(times, codes, datas)))
         heads = _line_heads(intervals, codes)

@@ -7,12 +7,15 @@ An encoder turns a header and events into text and does no I/O:
 * ``encode(events) -> Iterator[str]``: many events in chunks, for conversions;
 * ``finish() -> str``: what is left at the end (txt keeps the screen until then).
 
-The caller writes the text; :func:`text_writer` is the one place that turns it into bytes.
+Conversions use, where an encoder has them, ``encode_columns(times, codes, datas) -> str``
+for a batch given as columns, and ``encode_columns_utf8`` for the same as UTF-8 bytes
+(asciicast makes them cheaper than text would be encoded). The caller writes what it gets;
+:func:`text_writer` is the one place that turns text into bytes.
 """
 
 from __future__ import annotations
 
-from typing import BinaryIO, Callable, Iterable, Iterator, Optional, Protocol
+from typing import BinaryIO, Callable, Iterable, Iterator, Optional, Protocol, Union
 
 from asciinema.asciicast import Event, Header
 from asciinema.errors import write_failed
@@ -67,14 +70,15 @@ def format_for_path(path: str, *, case_sensitive: bool) -> Optional[str]:
     return "txt" if name.endswith(".txt") else None
 
 
-def text_writer(out: BinaryIO, shown_name: str) -> Callable[[str], None]:
-    """A function writing encoder text to ``out``; a failed write is an OutputError."""
+def text_writer(out: BinaryIO, shown_name: str) -> Callable[[Union[str, bytes]], None]:
+    """A function writing encoder text (or text an encoder made UTF-8 itself) to ``out``;
+    a failed write is an OutputError."""
 
-    def write(text: str) -> None:
+    def write(text: Union[str, bytes]) -> None:
         if text:
             try:
                 # Lone surrogates can come from JSON "\\ud800" escapes; they have no UTF-8 form.
-                out.write(text.encode("utf-8", "replace"))
+                out.write(text if type(text) is bytes else text.encode("utf-8", "replace"))  # type: ignore[union-attr]
             except OSError as e:
                 raise write_failed(shown_name, e) from None
 

@@ -293,3 +293,58 @@ def test_live_encoding_to_utf8_matches_text_encoding(rows: List[Tuple[int, str, 
     for mod in (v2, v3):
         expected = "".join(mod.Encoder().encode(events)).encode("utf-8", "replace")
         assert mod.Encoder().encode_utf8(events) == expected
+
+
+# The batch encoders' UTF-8 path (encode_columns_utf8: data joined with NULs, encoded once,
+# escaped in byte passes, split back) must give the bytes of the text path, whatever the data:
+# NULs and lone surrogates (which it leaves to the text path), dense escapes, every code.
+_PIECES = st.sampled_from(["a", "Z", " ", "\r\n", "\t", "\x1b[0m", '"', "\\", "\x00", "\x7f", "\x08", "\x0c",
+                           "\x1f", "é", "✓", "😀", "\ud800", "\\u0000", "%s", "żółć"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3 * 10**6), st.sampled_from("ooooooirmx"),
+                          st.lists(_PIECES, max_size=12).map("".join)), min_size=1, max_size=30),
+       st.booleans(), st.sampled_from([0, 1, 999_999, 5_000_000]), st.integers(1, 3))
+def test_utf8_batch_encoding_is_the_text_encoding(rows: List[Tuple[int, str, str]], one_code: bool,
+                                                  offset: int, batches: int) -> None:
+    t, events = 0, []
+    for step, code, data in rows:
+        t += step
+        events.append((t, "o" if one_code else code, data))
+    for mod in (v2, v3):
+        text_enc, utf8_enc = mod.Encoder(), mod.Encoder()
+        text_enc.time_offset = utf8_enc.time_offset = offset
+        expected, got = b"", b""
+        for k in range(batches):  # several batches: v3 carries its last time from one to the next
+            times, codes, datas = (list(c) for c in zip(*events[k::batches])) if events[k::batches] else ([], [], [])
+            expected += text_enc.encode_columns(times, codes, datas).encode("utf-8", "replace")
+            got += utf8_enc.encode_columns_utf8(times, codes, datas)
+        assert got == expected
+
+
+@pytest.mark.parametrize("data", ["ok", "é✓" * 50, "\x1b[0m" * 30 + "x", '"\\' * 40, "".join(map(chr, range(1, 32)))],
+                         ids=["ascii", "non-ascii", "dense-esc", "dense-quotes", "all-controls"])
+def test_utf8_batch_encoding_of_dense_or_rare_escapes(data: str) -> None:
+    # dense escapes go the text way; the lines are the same either way
+    times, codes, datas = [1000, 2_500_000, 2_500_001], ["o", "o", "o"], [data, data[::-1], ""]
+    for mod in (v2, v3):
+        assert mod.Encoder().encode_columns_utf8(times, codes, datas) == \
+            mod.Encoder().encode_columns(times, codes, datas).encode("utf-8", "replace")
+
+
+def test_joined_data_refuses_what_it_cannot_split_back() -> None:
+    from asciinema.asciicast import joined_data
+
+    assert joined_data(["a", "é", ""]) == "a\x00é\x00".encode()
+    assert joined_data(["a\x00b", "c"]) is None
+    assert joined_data(["\ud800"]) is None
+
+
+def test_quoted_lines_escape_sparse_text_whole() -> None:
+    from asciinema.asciicast import joined_data, quoted_lines
+
+    heads = [[b'"]\n[0.1, "o", "', b'"]\n[0.2, "o", "']]
+    lines = quoted_lines(heads, joined_data(["a\x1b[0m✓ \"x\" done", "é\\ and more\n"]))  # type: ignore[arg-type]
+    assert lines == '[0.1, "o", "a\\u001b[0m✓ \\"x\\" done"]\n[0.2, "o", "é\\\\ and more\\n"]\n'.encode()
+    assert quoted_lines(heads, joined_data(["\x01\x02", "\x03"])) is None  # dense: left to the C escaper  # type: ignore[arg-type]

@@ -87,3 +87,49 @@ def test_block_decoding_agrees_with_line_decoding(specs) -> None:  # type: ignor
         assert error is None
     else:
         assert error is not None and error.startswith(expected), (lines, error)
+
+
+@settings(max_examples=500)
+@given(st.lists(st.one_of(st.floats(0, 1e12, allow_nan=False, exclude_max=True), st.integers(0, 10**12 - 1)),
+                min_size=1, max_size=20))
+def test_times_round_to_microseconds_as_the_plain_expression(times: list) -> None:
+    from asciinema.asciicast import round_us
+
+    expected = [round(t * 1000000) for t in times]
+    got = round_us(times)
+    assert got == expected and all(type(us) is int for us in got)
+
+
+class _Pieces:
+    """A stream whose reads return what a pipe might: pieces of the sizes given, then EOF."""
+
+    def __init__(self, data: bytes, sizes: List[int]) -> None:
+        self.data, self.sizes = data, sizes
+
+    def read1(self, n: int) -> bytes:
+        size = min(n, self.sizes.pop(0) if self.sizes else n)
+        piece, self.data = self.data[:size], self.data[size:]
+        return piece
+
+    read = read1
+
+
+@settings(max_examples=300)
+@given(st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")), max_size=12), st.booleans(),
+       st.lists(st.integers(1, 50), max_size=30))
+def test_blocks_are_the_stream_cut_after_newlines(lines: List[bytes], ends_with_newline: bool,
+                                                  sizes: List[int]) -> None:
+    from asciinema.asciicast import _blocks
+
+    data = b"\n".join(lines) + (b"\n" if ends_with_newline and lines else b"")
+    blocks = list(_blocks(_Pieces(data, sizes)))  # type: ignore[arg-type]
+    assert all(type(b) is bytes and b.endswith(b"\n") and b != b"" for b in blocks)
+    assert b"".join(blocks) == (data if not data or data.endswith(b"\n") else data + b"\n")
+
+
+def test_a_line_longer_than_many_reads_is_one_block() -> None:
+    from asciinema.asciicast import _blocks
+
+    line = b'[1, "o", "' + b"x" * (1 << 20) + b'"]\n'
+    assert list(_blocks(io.BytesIO(line + line[:20]))) == [line, line[:20] + b"\n"]
+    assert list(open_recording(io.BytesIO(V2_HEADER + line * 2), "t.cast").events) == [(1000000, "o", "x" * (1 << 20))] * 2

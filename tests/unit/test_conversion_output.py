@@ -9,13 +9,16 @@ import os
 import random
 import subprocess
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from asciinema.asciicast import make_event, open_recording
 from asciinema.encoders import flusher, get_encoder, text_writer
 from asciinema.errors import OutputError
+from asciinema import conversion_output
 from asciinema.conversion_output import MIN_PARALLEL_BYTES, ChildSink, LocalSink, parallel_wanted
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
@@ -153,3 +156,22 @@ def test_no_fork_means_one_process(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert type(sink) is LocalSink
     if before:
         assert len(os.listdir("/proc/self/fd")) == before  # no pipe left open
+
+
+def test_raw_output_is_joined_in_the_decoding_process(tmp_path: Path) -> None:
+    # joining raw output costs less than handing batches to a child: no fork, even for big inputs
+    with open(tmp_path / "out", "wb") as out:
+        for fmt, kind in (("raw", LocalSink), ("asciicast-v3", ChildSink)):
+            if kind is ChildSink and not parallel_wanted(1 << 30):
+                continue
+            with conversion_output.open_sink(get_encoder(fmt), text_writer(out, "out"), out.flush, 1 << 30) as sink:
+                assert type(sink) is kind
+
+
+@settings(max_examples=200)
+@given(st.lists(st.tuples(st.sampled_from("ooooim"), st.text()), max_size=30))
+def test_raw_batches_are_the_raw_stream(rows: List[Tuple[str, str]]) -> None:
+    events = [make_event(k, code, data) for k, (code, data) in enumerate(rows)]
+    expected = "".join(get_encoder("raw").encode(events))
+    columns = tuple(map(list, zip(*events))) if events else ([], [], [])
+    assert get_encoder("raw").encode_columns(*columns) == expected  # type: ignore[attr-defined]
