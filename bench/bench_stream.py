@@ -182,17 +182,46 @@ def percentile(values: List[float], p: float) -> float:
 # --------------------------------------------------------------------------- 1. session throughput
 
 #: The engine as `session -o FILE --stream-local ADDR` runs it, until that command exists:
-#: argv: output file, listen address ("" for no stream), command.
+#: argv: output file, listen address ("" for no stream), "process" or "inline", command.
+#: "inline" runs the stream's Broadcast in the session's process (for comparison: the
+#: design the stream process replaced). Writes the session process's own CPU time and that
+#: of its reaped children (the stream process) to $BENCH_STATS.
 HARNESS = r"""
-import os, sys, time
+import json, os, resource, sys, time
 sys.path.insert(0, os.environ["BENCH_ROOT"])
 from asciinema.asciicast import Header
 from asciinema.commands.record import prepare_terminal
 from asciinema.outputs import FileOutput, open_recording_file
 from asciinema.session import Session, SessionSpec
-path, listen, command = sys.argv[1:4]
+path, listen, mode, command = sys.argv[1:5]
+
+class Inline:
+    fatal = False
+    name = "local stream (inline)"
+    def __init__(self, listen):
+        from asciinema.stream.broadcast import Broadcast
+        from asciinema.stream.server import StreamServer
+        from asciinema.stream.web import parse_address
+        server = StreamServer(None, *parse_address(listen))
+        server.bind()
+        self.broadcast = Broadcast(server)
+        self.last_id = 0
+    def start(self, header, wake):
+        self.broadcast.start(header.cols, header.rows, header.theme)
+    def send(self, event):
+        self.last_id += 1
+        self.broadcast.send(self.last_id, event)
+    def congested(self):
+        return False
+    def failure(self):
+        return None
+    def close(self, timeout):
+        self.broadcast.close(timeout)
+
 outputs = [FileOutput(open_recording_file(path, fmt=None, append=False, overwrite=True))]
-if listen:
+if listen and mode == "inline":
+    outputs.append(Inline(listen))
+elif listen:
     from asciinema.stream.live import LiveStreamOutput
     stream = LiveStreamOutput(listen)
     stream.open()
@@ -204,6 +233,10 @@ try:
     Session(spec, terminal, outputs).run()
 finally:
     terminal.close()
+me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+with open(os.environ["BENCH_STATS"], "w") as f:
+    json.dump({"session_cpu": me.ru_utime + me.ru_stime, "children_cpu": kids.ru_utime + kids.ru_stime,
+               "session_rss": me.ru_maxrss / 1024, "children_rss": kids.ru_maxrss / 1024}, f)
 """
 
 
@@ -213,13 +246,14 @@ def session_command_exists(base: List[str], env: Dict[str, str]) -> bool:
     return r.returncode == 0 and "--stream-local" in r.stdout
 
 
-def session_argv(base: List[str], path: str, listen: Optional[str], command: str, have_session: bool) -> List[str]:
+def session_argv(base: List[str], path: str, listen: Optional[str], command: str, have_session: bool,
+                 mode: str = "process") -> List[str]:
     """The recorder's command line: `session` (or, until it exists, the harness) with a
     file and, if ``listen``, the local stream."""
-    if have_session:
+    if have_session and mode == "process":
         return base + ["session", "-q", "--overwrite", "-o", path] + (["--stream-local", listen] if listen else []) + [
             "-c", command]
-    return [sys.executable, "-c", HARNESS, path, listen or "", command]
+    return [sys.executable, "-c", HARNESS, path, listen or "", mode, command]
 
 
 def throughput(args: object, work: Path, base: List[str], env: Dict[str, str]) -> None:
@@ -232,11 +266,18 @@ def throughput(args: object, work: Path, base: List[str], env: Dict[str, str]) -
     out_dir = Path(tempfile.mkdtemp(prefix="bench-stream-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
     env = dict(env, BENCH_ROOT=str(Path(base[-1]).parent if base[-1].endswith("asciinema") else base[-1]))
     rows: Dict[str, Tuple[float, float, float, float]] = {}
-    variants = [("rec", None, 0, False), ("file only", None, 0, False), ("stream, 0 viewers", "s", 0, False),
-                ("stream, 1 viewer", "s", 1, False), ("stream, 100 viewers", "s", 100, False),
-                ("stream, 100 + 1 stalled", "s", 100, True)]
+    variants = [("rec", None, 0, False), ("file only", None, 0, False), ("stream, 0 viewers", "process", 0, False),
+                ("stream, 1 viewer", "process", 1, False), ("stream, 100 viewers", "process", 100, False),
+                ("stream, 100 + 1 stalled", "process", 100, True)]
+    if args.inline:  # type: ignore[attr-defined]
+        variants += [("inline, 0 viewers", "inline", 0, False), ("inline, 1 viewer", "inline", 1, False),
+                     ("inline, 100 viewers", "inline", 100, False)]
+    stats = out_dir / "stats.json"
+    env["BENCH_STATS"] = str(stats)
     for _ in range(args.repeat):  # type: ignore[attr-defined]
         for name, stream, viewers, stalled in variants:
+            if stats.exists():
+                stats.unlink()
             go, done = out_dir / "go", out_dir / "done"
             for f in (go, done):
                 if f.exists():
@@ -250,7 +291,7 @@ def throughput(args: object, work: Path, base: List[str], env: Dict[str, str]) -
                 argv = base + ["rec", "-q", "--overwrite", "-c", command, str(out_dir / "rec.cast")]
             else:
                 argv = session_argv(base, str(out_dir / "session.cast"), listen, command,
-                                    have_session and name != "file only")
+                                    have_session and name != "file only", stream or "process")
             result: Dict[str, object] = {}
             import threading
 
@@ -278,9 +319,14 @@ def throughput(args: object, work: Path, base: List[str], env: Dict[str, str]) -
             best = rows.get(name)
             if best is None or printed < best[0]:
                 rows[name] = (printed, total, cpu, rss / 1024)
+            split = ""
+            if stats.exists():
+                st = json.loads(stats.read_text())
+                split = (f" (session {st['session_cpu']:5.2f} s, children {st['children_cpu']:5.2f} s; "
+                         f"RSS session {st['session_rss']:5.1f} MB, children {st['children_rss']:5.1f} MB)")
             print(f"  {name:<24} program printed it in {printed:6.2f} s, recorder exited after {total:6.2f} s, "
-                  f"CPU {cpu:5.2f} s, peak RSS {rss / 1024:5.1f} MB" + (f"; {summary(results)}" if results else ""),
-                  flush=True)
+                  f"CPU {cpu:5.2f} s{split}, peak RSS {rss / 1024:5.1f} MB"
+                  + (f"; {summary(results)}" if results else ""), flush=True)
     rec = rows["rec"][0]
     print("  best of each, throughput relative to rec (time rec / time):")
     for name, (printed, total, cpu, rss) in rows.items():
@@ -356,6 +402,9 @@ def replay_phase(phase: str, viewers: int, stalled: bool, size_mb: int) -> None:
         return
     out.send(make_event(clock(), "x", "0"))
     out.close(10)
+    # the stream process is reaped, the viewers' process not yet
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    stream_cpu = kids.ru_utime + kids.ru_stime
     results = viewer_results(proc) if proc is not None else []
     if blocker is not None:
         blocker.close()
@@ -364,13 +413,14 @@ def replay_phase(phase: str, viewers: int, stalled: bool, size_mb: int) -> None:
             f"max {max(sends) * 1e3:5.2f} ms")
     label = f"{viewers:>3} viewers" + (" + 1 stalled" if stalled else "")
     if phase == "flood":
-        print(f"  {label:<22} sent in {wall:5.2f} s (sender CPU {cpu:5.2f} s), {send}; peak RSS {rss:5.1f} MB"
+        print(f"  {label:<22} sent in {wall:5.2f} s (sender CPU {cpu:5.2f} s, stream process CPU {stream_cpu:5.2f} s), "
+              f"{send}; peak RSS {rss:5.1f} MB, stream process {kids.ru_maxrss / 1024:5.1f} MB"
               + (f"; {summary(results)}" if results else ""), flush=True)
     else:
         lat = [x for r in results for x in r["latencies"]]  # type: ignore[attr-defined]
         print(f"  {phase:<7} {label}: {len(lat)} samples, p50 {percentile(lat, 0.5) * 1e3:6.2f} ms, "
               f"p99 {percentile(lat, 0.99) * 1e3:6.2f} ms, max {max(lat) * 1e3:6.2f} ms; {send}; "
-              f"peak RSS {rss:5.1f} MB; {summary(results)}", flush=True)
+              f"stream process CPU {stream_cpu:5.2f} s; {summary(results)}", flush=True)
 
 
 def replay(phase: str, viewers: int, stalled: bool, size_mb: int) -> None:
@@ -385,6 +435,7 @@ def main() -> None:
     p = parser(__doc__ or "")
     p.add_argument("--size-mb", type=int, default=64)
     p.add_argument("--only", default="1,2,3,4", help="sections to run")
+    p.add_argument("--inline", action="store_true", help="section 1 also with the stream in the session's process")
     p.add_argument("--phase", help=argparse_hidden())
     p.add_argument("--n", type=int, default=0, help=argparse_hidden())
     p.add_argument("--stalled", action="store_true", help=argparse_hidden())

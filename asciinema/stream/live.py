@@ -30,9 +30,9 @@ import threading
 import time
 from typing import Deque, List, Optional, Tuple
 
-from asciinema.asciicast import Event, Header, Theme
+from asciinema.asciicast import OUTPUT, Event, Header, Theme, make_event
 from asciinema.outputs import Failure, Wake
-from asciinema.stream.frames import Start, encode_events, encode_start
+from asciinema.stream.frames import Item, Start, encode_events, encode_start
 from asciinema.stream.hub import Limits
 from asciinema.stream.web import parse_address
 
@@ -46,7 +46,9 @@ PIPE_SIZE = 1 << 20
 #: frames, then a second for stalled viewers (see asciinema.stream.server.LINGER)
 STREAM_CLOSE = 5.0
 #: the stream process's niceness relative to the session
-NICENESS = 5
+NICENESS = 10
+#: output events that arrive together are joined up to this many characters
+MERGE = 256 << 10
 
 _F_SETPIPE_SZ = 1031
 
@@ -232,6 +234,10 @@ def _stream_process(server: object, read_fd: int, limits: Limits) -> None:  # pr
     try:
         import signal
 
+        try:
+            signal.set_wakeup_fd(-1)  # the session's, if it had one
+        except ValueError:
+            pass
         os.setpgid(0, 0)
         for name in ("SIGINT", "SIGQUIT", "SIGHUP", "SIGTSTP", "SIGTTOU", "SIGTTIN"):
             signal.signal(getattr(signal, name), signal.SIG_IGN)
@@ -244,12 +250,13 @@ def _stream_process(server: object, read_fd: int, limits: Limits) -> None:  # pr
 
         broadcast = Broadcast(server, limits)  # type: ignore[arg-type]
         decoder = FrameDecoder()
+        merger = Merger()
         send = broadcast.send
         while True:
             data = os.read(read_fd, PIPE_SIZE)
             if not data:
                 break
-            for item in decoder.feed(data):
+            for item in merger.merge(decoder.feed(data)):
                 if isinstance(item, Start):
                     broadcast.start(item.cols, item.rows, item.theme)
                 else:
@@ -265,6 +272,55 @@ def _stream_process(server: object, read_fd: int, limits: Limits) -> None:  # pr
             pass
     finally:
         os._exit(status)
+
+
+class Merger:
+    """Joins the output events that arrive together (in one read of the pipe, in a flood)
+    into one, up to :data:`MERGE` characters, so that each viewer gets fewer, larger
+    messages; numbers what comes out 1, 2, 3..., leaving a hole where the session's IDs
+    jump (events it dropped), so that viewers still see that something is missing."""
+
+    def __init__(self) -> None:
+        self.last_in = 0  #: the session's ID of the last event in
+        self.last_out = 0  #: ours of the last event out
+
+    def merge(self, items: List[Item]) -> List[Item]:
+        out: List[Item] = []
+        run: List[Tuple[int, Event]] = []
+        size = 0
+        for item in items:
+            if isinstance(item, Start):
+                self._flush(run, out)
+                run, size = [], 0
+                out.append(item)
+                continue
+            event_id, event = item
+            if event_id != self.last_in + 1:
+                self._flush(run, out)
+                run, size = [], 0
+                self.last_out += 1  # the hole
+            self.last_in = event_id
+            if event[1] != OUTPUT or (run and size + len(event[2]) > MERGE):
+                self._flush(run, out)
+                run, size = [], 0
+            if event[1] == OUTPUT:
+                run.append(item)
+                size += len(event[2])
+            else:
+                self.last_out += 1
+                out.append((self.last_out, event))
+        self._flush(run, out)
+        return out
+
+    def _flush(self, run: List[Tuple[int, Event]], out: List[Item]) -> None:
+        if not run:
+            return
+        self.last_out += 1
+        if len(run) == 1:
+            out.append((self.last_out, run[0][1]))
+        else:
+            last = run[-1][1]
+            out.append((self.last_out, make_event(last[0], OUTPUT, "".join(e[2] for _, e in run))))
 
 
 def _wait(pid: int, deadline: float) -> bool:
