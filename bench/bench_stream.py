@@ -81,9 +81,14 @@ def wait_port(port: int, timeout: float = 60) -> None:
             time.sleep(0.02)
 
 
+#: niceness of the viewers' process (--viewers-nice): real viewers are on other machines
+VIEWERS_NICE = [0]
+
+
 def start_viewers(port: int, count: int) -> subprocess.Popen:
     """``count`` viewers in another process; returns once all have their Init."""
-    proc = subprocess.Popen([sys.executable, __file__, "--viewers", str(port), str(count)],
+    nice = ["nice", "-n", str(VIEWERS_NICE[0])] if VIEWERS_NICE[0] else []
+    proc = subprocess.Popen(nice + [sys.executable, __file__, "--viewers", str(port), str(count)],
                             stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline()
@@ -272,6 +277,9 @@ def throughput(args: object, work: Path, base: List[str], env: Dict[str, str]) -
     if args.inline:  # type: ignore[attr-defined]
         variants += [("inline, 0 viewers", "inline", 0, False), ("inline, 1 viewer", "inline", 1, False),
                      ("inline, 100 viewers", "inline", 100, False)]
+    if args.variants:  # type: ignore[attr-defined]
+        wanted = args.variants.split(",")  # type: ignore[attr-defined]
+        variants = [v for v in variants if v[0] == "rec" or any(w in v[0] for w in wanted)]
     stats = out_dir / "stats.json"
     env["BENCH_STATS"] = str(stats)
     for _ in range(args.repeat):  # type: ignore[attr-defined]
@@ -424,8 +432,8 @@ def replay_phase(phase: str, viewers: int, stalled: bool, size_mb: int) -> None:
 
 
 def replay(phase: str, viewers: int, stalled: bool, size_mb: int) -> None:
-    subprocess.run([sys.executable, __file__, "--phase", phase, "--n", str(viewers), "--size-mb", str(size_mb)]
-                   + (["--stalled"] if stalled else []), check=True)
+    subprocess.run([sys.executable, __file__, "--phase", phase, "--n", str(viewers), "--size-mb", str(size_mb),
+                    "--viewers-nice", str(VIEWERS_NICE[0])] + (["--stalled"] if stalled else []), check=True)
 
 
 def main() -> None:
@@ -436,14 +444,20 @@ def main() -> None:
     p.add_argument("--size-mb", type=int, default=64)
     p.add_argument("--only", default="1,2,3,4", help="sections to run")
     p.add_argument("--inline", action="store_true", help="section 1 also with the stream in the session's process")
+    p.add_argument("--variants", help="section 1: only rec and the variants whose names contain one of these (comma list)")
     p.add_argument("--phase", help=argparse_hidden())
     p.add_argument("--n", type=int, default=0, help=argparse_hidden())
     p.add_argument("--stalled", action="store_true", help=argparse_hidden())
+    p.add_argument("--viewers-nice", type=int, default=0,
+                   help="run the viewers' process at this niceness (they are on other machines in real use)")
     p.set_defaults(repeat=2)
     args = p.parse_args()
+    VIEWERS_NICE[0] = args.viewers_nice
     if args.phase:
         replay_phase(args.phase, args.n, args.stalled, args.size_mb)
         return
+    if args.viewers_nice:
+        print(f"viewers' process at niceness {args.viewers_nice}")
     only = set(args.only.split(","))
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
     if "1" in only:

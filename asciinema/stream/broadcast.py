@@ -11,7 +11,8 @@ thread of its own feeds it from the backlog lazily:
   two) rather than after Python's switch interval;
 * at once while events are not coming; while they keep coming during the slices, at most
   a quarter of the time; and not at all while more than :data:`HIGH_WATER` is waiting and
-  events keep coming (a flood), since most of it would be skipped anyway.
+  events came in the last :data:`FLOOD_QUIET` seconds (a flood), since most of it would be
+  skipped anyway.
 
 **Bounded catch-up.** When more than :data:`MAX_BACKLOG` characters of output wait, the
 oldest are skipped: the terminal goes on from where it was with the last :data:`TAIL`
@@ -58,8 +59,10 @@ SLICE = 4096
 YIELD = 0.0002
 #: share of the time the terminal may take while events keep coming
 BUSY_SHARE = 0.25
-#: how often the terminal's thread looks at a busy stream (s)
-POLL = 0.01
+#: with more than HIGH_WATER waiting, the terminal waits for this long without events
+#: (s): a flood may pause for a moment (the session waits for its terminal), and whatever is
+#: fed then is likely skipped a moment later
+FLOOD_QUIET = 0.1
 
 if TYPE_CHECKING:
     from asciinema.vt import Terminal
@@ -167,7 +170,7 @@ class Broadcast:
             mark = self._sent
             if waiting > HIGH_WATER:
                 # A flood: wait for a quiet moment, skipping ahead if it does not come.
-                if closing.wait(POLL):
+                if closing.wait(FLOOD_QUIET):
                     return
                 with self._vt_lock:
                     if self._sent - self._taken > MAX_BACKLOG:

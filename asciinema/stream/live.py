@@ -10,7 +10,9 @@ pipe: :meth:`LiveStreamOutput.send` appends the event to a queue (O(1)) and a wr
 writes the queue to the pipe, in blocking writes that do not hold the GIL. If the stream
 process falls :data:`MAX_QUEUE` characters behind, the oldest events are dropped rather
 than waited for; the stream process sees the IDs jump and re-syncs its viewers from its
-terminal, as it does when one of them falls behind. The stream process is less favoured by
+terminal, as it does when one of them falls behind. There, output events that arrive
+together (a flood) are joined into one, so that every viewer gets fewer, larger messages
+(see :class:`Merger`). The stream process is less favoured by
 the scheduler (``nice``) and has a process group of its own, so that the keys that signal
 the session's process group (before raw mode, or with ``--headless``) leave it alone; it
 ends when the pipe does, after the last events and the Close frames, or when the session
@@ -48,7 +50,12 @@ STREAM_CLOSE = 5.0
 #: the stream process's niceness relative to the session
 NICENESS = 10
 #: output events that arrive together are joined up to this many characters
-MERGE = 256 << 10
+MERGE = 64 << 10
+
+#: The hub's bounds in the stream process. A viewer more than half a megabyte behind
+#: (a flood: no browser draws that fast anyway) is re-synced with an Init of the screen,
+#: and the memory of 100 viewers stays within a few tens of MB.
+LIMITS = Limits(queue_bytes=512 << 10, queue_messages=1024, backlog_bytes=4 << 20)
 
 _F_SETPIPE_SZ = 1031
 
@@ -63,7 +70,7 @@ class LiveStreamOutput:
     fatal = False  #: a stream that stops never ends the session
     name = "local stream"
 
-    def __init__(self, listen: str, *, header_theme: Optional[Theme] = None, limits: Limits = Limits()) -> None:
+    def __init__(self, listen: str, *, header_theme: Optional[Theme] = None, limits: Limits = LIMITS) -> None:
         from asciinema.stream.server import StreamServer
 
         self.host, self.port = parse_address(listen)
@@ -117,6 +124,8 @@ class LiveStreamOutput:
         return self.server.url
 
     def start(self, header: Header, wake: Wake) -> None:
+        if self.pid is None:
+            raise RuntimeError("LiveStreamOutput.open() must be called before start()")
         self._wake = wake
         theme = self.theme if self.theme is not None else header.theme
         self._thread = threading.Thread(target=self._run, args=(encode_start(Start(header.cols, header.rows, theme)),),
@@ -238,6 +247,12 @@ def _stream_process(server: object, read_fd: int, limits: Limits) -> None:  # pr
             signal.set_wakeup_fd(-1)  # the session's, if it had one
         except ValueError:
             pass
+        # Nothing of ours may reach the user's terminal (a thread's traceback would), and
+        # a pipe the session writes to must end with it, not with us.
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        os.close(null)
         os.setpgid(0, 0)
         for name in ("SIGINT", "SIGQUIT", "SIGHUP", "SIGTSTP", "SIGTTOU", "SIGTTIN"):
             signal.signal(getattr(signal, name), signal.SIG_IGN)
