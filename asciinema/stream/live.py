@@ -48,7 +48,7 @@ PIPE_SIZE = 1 << 20
 #: frames, then a second for stalled viewers (see asciinema.stream.server.LINGER)
 STREAM_CLOSE = 5.0
 #: the stream process's niceness relative to the session
-NICENESS = 10
+NICENESS = 5
 #: output events that arrive together are joined up to this many characters
 MERGE = 64 << 10
 
