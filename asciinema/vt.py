@@ -60,16 +60,19 @@ should even where pyte's sparse buffer has no line below (pyte leaves the old te
 resize reflows the primary screen and keeps the cursor line on it (lines above go off the top
 as far as needed to keep the last line with text, never the cursor's; the alternate screen
 only loses lines above the cursor as far as needed to keep it; lines below are dropped),
-trims tab stops, and applies to the hidden buffer too; an escape sequence pyte raises on
+trims tab stops, keeps the cursors saved by DECSC on the screen, and applies to the hidden
+buffer too; an escape sequence pyte raises on
 (``ESC[5J``, ``ESC[?1A``) is ignored; ``display`` shows a space for the stub of a wide
-character whose first half was overwritten (pyte raises IndexError). Kept as in pyte, unlike
-xterm: a wide character that does not fit in the last column is put there rather than
-wrapped (a reflow puts it there too); SGR 2 (dim) and other attributes pyte lacks are ignored.
+character whose first half was overwritten (pyte raises IndexError); ``38;5;n`` / ``48;5;n``
+with n < 16 are the named colours (``31``...), as terminals take them, where pyte stores its
+own RGB value for them; SGR 2 (faint) is kept as ``bold`` = :data:`FAINT` (faint and bold
+are one setting, as in avt). Kept as in pyte, unlike xterm: a wide character that does not
+fit in the last column is put there rather than wrapped (a reflow puts it there too); the
+attributes pyte lacks (conceal, double underline, overline...) are ignored.
 
-For a later "late joiner" snapshot, :attr:`Terminal.screen` exposes the pyte screen (cursor,
-``mode``, ``margins``, ``tabstops``, ``savepoints``, the shown ``buffer``), and the terminal
-has :attr:`~Terminal.alt_active`, :attr:`~Terminal.primary_buffer`,
-:attr:`~Terminal.alt_buffer` and :attr:`~Terminal.alt_saved_cursor`.
+**Snapshots** for viewers who join a live stream late: :meth:`Terminal.snapshot` gives the
+terminal output that redraws the whole state on a fresh terminal of the same size (this one,
+or the web player's).
 """
 
 from __future__ import annotations
@@ -78,8 +81,8 @@ import copy
 import re
 import unicodedata
 from collections import defaultdict
-from itertools import groupby
-from operator import itemgetter
+from itertools import chain, compress, repeat
+from operator import getitem, itemgetter, ne
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import pyte
@@ -424,6 +427,15 @@ class _Screen(pyte.Screen):
     def reset_mode(self, *modes: int, **kwargs: Any) -> None:
         self._modes(False, modes, kwargs)
 
+    def cursor_to_line(self, line: Optional[int] = None) -> None:
+        """VPA; pyte 0.8.2 raises on it in origin mode with no margins set, after moving the
+        cursor to the line asked for, however far below the screen that is."""
+        cursor = self.cursor
+        cursor.y = (line or 1) - 1
+        if mo.DECOM in self.mode and self.margins is not None:
+            cursor.y += self.margins.top
+        self.ensure_vbounds()
+
     # -- scrolling and erasing ---------------------------------------------------------------
 
     def index(self) -> None:
@@ -562,8 +574,13 @@ class _Screen(pyte.Screen):
         self.lines, self.columns = lines, columns
         self.margins = None
         self.ensure_vbounds()
+        for point in self.savepoints:
+            # as terminals do (pyte leaves them where the screen no longer is)
+            point.cursor.x = min(point.cursor.x, columns - 1)
+            point.cursor.y = min(point.cursor.y, lines - 1)
         if columns != old_columns:
-            stops = {t for t in self.tabstops if t < columns}
+            # (a stop HTS set while waiting to wrap is past the last column: not a real one)
+            stops = {t for t in self.tabstops if t < min(columns, old_columns)}
             stops.update(range((old_columns + 7) // 8 * 8, columns, 8))
             self.tabstops = stops
         self.dirty.update(range(lines))
@@ -728,15 +745,19 @@ class _Screen(pyte.Screen):
         return cells
 
     def select_graphic_rendition(self, *attrs: int) -> None:
-        """pyte's SGR, except that 256-colour indexes 0-15 are the 16 named colours.
+        """pyte's SGR, except that 256-colour indexes 0-15 are the 16 named colours, and that
+        SGR 2 (faint) is kept, as ``bold`` = :data:`FAINT`.
 
         pyte stores ``38;5;1`` as the RGB value of its own palette; terminals (avt, xterm) take
         it as ``31``, drawn with the theme's red. Storing the name keeps that difference, so a
-        snapshot can say which one was meant.
+        snapshot can say which one was meant. Faint and bold are one setting, as in avt (the
+        web player's terminal): the last of SGR 1, 2 and 22 wins.
         """
         if 38 in attrs or 48 in attrs:
             attrs = indexed_as_named(attrs)
         super().select_graphic_rendition(*attrs)
+        if 2 in attrs and last_intensity(attrs) == 2:
+            self.cursor.attrs = self.cursor.attrs._replace(bold=FAINT)  # type: ignore[arg-type]
 
     def sgr(self, params: str) -> None:
         """SGR with the parameter string of ``ESC [ params m``, results cached."""
@@ -768,13 +789,39 @@ def indexed_as_named(attrs: Tuple[int, ...]) -> Tuple[int, ...]:
             else:
                 out.extend(attrs[i : i + 3])
             i += 3
-        elif (a == 38 or a == 48) and i + 1 < n and attrs[i + 1] == 2:
-            out.extend(attrs[i : i + 5])  # its r;g;b are not codes of their own
-            i += 5
+        elif (a == 38 or a == 48) and i + 1 < n:
+            # pyte takes the next parameter as the colour's kind, and for 2 (RGB) three more:
+            # none of them is a code of its own
+            step = 5 if attrs[i + 1] == 2 else 2
+            out.extend(attrs[i : i + step])
+            i += step
         else:
             out.append(a)
             i += 1
     return tuple(out)
+
+
+#: ``Char.bold`` of faint (SGR 2) cells: one more value of the intensity pyte keeps as a bool
+FAINT = 2
+
+_INTENSITY = frozenset((0, 1, 2, 22))
+
+
+def last_intensity(attrs: Tuple[int, ...]) -> Optional[int]:
+    """The last of the SGR parameters 0, 1, 2 and 22 that is a code of its own (not a
+    colour's argument, as in ``38;5;2``)."""
+    last = None
+    i = 0
+    n = len(attrs)
+    while i < n:
+        a = attrs[i]
+        if (a == 38 or a == 48) and i + 1 < n:
+            i += 3 if attrs[i + 1] == 5 else 5 if attrs[i + 1] == 2 else 2  # as indexed_as_named
+            continue
+        if a in _INTENSITY:
+            last = a
+        i += 1
+    return last
 
 
 class _Stream(pyte.Stream):
@@ -953,7 +1000,14 @@ class Terminal:
         1049 saved for it, tab stops, scroll margins, the cursors saved by DECSC, modes (origin,
         auto-wrap, insert, new line, cursor keys and the other private modes), the cursor
         (position, waiting to wrap, visibility) and the pen the next output is drawn with.
-        Left out: the alternate buffer while it is hidden (terminals start it blank again).
+        Left out: the alternate buffer while it is hidden (terminals start it blank again);
+        a soft-wrap mark on the last row (no terminal wraps there without scrolling); cells no
+        output can make again, which only a reflow makes (combining marks on a wide character
+        the cursor waits to wrap after) or none (a wide character's right half with other
+        attributes than its left half), and tab stops past the last column.
+
+        It only reads the terminal: call it between ``feed`` calls (under the lock that
+        serialises them, when another thread feeds).
         """
         return _Snapshot(self.screen).build()
 
@@ -1011,6 +1065,7 @@ for _i, _rgb in enumerate(pyte.graphics.FG_BG_256[16:], 16):
     _INDEX_OF.setdefault(_rgb, _i)
 
 _attrs_of = itemgetter(1, 2, 3, 4, 5, 6, 7, 8)  # a Char without its data
+_NOT_DATA = slice(1, None)  # the same, as a slice: getitem with it makes the tuple faster
 _BLANK_ATTRS = _attrs_of(_BLANK)
 _REVERSED_BLANK_ATTRS = _attrs_of(_REVERSED_BLANK)
 _HEX = frozenset("0123456789abcdef")
@@ -1028,18 +1083,19 @@ def _color(value: str, codes: Dict[str, str], extended: str) -> Optional[str]:
     return None  # "default", or nothing pyte makes
 
 
-_SGR_CACHE: Dict[Tuple[Tuple[Any, ...], bool], str] = {}
+#: SGR sequences of pens (a Char's fields but data), for a normal and a reversed (DECSCNM) screen
+_SGR_CACHES: Tuple[Dict[Tuple[Any, ...], str], Dict[Tuple[Any, ...], str]] = ({}, {})
 
 
 def _sgr(attrs: Tuple[Any, ...], reverse_screen: bool) -> str:
-    """The SGR sequence that sets the pen to ``attrs`` (a Char's fields but data)."""
-    key = (attrs, reverse_screen)
-    seq = _SGR_CACHE.get(key)
+    """The SGR sequence that sets the pen to ``attrs``."""
+    cache = _SGR_CACHES[reverse_screen]
+    seq = cache.get(attrs)
     if seq is None:
         fg, bg, bold, italics, underscore, strikethrough, reverse, blink = attrs
         params = ["0"]  # with DECSCNM set, SGR 0 gives a reversed pen (see default_char)
         if bold:
-            params.append("1")
+            params.append("2" if bold == FAINT else "1")
         if italics:
             params.append("3")
         if underscore:
@@ -1057,9 +1113,9 @@ def _sgr(attrs: Tuple[Any, ...], reverse_screen: bool) -> str:
             if code is not None:
                 params.append(code)
         seq = "\x1b[" + ";".join(params) + "m"
-        if len(_SGR_CACHE) >= _CACHE_LIMIT:
-            _SGR_CACHE.clear()
-        _SGR_CACHE[key] = seq
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        cache[attrs] = seq
     return seq
 
 
@@ -1081,6 +1137,11 @@ class _Snapshot:
         self.origin = False
         self.wrap = True
         self.hidden = False
+        self.sgr = _SGR_CACHES[self.reverse_screen]
+        #: zero-width characters to draw once the rows are drawn: (row, column, characters).
+        #: From the right half of a wide character they go to the wide character; from the
+        #: start of a row, to the end of the row above.
+        self.marks: List[Tuple[int, int, str]] = []
 
     def build(self) -> str:
         s = self.screen
@@ -1102,6 +1163,11 @@ class _Snapshot:
                 self.put_cursor(saved.cursor, saved.origin, saved.wrap, 0, primary)
                 out.append("\x1b[?1049h")
             self.draw_buffer(s.buffer)
+        elif s.alt_saved is not None:
+            # Left by 1047 or 47 after 1049 saved it: a later 1049 reset still restores it.
+            saved = s.alt_saved
+            self.put_cursor(saved.cursor, saved.origin, saved.wrap, 0, primary)
+            out.append("\x1b[?1049h\x1b[?1047l")
         margins = s.margins
         if margins is not None:
             out.append(f"\x1b[{margins.top + 1};{margins.bottom + 1}r")
@@ -1136,7 +1202,7 @@ class _Snapshot:
             self.out.append("\x1b[?25l" if hidden else "\x1b[?25h")
             self.hidden = hidden
 
-    def put_cursor(self, cursor: Cursor, origin: bool, wrap: bool, top: int, shown: Dict[int, Line]) -> None:
+    def put_cursor(self, cursor: Cursor, origin: bool, wrap: bool, top: int, shown: Dict[int, Any]) -> None:
         """Set the cursor as ``cursor`` (position, waiting to wrap, pen, visibility), origin
         mode and auto-wrap; ``top`` is the top margin, ``shown`` the buffer on the screen."""
         out = self.out
@@ -1149,23 +1215,34 @@ class _Snapshot:
             # with auto-wrap on, as a terminal with it off does not wait).
             self.set_modes(origin, True)
             line = shown.get(cursor.y)
-            last = self.cols - 1
-            cell = line.get(last) if line is not None else None
-            if line is not None and cell is not None and cell[0] == "" and last:
-                wide = line.get(last - 1)
-                if wide is not None and wide[0] and _wcwidth(wide[0][0]) == 2 and _attrs_of(wide) == _attrs_of(cell):
-                    last -= 1
-                    cell = wide
-            if cell is None or not cell[0]:
-                cell = _BLANK if cell is None else cell._replace(data=" ")
-            out.append(f"\x1b[{cursor.y + 1 - (top if origin else 0)};{last + 1}H")
-            self.set_pen(_attrs_of(cell))
-            out.append(cell[0])
+            cols = self.cols
+            x = cols - 1
+            if line is not None and x:
+                cell = line.get(x)
+                left = line.get(x - 1)
+                if (
+                    cell is not None
+                    and left is not None
+                    and _on_stub(cell[0])
+                    and left[0]
+                    and _wcwidth(left[0][0]) == 2
+                    and _attrs_of(left) == _attrs_of(cell)
+                ):
+                    x -= 1  # the right half of a wide character: draw that
+            out.append(f"\x1b[{cursor.y + 1 - (top if origin else 0)};{x + 1}H")
+            if line is None:
+                self.set_pen(_BLANK_ATTRS)
+                out.append(" ")
+            else:
+                self.draw_cells(line, list(map(line.get, range(cols), [line.default] * cols)), x, False, cursor.y)
+                # Marks on a wide character in the last two columns are lost here: drawing
+                # them would take the cursor off its place.
+                self.marks.clear()
             self.set_modes(origin, wrap)
         self.set_pen(_attrs_of(cursor.attrs))
         self.set_hidden(cursor.hidden)
 
-    def draw_buffer(self, buffer: Dict[int, Line]) -> None:
+    def draw_buffer(self, buffer: Dict[int, Any]) -> None:
         """Draw the rows of ``buffer`` on a blank screen, with no margins and auto-wrap on.
 
         A soft-wrapped row is drawn to its last column and its next row follows with no
@@ -1194,64 +1271,111 @@ class _Snapshot:
                 continue
             else:
                 out.append(f"\x1b[{y + 1}H")
-            self.draw_row(line, n)
+            self.draw_row(line, n, wrapped, y)
             follows = wrapped
+        for y, x, marks in self.marks:
+            out.append(f"\x1b[{y + 1};{x + 1}H{marks}")
+        self.marks.clear()
 
-    def draw_row(self, line: Optional[Line], n: int) -> None:
-        """Draw the first ``n`` cells of ``line`` from column 0 of the cursor's row."""
+    def draw_row(self, line: Optional[Line], n: int, wraps: bool, y: int) -> None:
+        """Draw the first ``n`` cells of ``line`` from column 0 of the cursor's row ``y``;
+        ``wraps``: the row is soft-wrapped."""
         if line is None:
             self.set_pen(_BLANK_ATTRS)
             self.out.append(" " * n)
             return
-        default = line.default
-        cells = list(map(line.get, range(n), [default] * n))
+        cells = list(map(line.get, range(n), [line.default] * n))
         text = "".join(map(_data, cells))
         if len(text) == n and text.isascii():
-            # One printable ASCII character a cell: runs of one pen.
+            # One printable ASCII character a cell: runs of one pen, found at C speed.
+            keys: List[Tuple[Any, ...]] = list(map(getitem, cells, repeat(_NOT_DATA, n)))
             out = self.out
+            pen = self.pen
+            sgr = self.sgr
             i = 0
-            for attrs, run in groupby(cells, _attrs_of):
-                k = len(list(run))
-                self.set_pen(attrs)
-                out.append(text[i : i + k])
-                i += k
+            for j in chain(compress(range(1, n), map(ne, keys, keys[1:])), (n,)):
+                attrs = keys[i]
+                if attrs != pen:
+                    seq = sgr.get(attrs)
+                    out.append(_sgr(attrs, self.reverse_screen) if seq is None else seq)
+                    pen = attrs
+                out.append(text[i:j])
+                i = j
+            self.pen = pen
             return
-        self.draw_cells(line, cells)
+        self.draw_cells(line, cells, 0, wraps, y)
 
-    def draw_cells(self, line: Line, cells: List[Char]) -> None:
-        """``draw_row`` for rows with wide, combined or stub cells, one cell at a time."""
+    def draw_cells(self, line: Line, cells: List[Char], x: int, wraps: bool, y: int) -> None:
+        """``draw_row`` for rows with wide, combined or stub cells, one cell at a time, from
+        column ``x`` (where the cursor is) on; ``wraps``: the row is soft-wrapped.
+
+        Combining marks on a wide character with its right half after it are left in
+        :attr:`marks` for the caller to draw once the row's wrap is done."""
         out = self.out
         cols = self.cols
         n = len(cells)
-        x = 0
         while x < n:
             cell = cells[x]
             data = cell[0]
             attrs = _attrs_of(cell)
-            if not data:
-                # The right half of a wide character whose left half was overwritten. Made
-                # by drawing a wide character over the cell before and redrawing that one.
+            if not data or _wcwidth(data[0]) <= 0:
+                # The right half of a wide character whose left half was overwritten, maybe
+                # with combining marks drawn on it: made by drawing a wide character over the
+                # cell before, then the marks, then that cell again.
                 before = cells[x - 1] if x else None
-                if before is not None and x + 1 < cols and before[0] and _wcwidth(before[0][0]) == 1:
+                if (
+                    before is not None
+                    and x + 1 < cols
+                    and before[0]
+                    and _wcwidth(before[0][0]) == 1
+                    and (not data or _combining(data[0]))
+                ):
                     self.set_pen(attrs)
-                    out.append(f"\x1b[{x}G\u4e00\x1b[{x}G")
+                    out.append(f"\x1b[{x}G\u4e00{data}\x1b[{x}G")
                     self.set_pen(_attrs_of(before))
                     out.append(f"{before[0]}\x1b[{x + 2}G")
                 else:
                     self.set_pen(attrs)
-                    out.append(" ")
+                    out.append(" ")  # not made by any output pyte takes; shown as a space
                 x += 1
                 continue
             self.set_pen(attrs)
-            out.append(data)
             x += 1
+            text = data
+            stub = False
             if x < cols and _wcwidth(data[0]) == 2:
+                if len(data) > 1 and any(map(_combining, data[1:])):
+                    # Drawn after it, they would go to its right half.
+                    self.marks.append((y, x, data[1:]))
+                    text = data[0]
                 right = cells[x] if x < n else line.get(x)
-                if right is not None and right[0] == "" and _attrs_of(right) == attrs:
-                    x += 1  # drawn with it
-                    continue
+                if right is not None and _attrs_of(right) == attrs and _on_stub(right[0]):
+                    text += right[0]  # the stub drawing makes, and marks drawn on it
+                    x += 1
+                elif right is not None and _attrs_of(right) == attrs and x == cols - 1 and y + 1 < self.rows:
+                    # Other zero-width characters skip a bare stub for the wide character,
+                    # but from the start of the next row they go to the end of this one.
+                    self.marks.append((y + 1, 0, right[0]))
+                    x += 1
+                else:
+                    stub = True
+            if x == cols and not wraps and len(text) > 1 and any(map(_combining, text[1:])):
+                # pyte wraps before it adds a combining mark in the last column, which this
+                # row did not: draw it with auto-wrap off.
+                self.set_modes(self.origin, False)
+                out.append(text)
+                self.set_modes(self.origin, True)
+            else:
+                out.append(text)
+            if stub:
                 # Drawing it made a stub there; what the screen has instead comes next.
                 out.append(f"\x1b[{x + 1}G")
                 if x == n:
                     cells.append(line.get(x, line.default))
                     n += 1
+
+
+def _on_stub(data: str) -> bool:
+    """Whether a cell holding ``data`` is what drawing ``data`` right after a wide character
+    makes of its stub (nothing, or combining marks added to it)."""
+    return not data or (_wcwidth(data[0]) == 0 and bool(_combining(data[0])))

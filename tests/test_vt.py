@@ -12,7 +12,7 @@ pyte = pytest.importorskip("pyte")
 from hypothesis import assume, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from asciinema.vt import Terminal, indexed_as_named  # noqa: E402
+from asciinema.vt import FAINT, Terminal, indexed_as_named, last_intensity  # noqa: E402
 from pyte.screens import wcwidth  # noqa: E402
 
 
@@ -576,11 +576,14 @@ def _cursor(t: Terminal) -> tuple:
 
 
 class _PyteFixedDL(pyte.Screen):
-    """Plain pyte with only its DL bug fixed and 256-colour indexes 0-15 named, as
-    asciinema.vt does."""
+    """Plain pyte with only its DL bug fixed, 256-colour indexes 0-15 named and faint kept,
+    as asciinema.vt does."""
 
     def select_graphic_rendition(self, *attrs: int) -> None:
-        super().select_graphic_rendition(*indexed_as_named(attrs))
+        attrs = indexed_as_named(attrs)
+        super().select_graphic_rendition(*attrs)
+        if last_intensity(attrs) == 2:
+            self.cursor.attrs = self.cursor.attrs._replace(bold=FAINT)
 
     def delete_lines(self, count: Optional[int] = None) -> None:
         count = count or 1
@@ -595,7 +598,7 @@ class _PyteFixedDL(pyte.Screen):
             self.carriage_return()
 
 
-_SGR_CODES = [0, 1, 3, 4, 5, 7, 9, 22, 23, 24, 25, 27, 29, 39, 49] + list(range(30, 38))
+_SGR_CODES = [0, 1, 2, 3, 4, 5, 7, 9, 22, 23, 24, 25, 27, 29, 39, 49] + list(range(30, 38))
 _SGR_CODES += list(range(40, 48)) + list(range(90, 98)) + list(range(100, 108))
 
 ascii_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1, max_size=40)
@@ -715,3 +718,20 @@ def test_feeding_in_pieces_is_like_feeding_at_once(cols: int, rows: int, pieces:
         for x in range(cols):
             assert split.screen.buffer[y][x] == whole.screen.buffer[y][x]
     assert (split.cursor.x, split.cursor.y, split.cursor.attrs) == (whole.cursor.x, whole.cursor.y, whole.cursor.attrs)
+
+
+def test_vpa_in_origin_mode_without_margins_stays_on_screen() -> None:
+    # pyte 0.8.2 raises there, with the cursor already moved below the screen
+    t = Terminal(10, 5)
+    t.feed("\x1b[?6h\x1b[14dx")
+    assert (t.cursor.x, t.cursor.y) == (1, 4)
+    assert t.display[4].rstrip() == "x"
+
+
+def test_resize_keeps_saved_cursor_on_the_screen() -> None:
+    t = Terminal(10, 5)
+    t.feed("\x1b[5;9H\x1b7")
+    t.resize(4, 3)
+    t.resize(10, 5)
+    t.feed("\x1b8x")
+    assert (t.cursor.x, t.cursor.y) == (4, 2)

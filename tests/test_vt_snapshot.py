@@ -8,6 +8,7 @@ stay so while more output is fed to both.
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
@@ -19,24 +20,36 @@ from pyte import modes as mo  # noqa: E402
 from pyte.screens import Char, wcwidth  # noqa: E402
 
 from asciinema.asciicast import open_recording, parse_size  # noqa: E402
-from asciinema.vt import Terminal  # noqa: E402
+from asciinema.vt import FAINT, Terminal  # noqa: E402
 
 CASTS = Path(__file__).resolve().parent / "casts"
 BLANK = Char(" ")
 
 
-def _cells(buffer: Optional[Dict[int, Any]], cols: int, rows: int) -> List[List[Char]]:
-    """The cells of a buffer; the right half of a wide character that is no longer there
-    (pyte keeps it, with nothing in it) counts as a space with its attributes."""
+def _cells(buffer: Optional[Dict[int, Any]], cols: int, rows: int, raw: bool = False) -> List[List[Char]]:
+    """The cells of a buffer. Those no output makes again count as a space with their
+    attributes: the right half of a wide character (with nothing, or combining marks in it)
+    that is not after its wide character, but where drawing a wide character over a narrow
+    one before it remakes it (only a reflow or pyte's insert/delete make the others)."""
     out = []
     for y in range(rows):
         line = buffer.get(y) if buffer is not None else None
         row: List[Char] = []
         for x in range(cols):
             cell = line.get(x, line.default) if line is not None else BLANK
-            if cell.data == "":
+            data = cell.data
+            if not data or wcwidth(data[0]) <= 0:
                 left = row[-1] if row else None
-                if left is None or not left.data or wcwidth(left.data[0]) != 2 or left[1:] != cell[1:]:
+                after_wide = (
+                    left is not None and left.data and wcwidth(left.data[0]) == 2 and left[1:] == cell[1:]
+                    # other zero-width characters only reach it from the start of the next row
+                    and (not data or unicodedata.combining(data[0]) or (x == cols - 1 and y < rows - 1))
+                )  # fmt: skip
+                remade = (
+                    left is not None and x + 1 < cols and left.data and wcwidth(left.data[0]) == 1
+                    and (not data or unicodedata.combining(data[0]))
+                )  # fmt: skip
+                if not after_wide and not remade and not raw:
                     cell = cell._replace(data=" ")
             row.append(cell)
         out.append(row)
@@ -48,7 +61,9 @@ def _wraps(buffer: Optional[Dict[int, Any]], rows: int) -> List[bool]:
     return [bool(buffer is not None and y in buffer and buffer[y].wrapped) for y in range(rows - 1)]
 
 
-def _cursor(c: Any) -> Tuple[Any, ...]:
+def _cursor(c: Any, cols: int = 0, rows: int = 0) -> Tuple[Any, ...]:
+    if rows:
+        return (min(c.x, cols - 1), min(c.y, rows - 1), c.hidden, c.attrs)
     return (c.x, c.y, c.hidden, c.attrs)
 
 
@@ -65,11 +80,13 @@ def state(t: Terminal) -> Dict[str, Any]:
         "alternate wraps": _wraps(t.alt_buffer, rows) if t.alt_active else None,
         "cursor": _cursor(s.cursor),
         "alt saved": None if saved is None else (_cursor(saved.cursor), saved.origin, saved.wrap),
-        "savepoints": [(_cursor(p.cursor), p.origin, p.wrap) for p in s.savepoints],
+        # DECRC takes the cursor back into the screen: where a resize left one outside does not matter
+        "savepoints": [(_cursor(p.cursor, cols, rows), p.origin, p.wrap) for p in s.savepoints],
         "margins": tuple(s.margins or (0, rows - 1)),
         # DECTCEM follows the cursor's own flag, which DECRC may set apart from it
         "modes": sorted(s.mode - {mo.DECTCEM}),
-        "tabstops": sorted(s.tabstops),
+        # pyte also takes a stop at the cursor waiting to wrap, past the last column: no tab reaches it
+        "tabstops": sorted(x for x in s.tabstops if x < cols),
     }
 
 
@@ -77,7 +94,6 @@ def assert_same(a: Terminal, b: Terminal) -> None:
     sa, sb = state(a), state(b)
     for key in sa:
         assert sa[key] == sb[key], key
-    assert a.display == b.display
 
 
 def roundtrip(a: Terminal, more: Iterable[str] = ()) -> Terminal:
@@ -116,6 +132,7 @@ def test_text_colours_and_attributes() -> None:
     t = term(
         40, 8,
         "plain \x1b[1mbold\x1b[22m \x1b[3mit\x1b[4mul\x1b[5mbl\x1b[7mrev\x1b[9mst\x1b[0m\r\n",
+        "\x1b[2mfaint\x1b[1mbold\x1b[2;38;5;2mfaint green\x1b[22mnormal\x1b[0m\r\n",
         "\x1b[31mred\x1b[42mon green\x1b[91;104mbright\x1b[0m\r\n",
         "\x1b[38;5;208m256\x1b[48;5;17mbg\x1b[38;2;1;2;3mtrue\x1b[48;2;250;251;252mcolour\r\n",
         "\x1b[38;5;1midx1\x1b[38;5;9midx9\x1b[48;5;15midx15\x1b[0m\r\n",
@@ -131,6 +148,14 @@ def test_indexed_colours_below_16_are_the_named_ones() -> None:
     row = t.screen.buffer[0]
     assert (row[0].fg, row[1].bg, row[2].fg) == ("red", "brightblue", "ff0000")
     assert "38;5;196" in t.snapshot()
+
+
+def test_faint_is_kept() -> None:
+    # pyte drops SGR 2; the web player draws it, so a late joiner must get it too
+    t = term(10, 2, "\x1b[2ma\x1b[1mb\x1b[1;2mc\x1b[2;38;5;2md\x1b[22me")
+    assert [t.screen.buffer[0][x].bold for x in range(5)] == [FAINT, True, FAINT, FAINT, False]
+    assert "\x1b[0;2ma" in t.snapshot()
+    roundtrip(t, ["\x1b[2mnext"])
 
 
 def test_cursor_position_pen_and_visibility() -> None:
@@ -231,3 +256,104 @@ def test_every_cast_at_every_event(path: Path) -> None:
         roundtrip(t)
     assert t is not None
     roundtrip(t, AFTER)
+
+
+# -- random sessions ---------------------------------------------------------------------------
+
+from hypothesis import assume, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_num = st.integers(min_value=0, max_value=14).map(lambda n: "" if n == 0 else str(n))
+_byte = st.integers(min_value=0, max_value=255)
+_sgr_code = st.sampled_from([0, 1, 2, 3, 4, 5, 7, 9, 22, 23, 24, 25, 27, 29, 39, 49, *range(30, 38), *range(40, 48),
+                             *range(90, 98), *range(100, 108)])  # fmt: skip
+
+
+@st.composite
+def _sgr(draw: st.DrawFn) -> str:
+    parts = [str(p) for p in draw(st.lists(_sgr_code, max_size=3))]
+    kind = draw(st.sampled_from(["", "38;5;{}", "48;5;{}", "38;2;{};{};{}", "48;2;{};{};{}"]))
+    if kind:
+        parts.append(kind.format(draw(_byte), draw(_byte), draw(_byte)))
+    return "\x1b[" + ";".join(parts) + "m"
+
+
+@st.composite
+def _csi(draw: st.DrawFn) -> str:
+    final = draw(st.sampled_from("ABCDEFGHJKLMPSTX@dfrgb"))
+    if final in "Hf":
+        return f"\x1b[{draw(_num)};{draw(_num)}{final}"
+    if final == "r":
+        return draw(st.sampled_from(["\x1b[r", f"\x1b[{draw(_num)};{draw(_num)}r"]))
+    if final in "JK":
+        return f"\x1b[{draw(st.sampled_from(['', '0', '1', '2']))}{final}"
+    if final == "g":
+        return draw(st.sampled_from(["\x1b[g", "\x1b[3g", "\x1bH"]))
+    return f"\x1b[{draw(_num)}{final}"
+
+
+_text = st.one_of(
+    st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1, max_size=30),
+    st.text(st.sampled_from("éü中文字日本한€😀e\u0301\u200d\ufe0f"), min_size=1, max_size=6),
+)
+_control = st.sampled_from(
+    ["\r", "\n", "\r\n", "\x08", "\t", "\x1bM", "\x1bD", "\x1bE", "\x1b7", "\x1b8",
+     "\x1b[4h", "\x1b[4l", "\x1b[?7l", "\x1b[?7h", "\x1b[20h", "\x1b[20l", "\x1b[?6h", "\x1b[?6l",
+     "\x1b[?25l", "\x1b[?25h", "\x1b[?1h", "\x1b[?2004h", "\x1b[?1000h", "\x1b[?1000l",
+     "\x1b[?1049h", "\x1b[?1049l", "\x1b[?1049h", "\x1b[?1047h", "\x1b[?1047l", "\x1b[?47l",
+     "\x1b[2J", "\x1b[H\x1b[J", "\x1bc"]
+)  # fmt: skip
+_resize = st.tuples(st.integers(1, 14), st.integers(1, 7))
+_piece = st.one_of(_text, _text, _text, _sgr(), _csi(), _csi(), _control, _control, _resize)
+
+
+def _feed(t: Terminal, pieces: List[Any]) -> None:
+    for piece in pieces:
+        if isinstance(piece, tuple):
+            t.resize(*piece)
+        else:
+            t.feed(piece)
+
+
+def _unreproducible_cells(t: Terminal) -> bool:
+    buffers = [t.primary_buffer] + ([t.alt_buffer] if t.alt_active else [])
+    return any(_cells(b, t.cols, t.rows) != _cells(b, t.cols, t.rows, raw=True) for b in buffers)
+
+
+def _last_row_wrapped(t: Terminal) -> bool:
+    buffers = [t.primary_buffer] + ([t.alt_buffer] if t.alt_active else [])
+    return any(b is not None and t.rows - 1 in b and b[t.rows - 1].wrapped for b in buffers)
+
+
+def _marked_wide_before_pending_cursor(t: Terminal) -> bool:
+    """The cursor waits to wrap after a wide character with combining marks: only a reflow
+    makes that (drawing the marks after the character puts them on its right half), so no
+    output redraws it, and the snapshot leaves the marks out."""
+    line = t.screen.buffer.get(t.cursor.y)
+    cell = line.get(t.cols - 2) if line is not None and t.cursor.x == t.cols else None
+    if cell is None or not cell.data or wcwidth(cell.data[0]) != 2:
+        return False
+    stub = line.get(t.cols - 1)  # type: ignore[union-attr]
+    return len(cell.data) > 1 or (stub is not None and stub.data[:1] and not unicodedata.combining(stub.data[0]))
+
+
+@settings(max_examples=int(__import__("os").environ.get("SNAP_EXAMPLES", "500")), deadline=None)
+@given(
+    cols=st.integers(min_value=1, max_value=14),
+    rows=st.integers(min_value=1, max_value=7),
+    before=st.lists(_piece, max_size=40),
+    # Not after the snapshot: the alternate screen shown again as it was left (terminals clear it;
+    # the snapshot leaves it out), and ED, which pyte applies to the cells written so far only
+    # (terminals to all), so that blank cells the snapshot draws or leaves out show through.
+    after=st.lists(_piece.filter(lambda p: isinstance(p, tuple) or not ("47" in p or "J" in p)), max_size=15),
+)
+def test_random_sessions_round_trip(cols: int, rows: int, before: List[Any], after: List[Any]) -> None:
+    a = Terminal(cols, rows)
+    _feed(a, before)
+    # what the snapshot leaves out (see its docstring) is checked by the tests above
+    assume(not _marked_wide_before_pending_cursor(a) and not _unreproducible_cells(a) and not _last_row_wrapped(a))
+    b = roundtrip(a)
+    for piece in after:
+        _feed(a, [piece])
+        _feed(b, [piece])
+        assert_same(a, b)
