@@ -1352,7 +1352,14 @@ class _Snapshot:
                 if right is not None and _attrs_of(right) == attrs and _on_stub(right[0]):
                     text += right[0]  # the stub drawing makes, and marks drawn on it
                     x += 1
-                elif right is not None and _attrs_of(right) == attrs and x == cols - 1 and y + 1 < self.rows:
+                elif (
+                    right is not None
+                    and right[0]
+                    and _wcwidth(right[0][0]) == 0
+                    and _attrs_of(right) == attrs
+                    and x == cols - 1
+                    and y + 1 < self.rows
+                ):
                     # Other zero-width characters skip a bare stub for the wide character,
                     # but from the start of the next row they go to the end of this one.
                     self.marks.append((y + 1, 0, right[0]))
