@@ -654,3 +654,22 @@ def test_output_that_arrives_together_is_merged_and_renumbered() -> None:
     assert merger.merge([(9, ev(9, "o", "f")), (10, ev(10, "o", big)), (11, ev(11, "o", big)),
                          (12, ev(12, "x", "0"))]) == [
         (7, ev(10, "o", "f" + big)), (8, ev(11, "o", big)), (9, ev(12, "x", "0"))]
+
+
+def test_header_theme_close_twice_and_misuse() -> None:
+    theme = Theme("#ffffff", "#101010", THEME.palette)
+    out = LiveStreamOutput("127.0.0.1:0", header_theme=theme)
+    out.open()
+    try:
+        Session(out)  # the header says THEME
+        init, _ = joiner(out, 0, Terminal(80, 24, collect=False))
+        assert init.theme == theme
+    finally:
+        assert out.close(TIMEOUT) is None
+        assert out.close(TIMEOUT) is None
+    never_opened = LiveStreamOutput("127.0.0.1:0")
+    with pytest.raises(RuntimeError):
+        never_opened.start(Header(80, 24), lambda: None)
+    assert never_opened.close(TIMEOUT) is None
+    with pytest.raises(AsciinemaError):
+        LiveStreamOutput("localhost:8080")  # an IP, not a host name

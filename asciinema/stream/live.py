@@ -4,9 +4,10 @@ process, which runs everything else (the virtual terminal, the hub, the HTTP ser
 
 Why a process: serving viewers is Python work (framing, the hub, snapshots of the screen)
 that grows with their number, and in the session's process it would hold the GIL that the
-session's loop needs: measured with 100 viewers of a 64 MB flood, ``cat`` ran at about 0.4x
-the speed it has under ``rec``. In a process of its own it costs the session only the
-pipe: :meth:`LiveStreamOutput.send` appends the event to a queue (O(1)) and a writer thread
+session's loop needs: measured with 100 viewers of a 64 MB flood (bench/bench_stream.py
+--inline), the session's process took 6-8 s of CPU instead of 1.3-1.9 s and ``cat`` ran at
+about 0.4x the speed it has under ``rec``. In a process of its own it costs the session
+only the pipe, whatever the number of viewers: :meth:`LiveStreamOutput.send` appends the event to a queue (O(1)) and a writer thread
 writes the queue to the pipe, in blocking writes that do not hold the GIL. If the stream
 process falls :data:`MAX_QUEUE` characters behind, the oldest events are dropped rather
 than waited for; the stream process sees the IDs jump and re-syncs its viewers from its
