@@ -298,8 +298,8 @@ def throughput(args: object, work: Path, base: List[str], env: Dict[str, str]) -
             if name == "rec":
                 argv = base + ["rec", "-q", "--overwrite", "-c", command, str(out_dir / "rec.cast")]
             else:
-                argv = session_argv(base, str(out_dir / "session.cast"), listen, command,
-                                    have_session and name != "file only", stream or "process")
+                argv = session_argv(base, str(out_dir / "session.cast"), listen, command, have_session,
+                                    stream or "process")
             result: Dict[str, object] = {}
             import threading
 
