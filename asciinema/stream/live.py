@@ -5,19 +5,23 @@ process, which runs everything else (the virtual terminal, the hub, the HTTP ser
 Why a process: serving viewers is Python work (framing, the hub, snapshots of the screen)
 that grows with their number, and in the session's process it would hold the GIL that the
 session's loop needs: measured with 100 viewers of a 64 MB flood (bench/bench_stream.py
---inline), the session's process took 6-8 s of CPU instead of 1.3-1.9 s and ``cat`` ran at
-about 0.4x the speed it has under ``rec``. In a process of its own it costs the session
-only the pipe, whatever the number of viewers: :meth:`LiveStreamOutput.send` appends the event to a queue (O(1)) and a writer thread
-writes the queue to the pipe, in blocking writes that do not hold the GIL. If the stream
-process falls :data:`MAX_QUEUE` characters behind, the oldest events are dropped rather
-than waited for; the stream process sees the IDs jump and re-syncs its viewers from its
-terminal, as it does when one of them falls behind. There, output events that arrive
-together (a flood) are joined into one, so that every viewer gets fewer, larger messages
-(see :class:`Merger`). The stream process is less favoured by
-the scheduler (``nice``) and has a process group of its own, so that the keys that signal
-the session's process group (before raw mode, or with ``--headless``) leave it alone; it
-ends when the pipe does, after the last events and the Close frames, or when the session
-stops waiting for it.
+--inline), the session's process took 3-6 s of CPU instead of 1.2-1.8 s, and ``cat`` ran
+at about 0.4-0.7x the speed it has under ``rec``. In a process of its own the stream costs
+the session only the pipe, whatever the number of viewers.
+
+:meth:`LiveStreamOutput.send` writes the event to the pipe when it has room (one
+non-blocking write), else appends it to a queue (O(1)) that a writer thread writes out,
+waiting for room without the GIL. If the stream process falls :data:`MAX_QUEUE` characters
+behind, the oldest queued events are dropped rather than waited for; the stream process
+sees the IDs jump and re-syncs its viewers from its terminal, as it does when one of them
+falls behind. There, output events that arrive together (a flood) are joined into one, so
+that every viewer gets fewer, larger messages (:class:`Merger`).
+
+The stream process is less favoured by the scheduler (:data:`NICENESS`): when the CPUs are
+busy, the person typing comes before the viewers. It has a process group of its own, so
+that the keys that signal the session's process group (before raw mode, or with
+``--headless``) leave it alone, and /dev/null for stdio. It ends when the pipe does, after
+the last events and the Close frames, or when the session stops waiting for it.
 
 The process is forked by :meth:`LiveStreamOutput.open`, which the caller must call before
 it starts threads (fork copies only the calling thread; the session forks its program after
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import collections
 import os
+import select
 import threading
 import time
 from typing import Deque, List, Optional, Tuple
@@ -91,6 +96,7 @@ class LiveStreamOutput:
         self._dropped = 0  #: characters dropped from it (session thread)
         self._written = 0  #: characters written to the pipe (writer thread)
         self._armed = False  #: the writer was woken, or is writing, and will see new events
+        self._partial = b""  #: the part of a frame the session's thread could not write
         self._signal = threading.Event()
         self.dropped_events = 0
 
@@ -115,6 +121,7 @@ class LiveStreamOutput:
             os.close(write_fd)
             _stream_process(self.server, read_fd, self.limits)
         os.close(read_fd)
+        os.set_blocking(write_fd, False)
         self.pid = pid
         self._fd = write_fd
         self.server.close_socket()  # the stream process serves it
@@ -129,6 +136,7 @@ class LiveStreamOutput:
             raise RuntimeError("LiveStreamOutput.open() must be called before start()")
         self._wake = wake
         theme = self.theme if self.theme is not None else header.theme
+        self._armed = True  # events wait in the queue until the start frame is written
         self._thread = threading.Thread(target=self._run, args=(encode_start(Start(header.cols, header.rows, theme)),),
                                         name="asciinema-stream-pipe", daemon=True)
         self._thread.start()
@@ -136,6 +144,25 @@ class LiveStreamOutput:
     def send(self, event: Event) -> None:
         event_id = self._last_id + 1
         self._last_id = event_id
+        if not self._armed and not self._queue:
+            # The usual case: the pipe has room, and one write from here beats waking the
+            # writer thread (no GIL hand-over, no wait for it on the way to the viewers).
+            if self._failure is not None:
+                return
+            data = encode_events([(event_id, event)])
+            try:
+                n = os.write(self._fd, data)
+            except BlockingIOError:
+                n = 0
+            except OSError as e:
+                self._stopped(e)
+                return
+            if n == len(data):
+                return
+            self._partial = data[n:]  # the writer thread writes the rest first
+            self._armed = True
+            self._signal.set()
+            return
         self._queue.append((event_id, event))
         self._queued += len(event[2])
         if not self._armed:
@@ -176,10 +203,12 @@ class LiveStreamOutput:
         self.server.close_socket()
         if self.pid is not None:
             if not _wait(self.pid, deadline):
-                _kill(self.pid)  # a writer blocked on the pipe gets EPIPE and ends
+                _kill(self.pid)  # a writer waiting for room in the pipe gets EPIPE and ends
                 if thread is not None:
                     thread.join(1.0)
             self.pid = None
+        if thread is None or not thread.is_alive():
+            self._close_pipe()
         return None
 
     def _close_pipe(self) -> None:
@@ -192,29 +221,34 @@ class LiveStreamOutput:
 
     # ------------------------------------------------------------------ writer thread
 
+    def _stopped(self, e: OSError) -> None:
+        if self._failure is None and not self._closing.is_set():
+            reason = "its process ended" if isinstance(e, BrokenPipeError) else (e.strerror or str(e))
+            self._failure = Failure(f"the local stream stopped ({reason}); viewers see no more of the session",
+                                    "Live stream stopped")
+            self._wake()
+
     def _run(self, start: bytes) -> None:
+        # Armed from the start (see start()): the start frame goes first.
         try:
             self._write(start)
             queue = self._queue
             while True:
-                self._signal.wait()
-                self._signal.clear()
                 while True:
+                    partial, self._partial = self._partial, b""
+                    self._write(partial)
                     self._drain()
                     self._armed = False
                     if not queue:
                         break
                     self._armed = True  # events came after the drain
-                if self._closing.is_set() and not queue:
+                if self._closing.is_set():
                     break
+                self._signal.wait()
+                self._signal.clear()
         except OSError as e:
-            if not self._closing.is_set():
-                reason = "its process ended" if isinstance(e, BrokenPipeError) else (e.strerror or str(e))
-                self._failure = Failure(f"the local stream stopped ({reason}); viewers see no more of the session",
-                                        "Live stream stopped")
-                self._wake()
-        finally:
-            self._close_pipe()
+            self._stopped(e)
+            self._armed = True  # nothing more is written from the session's thread either
 
     def _drain(self) -> None:
         queue = self._queue
@@ -233,9 +267,14 @@ class LiveStreamOutput:
             self._written += size
 
     def _write(self, data: bytes) -> None:
+        """Write all of ``data``, waiting for room in the pipe (without the GIL)."""
         view = memoryview(data)
+        fd = self._fd
         while view:
-            view = view[os.write(self._fd, view):]
+            try:
+                view = view[os.write(fd, view):]
+            except BlockingIOError:
+                select.select([], [fd], [])
 
 
 def _stream_process(server: object, read_fd: int, limits: Limits) -> None:  # pragma: no cover - in the child
