@@ -298,7 +298,10 @@ def _stream_process(server: object, read_fd: int, limits: Limits) -> None:  # pr
             signal.signal(getattr(signal, name), signal.SIG_IGN)
         try:
             os.nice(NICENESS)
-        except OSError:
+            # No wake-up preemption: a write to the pipe does not hand the session's CPU
+            # over to us on the spot (measured: 150 µs per event in send instead of 25).
+            os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))  # type: ignore[attr-defined]
+        except (AttributeError, OSError):
             pass
         from asciinema.stream.broadcast import Broadcast
         from asciinema.stream.frames import FrameDecoder
