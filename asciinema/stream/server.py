@@ -101,6 +101,12 @@ class StreamServer:
             raise AsciinemaError(f"cannot start listener: {os.strerror(e.errno) if e.errno else e}") from None
         self.port = self._sock.getsockname()[1]
 
+    def close_socket(self) -> None:
+        """Close this process's copy of the bound socket: after a fork, the other process
+        serves it."""
+        if self._sock is not None and self._thread is None:
+            self._sock.close()
+
     def start(self) -> None:
         """Bind (unless :meth:`bind` did) and serve in the background."""
         self.bind()
