@@ -18,7 +18,7 @@ from typing import Iterable, Iterator, Sequence
 from asciinema.asciicast import Event, Header
 from asciinema.asciicast.v3 import Encoder as V3Encoder
 from asciinema.errors import AsciinemaError
-from asciinema.player_assets import PLAYER_CSS, PLAYER_JS, read_asset
+from asciinema.player_assets import FRAGMENT_OPTIONS_JS, PLAYER_CSS, PLAYER_JS, read_asset
 
 # The recording starts right after the tag: the player reads the element's text as a
 # file, and a blank first line makes it no asciicast.
@@ -49,23 +49,12 @@ _TAIL = """\
 </script>
 <script>
 (function () {
-  var params = new URLSearchParams(location.hash.slice(1));
-  function number(name) {
-    var v = parseFloat(params.get(name));
-    return isNaN(v) ? undefined : v;
-  }
-  var opts = {
-    fit: params.get("fit") || "both",
-    autoPlay: params.get("autoPlay") === "true",
-    loop: params.get("loop") === "true",
-    speed: number("speed"),
-    idleTimeLimit: number("idleTimeLimit"),
-    startAt: params.get("startAt") || undefined,
-    theme: params.get("theme") || undefined,
-    terminalFontFamily: params.get("terminalFontFamily") || undefined,
-    terminalLineHeight: number("terminalLineHeight")
-  };
-  if (opts.fit === "none" || opts.fit === "false") opts.fit = false;
+%(options)s
+  opts.autoPlay = params.get("autoPlay") === "true";
+  opts.loop = params.get("loop") === "true";
+  opts.speed = number("speed");
+  opts.idleTimeLimit = number("idleTimeLimit");
+  opts.startAt = params.get("startAt") || undefined;
   // an option given as undefined would override the player's default (or the recording's)
   Object.keys(opts).forEach(function (k) { if (opts[k] === undefined) delete opts[k]; });
   var cast = document.getElementById("recording").textContent;
@@ -110,4 +99,4 @@ class HtmlEncoder:
         return _safe(self.v3.encode_columns(times, codes, datas))
 
     def finish(self) -> str:
-        return _TAIL % {"js": self.js}
+        return _TAIL % {"js": self.js, "options": FRAGMENT_OPTIONS_JS}

@@ -19,7 +19,7 @@ import ipaddress
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from asciinema.errors import UsageError
-from asciinema.player_assets import PLAYER_CSS, PLAYER_JS, read_asset
+from asciinema.player_assets import PLAYER_CSS, PLAYER_JS, fill_options, read_asset
 
 #: our page (the player's files are named in asciinema.player_assets)
 PAGE = "index.html"
@@ -53,7 +53,10 @@ def make_asset(name: str, body: bytes) -> Asset:
 
 def load_assets() -> Dict[str, Asset]:
     """The page and the player, read from the package (source tree or archive)."""
-    return {name: make_asset(name, read_asset(name)) for name in (PAGE, PLAYER_JS, PLAYER_CSS)}
+    assets = {name: make_asset(name, read_asset(name)) for name in (PLAYER_JS, PLAYER_CSS)}
+    page = fill_options(read_asset(PAGE).decode("utf-8")).encode("utf-8")
+    assets[PAGE] = make_asset(PAGE, page)
+    return assets
 
 
 def is_loopback(host: str) -> bool:

@@ -18,6 +18,7 @@ from asciinema.asciicast import Event, Header, open_recording
 from asciinema.asciicast.v3 import Encoder as V3Encoder
 from asciinema.encoders import get_encoder
 from asciinema.encoders.html import HtmlEncoder
+from asciinema.player_assets import FRAGMENT_OPTIONS_JS
 
 from paths import CASTS  # noqa: E402
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -69,6 +70,7 @@ def test_convert_writes_a_page_by_extension(cli, tmp_path: Path) -> None:
         assert text.startswith("<!DOCTYPE html>") and "AsciinemaPlayer" in text and ".ap-" in text
         assert recording_text(text).startswith('{"version":3')
         assert "<script src" not in text and "<link" not in text  # nothing to fetch
+        assert FRAGMENT_OPTIONS_JS in text  # reads the #fragment as the live page does
 
 
 def test_convert_f_html_to_stdout_and_to_any_name(cli, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from typing import Dict, List, Tuple
 import pytest
 
 from asciinema.errors import UsageError
+from asciinema.player_assets import FRAGMENT_OPTIONS_JS, OPTIONS_SLOT
 from asciinema.stream.web import (
     PAGE,
     PLAYER_CSS,
@@ -156,4 +157,7 @@ def test_real_assets_load_from_the_package() -> None:
     assets = load_assets()
     assert b"AsciinemaPlayer" in assets[PLAYER_JS].body
     assert b"asciinema-player.min.js" in assets[PAGE].body
+    # the page's shared option-reading code is filled in, not left as its slot
+    assert FRAGMENT_OPTIONS_JS.encode() in assets[PAGE].body
+    assert OPTIONS_SLOT.encode() not in assets[PAGE].body
     assert assets[PLAYER_CSS].content_type == "text/css; charset=utf-8"
