@@ -77,6 +77,20 @@ def cli_env(tmp_path: Path) -> Dict[str, str]:
     return env
 
 
+@pytest.fixture
+def rec_env(cli_env: Dict[str, str], tmp_path: Path) -> Dict[str, str]:
+    """cli_env for recording a shell: a known shell, terminal and prompt, and no desktop
+    notifications."""
+    env = dict(cli_env)
+    env["SHELL"] = "/bin/sh"
+    env["TERM"] = "xterm-256color"
+    env["PS1"] = "$ "
+    config = tmp_path / "config"
+    config.mkdir(exist_ok=True)
+    (config / "config.toml").write_text("[notifications]\nenabled = false\n")
+    return env
+
+
 CLI = Callable[..., "subprocess.CompletedProcess[bytes]"]
 
 

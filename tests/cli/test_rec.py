@@ -29,17 +29,6 @@ Run = Callable[..., "subprocess.CompletedProcess[bytes]"]
 
 
 @pytest.fixture
-def rec_env(cli_env: Dict[str, str], tmp_path: Path) -> Dict[str, str]:
-    env = dict(cli_env)
-    env["SHELL"] = "/bin/sh"
-    env["TERM"] = "xterm-256color"
-    config = tmp_path / "config"
-    config.mkdir(exist_ok=True)
-    (config / "config.toml").write_text("[notifications]\nenabled = false\n")
-    return env
-
-
-@pytest.fixture
 def rec(cli: object, cli_argv: List[str], rec_env: Dict[str, str], tmp_path: Path) -> Run:
     """Run ``asciinema rec ARGS`` in a new session (no controlling terminal) in tmp_path."""
 

@@ -27,18 +27,6 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="us
 
 
 @pytest.fixture
-def rec_env(cli_env: Dict[str, str], tmp_path: Path) -> Dict[str, str]:
-    env = dict(cli_env)
-    env["SHELL"] = "/bin/sh"
-    env["TERM"] = "xterm-256color"
-    env["PS1"] = "$ "
-    config = tmp_path / "config"
-    config.mkdir(exist_ok=True)
-    (config / "config.toml").write_text("[notifications]\nenabled = false\n")
-    return env
-
-
-@pytest.fixture
 def runs() -> Iterator[List[PtyProc]]:
     started: List[PtyProc] = []
     yield started

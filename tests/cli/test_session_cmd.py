@@ -24,17 +24,6 @@ SCRIPT = "printf 'one\\n'; printf '\\033[1mbold\\033[0m \\305'; printf '\\274\\n
 
 
 @pytest.fixture
-def rec_env(cli_env: Dict[str, str], tmp_path: Path) -> Dict[str, str]:
-    env = dict(cli_env)
-    env["SHELL"] = "/bin/sh"
-    env["TERM"] = "xterm-256color"
-    config = tmp_path / "config"
-    config.mkdir(exist_ok=True)
-    (config / "config.toml").write_text("[notifications]\nenabled = false\n")
-    return env
-
-
-@pytest.fixture
 def run(cli: object, cli_argv: List[str], rec_env: Dict[str, str], tmp_path: Path) -> Run:
     """``asciinema ARGS`` in a new session (no controlling terminal) in tmp_path."""
 

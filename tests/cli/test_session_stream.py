@@ -33,18 +33,6 @@ URL_RE = re.compile(rb"::: Live streaming at (http://127\.0\.0\.1:\d+)\r?\n")
 WAIT_FOR_GO = "while [ ! -e go ]; do sleep 0.02; done; "
 
 
-@pytest.fixture
-def rec_env(cli_env: Dict[str, str], tmp_path: Path) -> Dict[str, str]:
-    env = dict(cli_env)
-    env["SHELL"] = "/bin/sh"
-    env["TERM"] = "xterm-256color"
-    env["PS1"] = "$ "
-    config = tmp_path / "config"
-    config.mkdir(exist_ok=True)
-    (config / "config.toml").write_text("[notifications]\nenabled = false\n")
-    return env
-
-
 class Viewer:
     """A websockets client on ``/ws`` of a stream, reading on a thread of its own until the
     stream closes."""
