@@ -8,6 +8,8 @@ import threading
 import time
 from typing import Callable, Dict, List, Optional, Tuple
 
+from websockets.exceptions import ConnectionClosed
+
 from asciinema.asciicast import Event
 from asciinema.stream.alis import AlisDecoder, Init
 from asciinema.stream.hub import Hub, Limits
@@ -124,6 +126,18 @@ def get(port: int, path: str, headers: Dict[str, str] = {}) -> Tuple[int, Dict[s
         k, _, v = line.partition(":")
         fields[k.strip().lower()] = v.strip()
     return int(status_line.split()[1]), fields, body
+
+
+def recv_all(ws, timeout: float = 60) -> Tuple[List[bytes], int, str]:  # type: ignore[no-untyped-def]
+    """Every message a websockets client gets until the server closes, then the close's
+    code and reason."""
+    messages = []
+    try:
+        while True:
+            messages.append(ws.recv(timeout=timeout))
+    except ConnectionClosed as e:
+        assert e.rcvd is not None
+        return messages, e.rcvd.code, e.rcvd.reason
 
 
 def replay(messages: List[bytes]) -> Tuple[str, List[int]]:

@@ -33,7 +33,7 @@ from asciinema.stream.server import StreamServer
 from asciinema.vt import Terminal
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from streamutil import wait_for  # noqa: E402
+from streamutil import recv_all, wait_for  # noqa: E402
 
 TIMEOUT = 60
 THEME = Theme("#cccccc", "#000000", tuple(f"#{i:02x}{i:02x}{i:02x}" for i in range(0, 160, 10)))
@@ -107,16 +107,6 @@ def b() -> Iterator[Broadcast]:
 
 def ws_url(out: Output) -> str:
     return f"ws://127.0.0.1:{out.server.port}/ws"
-
-
-def recv_all(ws) -> Tuple[List[bytes], int, str]:  # type: ignore[no-untyped-def]
-    messages = []
-    try:
-        while True:
-            messages.append(ws.recv(timeout=TIMEOUT))
-    except ConnectionClosed as e:
-        assert e.rcvd is not None
-        return messages, e.rcvd.code, e.rcvd.reason
 
 
 def state(term: Terminal) -> object:

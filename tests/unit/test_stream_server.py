@@ -23,7 +23,7 @@ from asciinema.stream.hub import Limits
 from asciinema.stream.server import StreamServer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from streamutil import Stream, get, raw_request, replay, wait_for  # noqa: E402
+from streamutil import Stream, get, raw_request, recv_all, replay, wait_for  # noqa: E402
 
 TIMEOUT = 60
 
@@ -35,16 +35,6 @@ def stream() -> Iterator[Stream]:
         yield s
     finally:
         s.server.close()
-
-
-def recv_all(ws) -> Tuple[List[bytes], int, str]:  # type: ignore[no-untyped-def]
-    messages = []
-    try:
-        while True:
-            messages.append(ws.recv(timeout=TIMEOUT))
-    except ConnectionClosed as e:
-        assert e.rcvd is not None
-        return messages, e.rcvd.code, e.rcvd.reason
 
 
 def test_magic_then_init_then_events_then_close_1000(stream: Stream) -> None:
