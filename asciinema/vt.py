@@ -760,7 +760,7 @@ class _Screen(pyte.Screen):
             attrs = indexed_as_named(attrs)
         super().select_graphic_rendition(*attrs)
         if 2 in attrs and last_intensity(attrs) == 2:
-            self.cursor.attrs = self.cursor.attrs._replace(bold=FAINT)  # type: ignore[arg-type]
+            self.cursor.attrs = self.cursor.attrs._replace(bold=FAINT)  # type: ignore[arg-type]  # pyte types bold as bool; 2 marks faint
 
     def sgr(self, params: str) -> None:
         """SGR with the parameter string of ``ESC [ params m``, results cached."""

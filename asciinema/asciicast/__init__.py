@@ -408,7 +408,7 @@ def round_us(times: Sequence[object]) -> List[int]:
     try:
         return list(map(float.__round__, map(mul, times, repeat(1000000))))
     except TypeError:
-        return [round(t * 1000000) for t in times]  # type: ignore[operator]
+        return [round(t * 1000000) for t in times]  # type: ignore[operator]  # not numbers: the TypeError is the check
 
 
 def first_decrease(values: List[int], previous: int) -> Optional[int]:

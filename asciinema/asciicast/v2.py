@@ -200,7 +200,7 @@ def _seconds(ms: List[int], second: Any) -> Iterable[Any]:
 
 def _lines(times: Sequence[int], codes: Sequence[str], datas: Sequence[str]) -> str:
     if min(times) >= 0:
-        return joined_lines(line_heads(times, codes), datas)  # type: ignore[arg-type]
+        return joined_lines(line_heads(times, codes), datas)  # type: ignore[arg-type]  # a list for times >= 0
     return event_lines(map(format_time, times), codes, datas)  # only from a hand-made stream
 
 
@@ -249,7 +249,7 @@ class Encoder:
         if min(times) >= 0:
             heads = line_heads(times, codes, quoted=True)
             data = None if heads is None else joined_data(datas)
-            lines = None if data is None else quoted_lines(heads, data)  # type: ignore[arg-type]
+            lines = None if data is None else quoted_lines(heads, data)  # type: ignore[arg-type]  # heads is set when data is
             if lines is not None:
                 return lines
         return _lines(times, codes, datas).encode("utf-8", "replace")

@@ -183,7 +183,7 @@ class Encoder:
         if intervals is not None:
             heads = _line_heads(intervals, codes, quoted=True)
             data = None if heads is None else joined_data(datas)
-            lines = None if data is None else quoted_lines(heads, data)  # type: ignore[arg-type]
+            lines = None if data is None else quoted_lines(heads, data)  # type: ignore[arg-type]  # heads is set when data is
             if lines is not None:
                 return lines
         return self._lines(times, intervals, codes, datas).encode("utf-8", "replace")

@@ -78,7 +78,7 @@ def text_writer(out: BinaryIO, shown_name: str) -> Callable[[Union[str, bytes]],
         if text:
             try:
                 # Lone surrogates can come from JSON "\\ud800" escapes; they have no UTF-8 form.
-                out.write(text if type(text) is bytes else text.encode("utf-8", "replace"))  # type: ignore[union-attr]
+                out.write(text if type(text) is bytes else text.encode("utf-8", "replace"))  # type: ignore[union-attr]  # str when not bytes
             except OSError as e:
                 raise write_failed(shown_name, e) from None
 

@@ -221,7 +221,7 @@ class Hub:
         self._check_dropped()
         if inbox and not self._wake_pending:
             self._wake_pending = True
-            self._loop.call_soon(self._drain)  # type: ignore[union-attr]
+            self._loop.call_soon(self._drain)  # type: ignore[union-attr]  # bound before any drain
 
     def _dispatch(self, event_id: int, event: Event) -> None:
         before = self._base
@@ -243,7 +243,7 @@ class Hub:
                     sub.pending = []
                     sub.pending_bytes = 0
         if direct:
-            self.write_now(direct, message)  # type: ignore[misc, arg-type]
+            self.write_now(direct, message)  # type: ignore[misc, arg-type]  # set by the server first
 
     def _check_dropped(self) -> None:
         dropped = self._dropped_id
@@ -273,7 +273,7 @@ class Hub:
             if shared:
                 direct.append(sub)
             else:
-                self.write_now([sub], message)  # type: ignore[misc]
+                self.write_now([sub], message)  # type: ignore[misc]  # set by the server first
             return
         sub.queue.append(message)
         sub.queued_bytes += len(message)

@@ -300,13 +300,13 @@ def _stream_process(server: object, read_fd: int, limits: Limits) -> None:  # pr
             os.nice(NICENESS)
             # No wake-up preemption: a write to the pipe does not hand the session's CPU
             # over to us on the spot (measured: 150 µs per event in send instead of 25).
-            os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))  # type: ignore[attr-defined]
+            os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))  # Linux only: AttributeError elsewhere
         except (AttributeError, OSError):
             pass
         from asciinema.stream.broadcast import Broadcast
         from asciinema.stream.frames import FrameDecoder
 
-        broadcast = Broadcast(server, limits)  # type: ignore[arg-type]
+        broadcast = Broadcast(server, limits)  # type: ignore[arg-type]  # bound before the fork: not None
         decoder = FrameDecoder()
         merger = Merger()
         send = broadcast.send

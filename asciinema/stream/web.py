@@ -75,7 +75,7 @@ def parse_address(value: str) -> Tuple[str, int]:
         host = host[1:-1]
         want = ipaddress.IPv6Address
     else:
-        want = ipaddress.IPv4Address  # type: ignore[assignment]
+        want = ipaddress.IPv4Address  # type: ignore[assignment]  # either class parses a str
     try:
         want(host)
     except ValueError:
@@ -168,7 +168,7 @@ class Site:
         if not path.startswith("/s/"):
             return None
         token, slash, rest = path[3:].partition("/")
-        if not hmac.compare_digest(token.encode("utf-8", "replace"), self.token.encode()):  # type: ignore[union-attr]
+        if not hmac.compare_digest(token.encode("utf-8", "replace"), self.token.encode()):  # type: ignore[union-attr]  # set where tokens are used
             return None
         return slash + rest
 
