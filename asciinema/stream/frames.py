@@ -81,8 +81,8 @@ class FrameDecoder:
                 if size < _EVENT.size:
                     raise FrameError(f"event frame of {size} bytes")
                 event_id, time, code = _EVENT.unpack_from(buffer, start)
-                data = buffer[start + _EVENT.size:start + size].decode("utf-8", "surrogatepass")
-                items.append((event_id, make_event(time, code.decode("ascii"), data)))
+                text = buffer[start + _EVENT.size:start + size].decode("utf-8", "surrogatepass")
+                items.append((event_id, make_event(time, code.decode("ascii"), text)))
             elif kind == _START:
                 items.append(_decode_start(bytes(buffer[start:start + size])))
             else:
