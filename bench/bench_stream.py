@@ -195,7 +195,10 @@ HARNESS = r"""
 import json, os, resource, sys, time
 sys.path.insert(0, os.environ["BENCH_ROOT"])
 from asciinema.asciicast import Header
-from asciinema.commands.record import prepare_terminal
+try:
+    from asciinema.commands.session import prepare_terminal
+except ImportError:  # before the session command
+    from asciinema.commands.record import prepare_terminal
 from asciinema.outputs import FileOutput, open_recording_file
 from asciinema.session import Session, SessionSpec
 path, listen, mode, command = sys.argv[1:5]
