@@ -14,31 +14,14 @@ SIGHUP while the temporary file exists remove it on the way out, as ctrl+C does.
 from __future__ import annotations
 
 import os
-import signal
 import stat
 import sys
 import tempfile
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, BinaryIO, Callable, List, Optional, Tuple, Type, Union
+from typing import BinaryIO, Optional, Type
 
 from asciinema.errors import STDOUT, OutputError, Terminated, write_failed
-
-if TYPE_CHECKING:
-    from types import FrameType
-
-    #: a signal's disposition, as ``signal.signal`` takes and returns it (None: set outside Python)
-    _Handler = Union[Callable[[int, Optional[FrameType]], Any], int, None]
-
-_EXIT_SIGNALS = ("SIGTERM", "SIGHUP")
-
-
-class _Signalled(BaseException):
-    """Raised from the signal handler; a BaseException so nothing on the way swallows it."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
+from asciinema.signal_guard import SignalGuard, Signalled
 
 class AtomicOutput:
     def __init__(self, path: str, *, overwrite: bool) -> None:
@@ -47,9 +30,9 @@ class AtomicOutput:
         self.stream: Optional[BinaryIO] = None
         self._tmp: Optional[str] = None
         self._target = path  #: where the temporary file is renamed to: the end of any symlinks
-        self._armed = False  #: a signal raises (while the body runs), or is only noted
-        self._received: Optional[int] = None
-        self._saved: List[Tuple[int, _Handler]] = []
+        # SIGTERM and SIGHUP would end the process at once, leaving the temporary file
+        # behind; while it exists they raise instead, so that the clean-up runs
+        self._signals = SignalGuard(("SIGTERM", "SIGHUP"), keep_ignored=True)
 
     def __enter__(self) -> BinaryIO:
         path = self.path
@@ -76,7 +59,7 @@ class AtomicOutput:
         if st is not None:
             _check_writable(self._target, path)
         directory = os.path.dirname(self._target)
-        self._catch_signals()
+        self._signals.install()
         try:
             fd, self._tmp = tempfile.mkstemp(prefix=".asciinema-", suffix=".tmp", dir=directory)
             if st is not None:
@@ -87,12 +70,12 @@ class AtomicOutput:
                 os.chmod(self._tmp, 0o666 & ~umask)
             self.stream = os.fdopen(fd, "wb")
         except BaseException as e:
-            self._armed = False
+            self._signals.armed = False
             self._remove_tmp()
-            self._restore_signals()
+            self._signals.restore()
             if isinstance(e, OSError):
                 raise OutputError(f"can't write {path}: {e.strerror}") from None
-            if isinstance(e, _Signalled):
+            if isinstance(e, Signalled):
                 raise Terminated(e.signum) from None
             raise
         return self.stream
@@ -116,9 +99,7 @@ class AtomicOutput:
                 if kind is None:
                     raise write_failed(self._shown(), e) from None
             return
-        self._armed = False  # from here on signals are only noted: the clean-up must finish
-        if isinstance(value, _Signalled):
-            self._received = value.signum
+        self._signals.armed = False  # from here on signals are only noted: the clean-up must finish
         try:
             if kind is None:
                 stream.close()
@@ -133,9 +114,9 @@ class AtomicOutput:
                 except OSError:
                     pass
                 self._remove_tmp()
-            self._restore_signals()
-            if self._received is not None:
-                raise Terminated(self._received) from None
+            self._signals.restore()
+            if self._signals.received is not None:
+                raise Terminated(self._signals.received) from None
 
     def _remove_tmp(self) -> None:
         if self._tmp is not None:
@@ -144,39 +125,6 @@ class AtomicOutput:
             except FileNotFoundError:
                 pass
             self._tmp = None
-
-    # SIGTERM and SIGHUP would end the process at once, leaving the temporary file behind;
-    # while it exists they raise instead, so that the clean-up above runs.
-
-    def _catch_signals(self) -> None:
-        for name in _EXIT_SIGNALS:
-            signum = getattr(signal, name, None)
-            if signum is None:
-                continue
-            try:
-                previous = signal.signal(signum, self._on_signal)
-            except (ValueError, OSError):  # not the main thread
-                continue
-            if previous == signal.SIG_IGN:  # nohup: the signal stays ignored
-                signal.signal(signum, previous)
-                continue
-            self._saved.append((signum, previous))
-        self._armed = True
-
-    def _on_signal(self, signum: int, frame: object) -> None:
-        if self._received is None:
-            self._received = signum
-        if self._armed:
-            self._armed = False
-            raise _Signalled(signum)
-
-    def _restore_signals(self) -> None:
-        for signum, previous in self._saved:
-            try:
-                signal.signal(signum, previous)
-            except (ValueError, OSError, TypeError):
-                pass
-        self._saved = []
 
 
 def _check_writable(target: str, shown: str) -> None:

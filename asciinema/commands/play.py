@@ -27,28 +27,16 @@ import argparse
 import os
 import signal
 import sys
-from typing import IO, TYPE_CHECKING, Any, BinaryIO, Callable, Iterator, List, Optional, TextIO, Tuple, Union
+from typing import IO, TYPE_CHECKING, BinaryIO, Callable, Iterator, List, Optional, TextIO, Tuple
 
 from asciinema import status
 from asciinema.asciicast import Recording, open_recording
 from asciinema.errors import AsciinemaError, ConfigError, LoadError, OutputError, StdoutClosed, Terminated, stdout_failed
 from asciinema.cast_input import display_name, is_url, open_input
+from asciinema.signal_guard import SignalGuard, Signalled
 
 if TYPE_CHECKING:
-    from types import FrameType
-
-    #: a signal's disposition, as ``signal.signal`` takes and returns it (None: set outside Python)
-    _Handler = Union[Callable[[int, Optional[FrameType]], Any], int, None]
-
     from asciinema import player
-
-
-class _Signalled(BaseException):
-    """Raised from a signal handler; a BaseException so nothing on the way swallows it."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
 
 
 class LineStream:
@@ -236,49 +224,6 @@ def _key_fd() -> Optional[int]:
     return fd
 
 
-class _SignalGuard:
-    """SIGTERM, SIGHUP and SIGINT while playing: raise out of playback, or only note them.
-
-    Armed, the first signal raises (:class:`_Signalled`, or KeyboardInterrupt for SIGINT) so
-    playback stops wherever it is. Disarmed (while the terminal is being restored), signals
-    are only noted: an exception there could cut a ``tcsetattr`` short and leave the terminal
-    raw. The caller looks at :attr:`received` afterwards.
-    """
-
-    def __init__(self) -> None:
-        self.armed = True
-        self.received: Optional[int] = None
-        self._saved: List[Tuple[int, _Handler]] = []
-
-    def _handler(self, signum: int, frame: object) -> None:
-        if self.received is None or self.received == signal.SIGINT:
-            self.received = signum
-        if self.armed:
-            self.armed = False
-            if signum == signal.SIGINT:
-                raise KeyboardInterrupt
-            raise _Signalled(signum)
-
-    def __enter__(self) -> "_SignalGuard":
-        for name in ("SIGTERM", "SIGHUP", "SIGINT"):
-            signum = getattr(signal, name, None)
-            if signum is None:
-                continue
-            try:
-                self._saved.append((signum, signal.signal(signum, self._handler)))
-            except (ValueError, OSError):  # not the main thread, or not supported here
-                pass
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.armed = False
-        for signum, previous in self._saved:
-            try:
-                signal.signal(signum, previous)
-            except (ValueError, OSError, TypeError):
-                pass
-
-
 def _play_passes(
     args: argparse.Namespace,
     source: Input,
@@ -345,7 +290,8 @@ def run(args: argparse.Namespace) -> int:
     from asciinema import ttyctl
 
     write = player.Writer(sys.stdout.fileno() if _has_fileno(sys.stdout) else 1)
-    guard = _SignalGuard()
+    # the terminal must be restored however playback ends: armed, a signal stops playback
+    guard = SignalGuard(("SIGTERM", "SIGHUP", "SIGINT"))
     key_fd: Optional[int] = None
     interrupted = False
     try:
@@ -360,7 +306,7 @@ def run(args: argparse.Namespace) -> int:
                         )
                     finally:
                         guard.armed = False  # the terminal is being restored: signals only noted
-            except (KeyboardInterrupt, _Signalled):
+            except (KeyboardInterrupt, Signalled):
                 pass  # noted in guard.received
     finally:
         stream.close()
