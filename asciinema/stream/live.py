@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import collections
 import os
-import select
 import threading
 import time
 from typing import Deque, List, Optional, Tuple
@@ -43,6 +42,7 @@ from asciinema.outputs import Failure, Wake
 from asciinema.stream.frames import Item, Start, encode_events, encode_start
 from asciinema.stream.hub import Limits
 from asciinema.stream.web import parse_address
+from asciinema.write_all import write_all
 
 #: characters of event data waiting for the pipe beyond which the oldest are dropped
 MAX_QUEUE = 4 << 20
@@ -268,13 +268,7 @@ class LiveStreamOutput:
 
     def _write(self, data: bytes) -> None:
         """Write all of ``data``, waiting for room in the pipe (without the GIL)."""
-        view = memoryview(data)
-        fd = self._fd
-        while view:
-            try:
-                view = view[os.write(fd, view):]
-            except BlockingIOError:
-                select.select([], [fd], [])
+        write_all(self._fd, data)
 
 
 def _stream_process(server: object, read_fd: int, limits: Limits) -> None:  # pragma: no cover - in the child
