@@ -494,13 +494,18 @@ def test_loop_from_stdin_replays_the_copy(spawn, tmp_path):
     cast = write_v2(str(tmp_path / "l.cast"), [(0.02, "o", "tick "), (0.05, "o", "tock\r\n")])
     with open(cast, "rb") as f:
         p = spawn("play", "-l", "-", stdin=f.fileno())
-        deadline = time.monotonic() + 20
-        while p.output.count(b"tick tock") < 3:
-            assert time.monotonic() < deadline, p.output
-            time.sleep(0.01)
-        p.wait_raw()
-        p.send(b"\x03")
-        assert p.wait(30) == 0, p.stderr
+        _stop_after_three_passes(p)
+
+
+def _stop_after_three_passes(p) -> None:  # type: ignore[no-untyped-def]
+    """Wait for the third "tick tock" of a looping player, then ctrl+c it."""
+    deadline = time.monotonic() + 20
+    while p.output.count(b"tick tock") < 3:
+        assert time.monotonic() < deadline, p.output
+        time.sleep(0.01)
+    p.wait_raw()
+    p.send(b"\x03")
+    assert p.wait(30) == 0, p.stderr
     assert p.output.endswith(INTERRUPTED + b"\r\n")
     assert p.restored()
 
@@ -513,15 +518,7 @@ def test_loop_from_a_fifo_replays_the_copy(spawn, tmp_path):
     p = spawn("play", "-l", str(fifo))
     with open(fifo, "wb") as f:  # opens once the player has opened its end
         f.write(Path(cast).read_bytes())
-    deadline = time.monotonic() + 20
-    while p.output.count(b"tick tock") < 3:
-        assert time.monotonic() < deadline, p.output
-        time.sleep(0.01)
-    p.wait_raw()
-    p.send(b"\x03")
-    assert p.wait(30) == 0, p.stderr
-    assert p.output.endswith(INTERRUPTED + b"\r\n")
-    assert p.restored()
+    _stop_after_three_passes(p)
 
 
 def test_resize(spawn, tmp_path):
