@@ -106,7 +106,8 @@ def nested_casts() -> List[bytes]:
                 f'{HEADER3}\n[{deep}, "o", "a"]\n'.encode(),
                 f'{HEADER3}\n[0.5, "o", "a"]\n[0.5, "x", {deep}]\n'.encode(),
                 # a header line that is not UTF-8 is decoded again from text
-                b'{"version": 2, "width": 80, "height": 24, "title": "\xff", "x": ' + deep.encode() + b"}\n",
+                # (in a field with a type: Pythons differ in how deep they decode, 3.13 takes 5000)
+                b'{"version": 2, "width": 80, "title": "\xff", "height": ' + deep.encode() + b"}\n",
             ]
     return casts
 
