@@ -23,7 +23,7 @@ import socket
 import threading
 from typing import Dict, List, Optional, Sequence, cast
 
-from websockets.asyncio.connection import broadcast
+from websockets.asyncio.connection import Connection, broadcast
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
@@ -166,7 +166,7 @@ class StreamServer:
 
     async def _main(self) -> None:
         self._stop = asyncio.Event()
-        self.hub.write_now = _write_now
+        self.hub.write_now = write_now
         self.hub.bind(asyncio.get_running_loop())
         server = await serve(
             self._handle,
@@ -240,10 +240,11 @@ def _select_subprotocol(connection: ServerConnection, offered: Sequence[Subproto
     return Subprotocol(SUBPROTOCOL) if SUBPROTOCOL in offered else None
 
 
-def _write_now(subs: List[Subscriber], message: bytes) -> None:
+def write_now(subs: List[Subscriber], message: bytes) -> None:
+    """The hub's direct write (see Hub.write_now) for websockets connections."""
     # websockets' broadcast: frames and writes to each connection without awaiting; those
     # that are not open any more are skipped (their handlers are ending).
-    broadcast([cast(ServerConnection, s.channel) for s in subs], message)
+    broadcast([cast(Connection, s.channel) for s in subs], message)
 
 
 async def _discard_incoming(ws: ServerConnection) -> None:

@@ -93,7 +93,7 @@ def out() -> Iterator[LiveStreamOutput]:
 def make_broadcast(limits: Limits = Limits()) -> Broadcast:
     server = StreamServer(None, "127.0.0.1", 0)  # type: ignore[arg-type]
     server.bind()
-    return Broadcast(server, limits)
+    return Broadcast([server], limits)
 
 
 @pytest.fixture
@@ -105,8 +105,14 @@ def b() -> Iterator[Broadcast]:
         o.close(TIMEOUT)
 
 
+def port_of(out: Output) -> int:
+    server = out.consumers[0] if isinstance(out, Broadcast) else out.server
+    assert isinstance(server, StreamServer)
+    return server.port
+
+
 def ws_url(out: Output) -> str:
-    return f"ws://127.0.0.1:{out.server.port}/ws"
+    return f"ws://127.0.0.1:{port_of(out)}/ws"
 
 
 def state(term: Terminal) -> object:
@@ -443,11 +449,11 @@ def test_a_viewer_that_never_reads_costs_bounded_memory_and_changes_nothing_for_
     try:
         stalled = socket.socket()
         stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        stalled.connect(("127.0.0.1", out.server.port))
-        stalled.sendall(handshake(out.server.port))
+        stalled.connect(("127.0.0.1", port_of(out)))
+        stalled.sendall(handshake(port_of(out)))
 
         def subscribers() -> int:
-            return len(in_loop(out, out.hub.stats))
+            return len(in_loop(out, out.hubs[0].stats))
 
         wait_for(lambda: subscribers() == 1, TIMEOUT, "the stalled viewer")
         stats: List[object] = []
@@ -457,7 +463,7 @@ def test_a_viewer_that_never_reads_costs_bounded_memory_and_changes_nothing_for_
                 s.output(chunk.replace("row", f"{n:4d}", 1))
             s.output("done\r\n")
             s.send("x", "0")
-            stats.extend(in_loop(out, out.hub.stats))
+            stats.extend(in_loop(out, out.hubs[0].stats))
 
         results = run_viewers(out, 3, produce)
         for viewer, code, _ in results:
@@ -480,8 +486,9 @@ def in_loop(out: Broadcast, fn: Callable[[], object]) -> object:
         box.append(fn())
         done.set()
 
-    assert out.server._loop is not None
-    out.server._loop.call_soon_threadsafe(call)
+    server = out.consumers[0]
+    assert isinstance(server, StreamServer) and server._loop is not None
+    server._loop.call_soon_threadsafe(call)
     assert done.wait(TIMEOUT)
     return box[0]
 
