@@ -11,6 +11,7 @@ text, then the output events).
 
 Controls, one :class:`Plan` per connection in order (then :attr:`ProducerServer.default`):
 accept; refuse with an HTTP status (503: down for a while; 400: protocol not supported);
+never answer the handshake;
 accept without echoing the subprotocol; drop the connection (no Close) or close it with a
 code after N messages; stall (stop reading) after N messages. A connection can also be
 dropped or closed from the test at any time (:meth:`ProducerServer.drop`, :meth:`close`).
@@ -39,6 +40,7 @@ NO_SUBPROTOCOL = "no subprotocol"  #: accept without the Sec-WebSocket-Protocol 
 DROP = "drop"  #: after ``after`` messages, cut the TCP connection (no Close frame)
 CLOSE = "close"  #: after ``after`` messages, Close with ``code``
 STALL = "stall"  #: after ``after`` messages, stop reading
+HANG = "hang"  #: take the connection and never answer the handshake
 
 
 class Plan(NamedTuple):
@@ -240,18 +242,30 @@ class ProducerServer:
         self._stop = asyncio.Event()
         async with serve(self._handle, "127.0.0.1", 0, process_request=self._process_request,
                          select_subprotocol=self._select_subprotocol, compression=None, ping_interval=None,
-                         max_size=None, max_queue=1, server_header=None) as server:
+                         max_size=None, max_queue=1, server_header=None, open_timeout=None) as server:
             self.port = server.sockets[0].getsockname()[1]
             self._ready.set()
             await self._stop.wait()
+            for conn in self.connections:  # stalled ones would wait for a Close handshake
+                if conn.ws is not None:
+                    conn.ws.transport.abort()
             server.close()
+
+    async def _idle(self) -> None:
+        assert self._stop is not None
+        try:
+            await asyncio.wait_for(self._stop.wait(), TIMEOUT)
+        except asyncio.TimeoutError:
+            pass
 
     def _next_plan(self) -> Plan:
         return self.plans.pop(0) if self.plans else self.default
 
-    def _process_request(self, ws: ServerConnection, request: Request) -> Optional[Response]:
+    async def _process_request(self, ws: ServerConnection, request: Request) -> Optional[Response]:
         self.attempts += 1
         plan = self._next_plan()
+        if plan.action == HANG:
+            await self._idle()
         if plan.action == REFUSE:
             body = f"{plan.status}\n".encode()
             return Response(plan.status, http.HTTPStatus(plan.status).phrase,
@@ -272,7 +286,7 @@ class ProducerServer:
         self.connections.append(conn)
         try:
             if plan.action == NO_SUBPROTOCOL:
-                await asyncio.sleep(TIMEOUT)  # the client hangs up
+                await self._idle()  # until the client hangs up
                 return
             if ws.subprotocol != "v1.alis":
                 conn.error = "no v1.alis subprotocol"
@@ -295,7 +309,7 @@ class ProducerServer:
                     if plan.action == CLOSE:
                         await ws.close(plan.code, "test")
                         return
-                    await self._stop.wait()  # type: ignore[union-attr]  # stalled: read nothing more
+                    await self._idle()  # stalled: read nothing more
                     return
         except ConnectionClosed:
             pass
