@@ -148,6 +148,8 @@ class Connection:
     user_agent: Optional[str] = None
     path: str = ""
     messages: List[bytes] = field(default_factory=list)
+    received: int = 0  #: messages
+    received_bytes: int = 0
     items: List[object] = field(default_factory=list)  #: decoded, after the magic
     error: Optional[str] = None  #: the first protocol error seen
     close: Optional[Tuple[int, str]] = None  #: the Close frame the client sent, if any
@@ -178,7 +180,10 @@ class Connection:
 
 
 class ProducerServer:
-    def __init__(self, plans: Sequence[Plan] = (), default: Plan = Plan()) -> None:
+    def __init__(self, plans: Sequence[Plan] = (), default: Plan = Plan(), keep: bool = True) -> None:
+        """``keep``: record and check every message (else only count them: the benchmark's
+        server must not take the CPU the session needs)."""
+        self.keep = keep
         self.plans = list(plans)
         self.default = default
         self.connections: List[Connection] = []
@@ -299,9 +304,12 @@ class ProducerServer:
                 if not isinstance(message, bytes):
                     conn.error = conn.error or "a text message"
                     continue
-                conn.messages.append(message)
-                expected = self._check(conn, message, expected)
-                n = len(conn.messages)
+                conn.received += 1
+                conn.received_bytes += len(message)
+                if self.keep or conn.received <= 2:
+                    conn.messages.append(message)
+                    expected = self._check(conn, message, expected)
+                n = conn.received
                 if plan.action in (DROP, CLOSE, STALL) and n >= plan.after:
                     if plan.action == DROP:
                         ws.transport.abort()
