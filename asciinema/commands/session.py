@@ -420,7 +420,7 @@ def run(args: argparse.Namespace) -> int:
             outputs.append(live)
             live.bind()  # before the server's API, as asciinema 3 does: a taken port asks nothing
             if remote is not None:
-                producer_url, public_url = _remote_endpoint(remote, args, env, header)
+                producer_url, public_url = _remote_endpoint(remote, args, env, config, header)
                 relay = relay_id(producer_url)
                 if env.get("ASCIINEMA_RELAY_ID") == relay:
                     where = f" at {public_url}" if public_url else ""
@@ -481,18 +481,20 @@ def _file_output(args: argparse.Namespace, path: str) -> "Output":
                                           overwrite=args.overwrite))
 
 
-def _remote_endpoint(target: str, args: argparse.Namespace, env: Mapping[str, str],
+def _remote_endpoint(target: str, args: argparse.Namespace, env: Mapping[str, str], config: Config,
                      header: Header) -> Tuple[str, Optional[str]]:
     """The producer WebSocket URL of ``-r target`` and the stream's public URL: a ws:// or
     wss:// target is the producer URL itself (no server URL, no public URL); otherwise the
     server's API creates the stream (``""``) or finds the one whose ID starts with it."""
     if is_websocket_url(target):
         return target, None
-    from asciinema import api  # type: ignore[attr-defined]  # the server's API client: branch server-client
+    # the server's API client (branch server-client): these names are its interface
+    from asciinema.api import changeset, obtain_stream  # type: ignore[import-not-found]  # until server-client is merged
+    from asciinema.server_url import access  # type: ignore[import-not-found]  # until server-client is merged
 
-    server_url, install_id, user = api.credentials(getattr(args, "server_url", None), env)
-    changes = api.changeset(header.title, header.term_type, header.term_version, env.get("SHELL"), header.env)
-    stream = api.obtain_stream(server_url, install_id, user, target, changes)
+    server = access(env, getattr(args, "server_url", None), config)
+    changes = changeset(header.title, header.term_type, header.term_version, env.get("SHELL"), header.env or None)
+    stream = obtain_stream(server.server_url, server.install_id, server.user, target, changes)
     return stream.producer_url, stream.public_url
 
 
