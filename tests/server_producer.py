@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import http
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -299,6 +300,10 @@ class ProducerServer:
                 return
             if not conn.user_agent:
                 conn.error = "no User-Agent"
+            if plan.action == STALL:  # a small window, so that the client feels the stall soon
+                sock = ws.transport.get_extra_info("socket")
+                if sock is not None:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
             expected: Optional[int] = None
             async for message in ws:
                 if not isinstance(message, bytes):
