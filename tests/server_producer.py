@@ -21,7 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import http
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
@@ -49,6 +52,20 @@ class Plan(NamedTuple):
     after: int = 0
     code: int = 1000
     status: int = 503
+
+
+def self_signed(directory: str) -> Tuple[str, ssl.SSLContext]:
+    """A certificate for 127.0.0.1 made with the openssl command (the caller skips the
+    test without it): the certificate's path (for SSL_CERT_FILE) and a server context."""
+    if shutil.which("openssl") is None:
+        raise FileNotFoundError("openssl")
+    cert, key = f"{directory}/cert.pem", f"{directory}/key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-keyout", key,
+                    "-out", cert, "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True, timeout=TIMEOUT)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return cert, context
 
 
 class AlisError(AssertionError):
@@ -181,10 +198,12 @@ class Connection:
 
 
 class ProducerServer:
-    def __init__(self, plans: Sequence[Plan] = (), default: Plan = Plan(), keep: bool = True) -> None:
+    def __init__(self, plans: Sequence[Plan] = (), default: Plan = Plan(), keep: bool = True,
+                 tls: Optional[ssl.SSLContext] = None) -> None:
         """``keep``: record and check every message (else only count them: the benchmark's
-        server must not take the CPU the session needs)."""
+        server must not take the CPU the session needs); ``tls``: serve wss:// with it."""
         self.keep = keep
+        self.tls = tls
         self.plans = list(plans)
         self.default = default
         self.connections: List[Connection] = []
@@ -212,7 +231,7 @@ class ProducerServer:
 
     @property
     def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws/S/{self.token}"
+        return f"{'wss' if self.tls else 'ws'}://127.0.0.1:{self.port}/ws/S/{self.token}"
 
     def wait_for(self, cond: Callable[[], bool], what: str, timeout: float = TIMEOUT) -> None:
         deadline = time.monotonic() + timeout
@@ -248,7 +267,7 @@ class ProducerServer:
         self._stop = asyncio.Event()
         async with serve(self._handle, "127.0.0.1", 0, process_request=self._process_request,
                          select_subprotocol=self._select_subprotocol, compression=None, ping_interval=None,
-                         max_size=None, max_queue=1, server_header=None, open_timeout=None) as server:
+                         max_size=None, max_queue=1, server_header=None, open_timeout=None, ssl=self.tls) as server:
             self.port = server.sockets[0].getsockname()[1]
             self._ready.set()
             await self._stop.wait()

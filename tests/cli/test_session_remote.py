@@ -28,7 +28,8 @@ from asciinema.vt import Terminal
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from server_producer import CLOSE, HANG, NO_SUBPROTOCOL, REFUSE, STALL, Connection, Plan, ProducerServer  # noqa: E402
+from server_producer import CLOSE, HANG, NO_SUBPROTOCOL, REFUSE, STALL, Connection, Plan, ProducerServer, \
+    self_signed  # noqa: E402
 from test_session_stream import Viewer, output_of, read_url  # noqa: E402
 
 TIMEOUT = 60
@@ -334,3 +335,34 @@ def test_the_producer_connection_goes_through_the_proxy_from_the_environment(
         proxy.close()
     assert proxy.targets == [f"CONNECT 127.0.0.1:{server.port}"]
     assert "through" in conn.output() and conn.close == (1000, "ended")
+
+
+def test_wss_through_the_proxy_with_the_certificate_from_ssl_cert_file(
+        cli: object, cli_argv: List[str], env: Dict[str, str], tmp_path: Path, procs: list) -> None:
+    try:
+        cert, tls = self_signed(str(tmp_path))
+    except FileNotFoundError:
+        pytest.skip("needs the openssl command for a test certificate")
+    proxy = ConnectProxy()
+    try:
+        with ProducerServer(tls=tls) as server:
+            assert server.url.startswith("wss://")
+            run_env = dict(env, HTTPS_PROXY=f"http://127.0.0.1:{proxy.port}")
+            # not trusted: the forwarder retries (with a notice) and the session goes on
+            r = subprocess.run(cli_argv + ["stream", "-r", server.url, "--headless", "-c",
+                                           "while [ ! -e notices ]; do sleep 0.02; done; echo untrusted"],
+                               stdin=subprocess.DEVNULL, capture_output=True, env=run_env, cwd=str(tmp_path),
+                               timeout=TIMEOUT, start_new_session=True)
+            assert (r.returncode, r.stderr) == (0, b"") and b"untrusted" in r.stdout
+            assert notices(tmp_path)[0] == "Cannot connect to the server, retrying..."
+            assert server.connections == []
+            r = subprocess.run(cli_argv + ["stream", "-r", server.url, "--headless", "-c", "echo trusted"],
+                               stdin=subprocess.DEVNULL, capture_output=True, env=dict(run_env, SSL_CERT_FILE=cert),
+                               cwd=str(tmp_path), timeout=TIMEOUT, start_new_session=True)
+            assert (r.returncode, r.stderr) == (0, b"")
+            conn = server.connections[0]
+            assert conn.closed.wait(TIMEOUT)
+    finally:
+        proxy.close()
+    assert set(proxy.targets) == {f"CONNECT 127.0.0.1:{server.port}"}
+    assert "trusted" in conn.output() and conn.close == (1000, "ended") and conn.error is None
