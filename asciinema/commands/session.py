@@ -157,22 +157,44 @@ def _listen_address(value: str) -> str:
 
 def remote_target(value: str) -> str:
     """The ``-r`` value (argparse ``type``), trimmed: a stream ID or ID prefix ("" for a new
-    stream), or a ws:// or wss:// URL; any other absolute URL is refused."""
+    stream), or a ws:// or wss:// URL in its usual form (see :func:`normal_url`); any other
+    absolute URL is refused."""
     value = value.strip()
     if not _SCHEME.match(value):
         return value
     if not is_websocket_url(value):
         raise argparse.ArgumentTypeError("must be a WebSocket URL (ws:// or wss://)")
-    from urllib.parse import urlsplit
+    try:
+        return normal_url(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def normal_url(url: str) -> str:
+    """``url`` as asciinema 3 writes it (the relay ID is a hash of this text, so that a
+    nested session recognises its parent's target however it was typed): scheme and host
+    in lowercase, no default port, ``/`` for an empty path.
+
+    Raises ValueError for a URL without a host or with a bad port or IPv6 address.
+    """
+    from urllib.parse import urlsplit, urlunsplit
 
     try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018  # raises for a port out of range
+        parts = urlsplit(url)
+        port = parts.port
     except ValueError as e:  # "Invalid IPv6 URL", "Port out of range 0-65535"...
-        raise argparse.ArgumentTypeError(f"invalid URL: {e}") from None
-    if not parts.hostname:
-        raise argparse.ArgumentTypeError("empty host")
-    return value
+        raise ValueError(f"invalid URL: {e}") from None
+    host = parts.hostname
+    if not host:
+        raise ValueError("empty host")
+    scheme = parts.scheme.lower()
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None and port != {"ws": 80, "wss": 443}.get(scheme):
+        netloc += f":{port}"
+    userinfo = parts.netloc.rpartition("@")[0]
+    if userinfo:
+        netloc = f"{userinfo}@{netloc}"
+    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, parts.fragment))
 
 
 def is_websocket_url(target: str) -> bool:
@@ -495,7 +517,11 @@ def _remote_endpoint(target: str, args: argparse.Namespace, env: Mapping[str, st
     server = access(env, getattr(args, "server_url", None), config)
     changes = changeset(header.title, header.term_type, header.term_version, env.get("SHELL"), header.env or None)
     stream = obtain_stream(server.server_url, server.install_id, server.user, target, changes)
-    return stream.producer_url, stream.public_url
+    try:
+        producer_url = normal_url(stream.producer_url)
+    except ValueError as e:
+        raise AsciinemaError(f"the server gave a producer URL that is not valid ({e}): {stream.producer_url}") from None
+    return producer_url, stream.public_url
 
 
 def _user_agent() -> str:
