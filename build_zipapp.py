@@ -14,13 +14,20 @@ What goes into the archive, by explicit rule:
 * ``asciinema/**/*.py`` and every file under ``asciinema/assets/`` (no ``__pycache__``,
   ``*.pyc``, dotfiles or ``*~``); other files under ``asciinema/`` are reported and left out;
 * the player's ``asciinema-player.min.js``, ``asciinema-player.css`` and ``LICENSE`` as
-  ``asciinema/assets/asciinema-player.min.js``, ``.css`` and ``LICENSE-asciinema-player``;
+  ``asciinema/assets/asciinema-player.min.js``, ``.css`` and ``LICENSE-asciinema-player``
+  (always from the verified tarball: copies of them in the tree are not packed);
 * each wheel's package files, unmodified, at the archive root, minus ``*.so``, ``*.c``,
   ``*.pyi``, ``*.pyx`` and ``websockets/legacy/`` (dropped only when a static import scan
   shows that importing ``websockets.sync.*`` and ``websockets.asyncio.*`` never reaches it);
 * each wheel's ``*.dist-info/`` at the root, minus ``RECORD`` (it would list dropped files),
   so ``importlib.metadata`` finds the distributions and the licence files travel along;
-* a generated ``THIRD_PARTY_NOTICES.txt`` and a generated root ``__main__.py``.
+* a generated ``THIRD_PARTY_NOTICES.txt`` and a generated root ``__main__.py``, which hands
+  the archive's top-level packages to ``asciinema.bytecode_cache`` (their compiled code is
+  kept between runs).
+
+``--unpack-player`` writes those three player files into this tree's ``asciinema/assets/``
+instead of building (they are git-ignored there), so the program run from the source tree
+serves the same player as the archive.
 
 The output is deterministic: members sorted by name, one explicit ``ZipInfo`` each with the
 date from ``SOURCE_DATE_EPOCH`` (clamped to 1980-01-01 or later; 1980-01-01 when unset),
@@ -84,6 +91,9 @@ PLAYER_FILES = {
     "package/LICENSE": "asciinema/assets/LICENSE-asciinema-player",
 }
 
+#: The player files as they sit in the archive and, after --unpack-player, in the tree.
+PLAYER_MEMBERS = frozenset(PLAYER_FILES.values())
+
 #: dist-info files that carry licence or authorship text.
 LICENCE_NAME = re.compile(r"(LICEN[CS]E|COPYING|NOTICE|AUTHORS)", re.IGNORECASE)
 
@@ -99,7 +109,7 @@ if sys.version_info < (3, 9):
 
 from asciinema import bytecode_cache  # noqa: E402
 
-bytecode_cache.install(__file__[: -len("/__main__.py")])
+bytecode_cache.install(__file__[: -len("/__main__.py")], {packages!r})
 
 from asciinema.cli import main  # noqa: E402
 
@@ -305,6 +315,8 @@ def collect_sources(root: Path, members: dict[str, bytes]) -> int:
             in_assets = rel.startswith("asciinema/assets/")
             if is_dropping(filename) or filename.endswith((".pyc", ".pyo")):
                 continue
+            if rel in PLAYER_MEMBERS:
+                continue  # unpacked by --unpack-player; packed from the verified tarball
             if filename.endswith(".py") or in_assets:
                 add(members, rel, path.read_bytes(), str(path))
                 count += 1
@@ -350,6 +362,18 @@ def module_name(member: str) -> str | None:
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
+
+
+def top_level_packages(members: Iterable[str]) -> tuple[str, ...]:
+    """The importable top-level names among ``members`` (``__main__`` aside), sorted."""
+    found = set()
+    for member in members:
+        mod = module_name(member)
+        if mod is not None:
+            top = mod.split(".")[0]
+            if top.isidentifier() and top != "__main__":
+                found.add(top)
+    return tuple(sorted(found))
 
 
 def import_time_imports(source: bytes, modname: str, is_package: bool) -> set[str]:
@@ -599,11 +623,35 @@ def build(args: argparse.Namespace) -> tuple[Path, int]:
     notices = [collect_wheel(path, data, members) for path, data in wheels]
     notices.append(collect_player(player[0], player[1], lock.npm, members))
     add(members, "THIRD_PARTY_NOTICES.txt", notices_text(notices), "generated")
-    add(members, "__main__.py", MAIN_PY.encode("ascii"), "generated")
+    main_py = MAIN_PY.format(packages=top_level_packages(members))
+    add(members, "__main__.py", main_py.encode("ascii"), "generated")
 
     output = Path(args.output)
     write_archive(members, output, date)
     return output, len(members)
+
+
+def unpack_player(args: argparse.Namespace) -> list[Path]:
+    """Write the verified player files into this tree; return those whose bytes changed."""
+    vendor = Path(args.vendor)
+    try:
+        lock = parse_lock(vendor.read_text(encoding="utf-8"), str(vendor))
+    except OSError as e:
+        raise BuildError(f"cannot read {vendor}: {e}") from e
+    path, data = obtain_player(args, lock, Path(args.build_dir))
+    members: dict[str, bytes] = {}
+    collect_player(path, data, lock.npm, members)
+    changed = []
+    for name in sorted(members):
+        dest = ROOT / name
+        if dest.is_file() and dest.read_bytes() == members[name]:
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{dest.name}.tmp")
+        tmp.write_bytes(members[name])
+        os.replace(tmp, dest)
+        changed.append(dest)
+    return changed
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -616,11 +664,24 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--offline", action="store_true", help="use only files already in the build dir; no network")
     p.add_argument("--wheel-dir", metavar="DIR", help="take the wheels from DIR; no pip download")
     p.add_argument("--player-tgz", metavar="FILE", help="take the player from this npm tarball; no npm pack")
+    p.add_argument(
+        "--unpack-player", action="store_true",
+        help="only write the player's files into asciinema/assets/ of this tree (for running from source)",
+    )
     return p.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.unpack_player:
+        try:
+            changed = unpack_player(args)
+        except (BuildError, OSError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        for path in changed:
+            print(f"unpacked: {path.relative_to(ROOT)}")
+        return 0
     try:
         output, count = build(args)
     except BuildError as e:

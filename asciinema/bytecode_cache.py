@@ -1,14 +1,18 @@
-"""Compiled code of our own modules, kept between runs of the archive.
+"""Compiled code of the archive's modules, kept between runs.
 
 zipimport compiles every module of ``asciinema.pyz`` from source at every start: the archive
 ships no ``.pyc`` files, which are tied to one interpreter version. That compiling is about
-half of the start-up time of ``rec``. :func:`install` puts a finder first on
-``sys.meta_path`` that loads ``asciinema.*`` from the archive as zipimport would, but keeps
-each module's code in the user's cache directory, one file per module and interpreter,
-checked against a hash of the module's source (like a hash-based ``.pyc``, PEP 552). A
-stale, foreign or broken cache file is recompiled and replaced; a cache directory that
-can't be written only means compiling as before. ``python -B`` (or
-``PYTHONDONTWRITEBYTECODE``) stops the writing, as it does for ``__pycache__``.
+half of the start-up time of ``rec``, and more for what imports the vendored packages (pyte
+and wcwidth for ``convert -f txt``, websockets for a server). :func:`install` puts a finder
+first on ``sys.meta_path`` that loads the archive's top-level packages (ours and the vendored
+ones, as the archive's ``__main__.py`` lists them) as zipimport would, but keeps each
+module's code in the user's cache directory, one file per module and interpreter, checked
+against a hash of the module's source (like a hash-based ``.pyc``, PEP 552). Even with no
+cache it compiles each module once where zipimport compiles it twice (its ``get_filename``,
+which the import system calls to make the module's spec, compiles the source too). A stale,
+foreign or broken cache file is recompiled and replaced; a cache directory that can't be
+written only means compiling as before. ``python -B`` (or ``PYTHONDONTWRITEBYTECODE``)
+stops the writing, as it does for ``__pycache__``.
 
 This module runs before anything else of ours, from the archive's ``__main__.py``; it
 imports only what the interpreter has already loaded to run the archive.
@@ -27,9 +31,11 @@ from types import CodeType, ModuleType
 
 TYPE_CHECKING = False  # typing costs about 5 ms to import; annotations need it only for mypy
 if TYPE_CHECKING:
-    from typing import Dict, Optional, Sequence
+    from importlib.abc import Loader as _Loader
+    from typing import Dict, FrozenSet, Iterable, Optional, Sequence
+else:
+    _Loader = object  # importlib.abc imports typing: the protocol is checked, not inherited
 
-PACKAGE = "asciinema"
 #: the file's first bytes: the interpreter's magic number, then the hash-based-pyc flags
 _STAMP = MAGIC_NUMBER + b"\x03\x00\x00\x00"
 
@@ -40,8 +46,12 @@ def cache_dir(environ: "os._Environ[str]" = os.environ) -> str:
     return os.path.join(base, "asciinema", "pyz-" + (sys.implementation.cache_tag or "none"))
 
 
-def install(archive: str) -> None:
-    """Load our modules from ``archive`` through the cache (a no-op where it can't work)."""
+def install(archive: str, packages: Iterable[str]) -> None:
+    """Load ``packages`` and their submodules from ``archive`` through the cache.
+
+    ``packages`` are top-level names the archive holds: only they are looked for there, so
+    every other import costs the finder one set lookup. A no-op where the cache can't work.
+    """
     if sys.implementation.cache_tag is None:
         return
     directory = cache_dir()
@@ -51,20 +61,21 @@ def install(archive: str) -> None:
         except OSError:
             return
     # the path as runpy and zipimport have it: zipimport reads the archive's directory once per path
-    sys.meta_path.insert(0, CachingFinder(archive, directory))
+    sys.meta_path.insert(0, CachingFinder(archive, directory, packages))
 
 
 class CachingFinder:
-    """Finds ``asciinema`` and its submodules in the archive; see the module docstring."""
+    """Finds the given packages and their submodules in the archive; see the module docstring."""
 
-    def __init__(self, archive: str, directory: str) -> None:
+    def __init__(self, archive: str, directory: str, packages: Iterable[str]) -> None:
         self.archive = archive
         self.directory = directory
+        self.packages: FrozenSet[str] = frozenset(packages)
         self._importers: Dict[str, zipimport.zipimporter] = {}
 
     def find_spec(self, fullname: str, path: Optional[Sequence[str]] = None,
                   target: Optional[ModuleType] = None) -> Optional[ModuleSpec]:
-        if fullname != PACKAGE and not fullname.startswith(PACKAGE + "."):
+        if fullname.partition(".")[0] not in self.packages:
             return None
         parts = fullname.split(".")
         parent = os.path.join(self.archive, *parts[:-1])
@@ -85,7 +96,7 @@ class CachingFinder:
         return spec
 
 
-class CachingLoader:
+class CachingLoader(_Loader):
     """Loads one module's code from the cache file, or compiles it and writes that file."""
 
     def __init__(self, importer: zipimport.zipimporter, filename: str, cache_file: str) -> None:
@@ -110,7 +121,7 @@ class CachingLoader:
                 if isinstance(code, CodeType):
                     # the same source may have been cached by a copy of the archive elsewhere:
                     # tracebacks must name this one (importlib does the same for .pyc files)
-                    _imp._fix_co_filename(code, self.filename)
+                    _imp._fix_co_filename(code, self.filename)  # type: ignore[attr-defined]  # not in typeshed's _imp
                     return code
         except (OSError, ValueError, EOFError, TypeError):
             pass

@@ -10,9 +10,12 @@ from __future__ import annotations
 import io
 import os
 import sys
-from typing import BinaryIO, Optional, Tuple
+from typing import TYPE_CHECKING, BinaryIO, Optional, Tuple
 
 from asciinema.errors import LoadError
+
+if TYPE_CHECKING:
+    from http.client import HTTPResponse
 
 USER_AGENT = "asciinema.pyz"
 
@@ -42,19 +45,34 @@ def open_input(arg: str) -> Tuple[BinaryIO, Optional[int]]:
     return f, size
 
 
-def _get(url: str, timeout: float = 30.0):  # type: ignore[no-untyped-def]
+def _get(url: str, timeout: float = 30.0) -> HTTPResponse:  # what urlopen gives for http(s)
+    import http.client
     import urllib.error
     import urllib.request
 
-    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     try:
+        request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
         return urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError as e:
-        raise LoadError(f"download failed: {url}: HTTP {e.code} {e.reason}") from None
+        e.close()
+        reason = str(e.reason)
+        loop = urllib.request.HTTPRedirectHandler.inf_msg
+        if reason.startswith(loop):  # urllib's message spans three lines
+            last = one_line(reason[len(loop):])
+            raise LoadError(f"download failed: {url}: redirect loop (HTTP {e.code} {last})") from None
+        raise LoadError(f"download failed: {url}: HTTP {e.code} {one_line(reason)}") from None
     except urllib.error.URLError as e:
-        raise LoadError(f"download failed: {url}: {getattr(e.reason, 'strerror', None) or e.reason}") from None
-    except (OSError, ValueError) as e:
-        raise LoadError(f"download failed: {url}: {e}") from None
+        cause = getattr(e.reason, "strerror", None) or e.reason
+        raise LoadError(f"download failed: {url}: {one_line(cause)}") from None
+    except (http.client.InvalidURL, ValueError) as e:  # InvalidURL is no ValueError
+        raise LoadError(f"invalid URL: {url}: {one_line(e)}") from None
+    except (OSError, http.client.HTTPException) as e:
+        raise LoadError(f"download failed: {url}: {one_line(e) or type(e).__name__}") from None
+
+
+def one_line(reason: object) -> str:
+    """``reason`` as text on one line (urllib and http.client messages may span several)."""
+    return " ".join(str(reason).split())
 
 
 def _open_url(url: str) -> Tuple[BinaryIO, Optional[int]]:
@@ -80,10 +98,14 @@ def _open_url(url: str) -> Tuple[BinaryIO, Optional[int]]:
                 f'download failed: {url}: <link rel="alternate" type="application/x-asciicast" href="..."> '
                 "not found in the HTML page"
             )
-        url = urljoin(url, href)
+        try:
+            url = urljoin(url, href)
+        except ValueError:
+            url = href
         if not is_url(url):
             raise LoadError(f"download failed: unsupported link in the HTML page: {href}")
         response = _get(url)
     length = response.headers.get("Content-Length")
     size = int(length) if length and length.isdigit() else None
-    return io.BufferedReader(response, 1 << 16), size  # type: ignore[arg-type]
+    # BufferedReader needs only the readinto of a raw stream, which HTTPResponse has
+    return io.BufferedReader(response, 1 << 16), size  # type: ignore[arg-type]  # not a RawIOBase

@@ -13,11 +13,13 @@ import os
 import sys
 
 from asciinema import __version__, status
-from asciinema.errors import AsciinemaError
+from asciinema.errors import AsciinemaError, StdoutClosed, stdout_failed
 
 ABOUT = "Terminal session recorder, streamer, and player"
 
-_FORMAT_HELP = (
+#: the recording formats, for rec/session -f and convert -f
+FORMATS = ("asciicast-v3", "asciicast-v2", "raw", "txt")
+FORMAT_HELP = (
     "asciicast-v3: full-featured session format, with timing and metadata (current generation); "
     "asciicast-v2: the previous generation; raw: terminal output with control sequences, "
     "without timing and metadata; txt: plain text without colours or control sequences"
@@ -43,9 +45,11 @@ def _declare_convert(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "-f",
         "--output-format",
-        choices=("asciicast-v3", "asciicast-v2", "raw", "txt"),
+        choices=FORMATS + ("html",),
         metavar="FORMAT",
-        help="output format: asciicast-v3 (default), asciicast-v2, raw or txt (default for *.txt). " + _FORMAT_HELP,
+        help="output format: asciicast-v3 (default), asciicast-v2, raw, txt (default for *.txt) or html "
+        "(default for *.html). " + FORMAT_HELP + "; html: one self-contained page with the player and "
+        "the recording inside, which plays from disk with no server and no network",
     )
     p.add_argument("--overwrite", action="store_true", help="overwrite the output file if it already exists")
 
@@ -66,28 +70,28 @@ Examples:
   asciinema convert demo.cast demo.txt                 # plain text, from the extension
   asciinema convert --output-format raw demo.cast demo.txt
   asciinema convert -f txt demo.cast -                 # to stdout
+  asciinema convert demo.cast demo.html                # a page that plays offline
   asciinema convert https://asciinema.org/a/569727 starwars.cast
 """
 
 def _declare_play(p: argparse.ArgumentParser) -> None:
-    def number(minimum: float, strict: bool) -> Callable[[str], float]:
+    def number(positive: bool) -> Callable[[str], float]:
         def parse(text: str) -> float:
+            from asciinema.config import non_negative_number
+
             try:
-                value = float(text)
+                return non_negative_number(text, positive=positive)
             except ValueError:
-                value = float("nan")
-            if not (value > minimum or (not strict and value == minimum)) or value == float("inf"):
-                what = "a positive" if strict else "a non-negative"
-                raise argparse.ArgumentTypeError(f"must be {what} number: {text!r}")
-            return value
+                what = "a positive" if positive else "a non-negative"
+                raise argparse.ArgumentTypeError(f"must be {what} number: {text!r}") from None
 
         return parse
 
     p.add_argument("file", metavar="FILE", help="recording to play: path, http(s) URL, or - for stdin")
-    p.add_argument("-s", "--speed", type=number(0, True), metavar="SPEED",
+    p.add_argument("-s", "--speed", type=number(positive=True), metavar="SPEED",
                    help="set playback speed (default: playback.speed from the config, else 1.0)")
     p.add_argument("-l", "--loop", action="store_true", help="loop playback continuously")
-    p.add_argument("-i", "--idle-time-limit", type=number(0, False), metavar="SECS",
+    p.add_argument("-i", "--idle-time-limit", type=number(positive=False), metavar="SECS",
                    help="limit idle time to a given number of seconds (overrides the recording's)")
     p.add_argument("-m", "--pause-on-markers", action="store_true", help="automatically pause on markers")
     p.add_argument("-r", "--resize", action="store_true",
@@ -107,12 +111,13 @@ stdout is a terminal, or without termios (Windows), playback runs without keys a
 
 Idle time limit: -i, else playback.idle_time_limit, else the recording's idle_time_limit.
 Speed: -s, else playback.speed, else 1.0. The idle time limit applies before speed.
-With --loop, a recording read from stdin or a URL is kept in a temporary file after the
-first pass and replayed from there.
+With --loop, a recording read from stdin, a URL or a FIFO is kept in a temporary file
+during the first pass and replayed from there.
 
 Exit status: 0 when playback ends or is stopped with ctrl+c; 1 on errors (broken line,
-unreadable input, closed output), after the part before a broken line was played;
-128+N after signal N (SIGTERM, SIGHUP). The terminal is restored in every case.
+unreadable input, unwritable output), after the part before a broken line was played;
+128+N after signal N (SIGTERM, SIGHUP). When the reader of stdout goes away (| head),
+playback ends quietly, killed by SIGPIPE as cat is. The terminal is restored in every case.
 
 Examples:
   asciinema play demo.cast
@@ -123,42 +128,15 @@ Examples:
   asciinema play - < demo.cast
 """
 
-def _window_size(value: str):  # type: ignore[no-untyped-def]
-    from asciinema.commands.record import parse_window_size
+def _session_command(name: str) -> Declare:
+    """The flags of ``rec``, ``stream`` or ``session``: one declaration with three presets."""
 
-    return parse_window_size(value)
+    def declare(p: argparse.ArgumentParser) -> None:
+        from asciinema.commands.session import declare
 
+        declare(p, name)
 
-def _seconds(value: str) -> float:
-    from asciinema.commands.record import parse_seconds
-
-    return parse_seconds(value)
-
-
-def _declare_record(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", metavar="FILE", help="output file path")
-    p.add_argument("-f", "--output-format", choices=("asciicast-v3", "asciicast-v2", "raw", "txt"),
-                   metavar="FORMAT", help="output file format: asciicast-v3 (default), asciicast-v2, raw or "
-                   "txt (default for *.txt; when appending, the existing file's version). " + _FORMAT_HELP)
-    p.add_argument("-c", "--command", metavar="COMMAND",
-                   help="command to start in the session (default: session.command from the config, else $SHELL)")
-    p.add_argument("-I", "--capture-input", "--stdin", action="store_true", help="enable input (keyboard) capture")
-    p.add_argument("--capture-env", metavar="VARS",
-                   help="comma-separated list of environment variables to capture (default: SHELL)")
-    mode = p.add_mutually_exclusive_group()
-    mode.add_argument("-a", "--append", action="store_true", help="append to an existing recording file")
-    mode.add_argument("--overwrite", action="store_true", help="overwrite the output file if it already exists")
-    p.add_argument("-t", "--title", metavar="TITLE", help="title of the recording")
-    p.add_argument("-i", "--idle-time-limit", type=_seconds, metavar="SECS",
-                   help="limit idle time to a given number of seconds (stored in the header for players)")
-    p.add_argument("--headless", action="store_true", help="headless mode: don't use the terminal for I/O")
-    p.add_argument("--window-size", type=_window_size, metavar="COLSxROWS",
-                   help="override the session's terminal size: 80x24, 80x (cols only) or x24 (rows only)")
-    p.add_argument("--return", dest="return_", action="store_true", help="return the session's exit status")
-    p.add_argument("--log-file", metavar="PATH", help="append a log of the session to this file")
-    p.add_argument("--cols", type=int, help=argparse.SUPPRESS)  # 2.x flags, accepted and ignored
-    p.add_argument("--rows", type=int, help=argparse.SUPPRESS)
-    p.add_argument("--raw", action="store_true", help=argparse.SUPPRESS)
+    return declare
 
 
 _REC_EPILOG = """\
@@ -186,8 +164,50 @@ Examples:
   printf 'make test\\nexit\\n' | asciinema rec ci.cast   # scripted input
 """
 
+_STREAM_EPILOG = """\
+Streams the shell ($SHELL), or the --command, running on a new pseudo-terminal, live:
+with --local, a built-in HTTP server serves a page with the asciinema player that shows
+the session as it happens (its URL is printed at start; viewers are read-only). On
+loopback (the default, 127.0.0.1 with a free port) the page is at /; on any other address
+(0.0.0.0:8080 to share on the network) it is under a secret /s/TOKEN/ path, and every
+other path is 404. Keys during the session:
+  ctrl+d or 'exit'   end the session (the shell's own ways out)
+  ctrl+\\             pause / resume the stream (session.pause_key)
+  session.add_marker_key, session.prefix_key in config.toml: add a marker; prefix mode
+During the session, ASCIINEMA_SESSION (a unique session ID) is set.
+
+Exit status: 0; with --return the program's status (128+N after signal N); 1 on errors.
+
+Examples:
+  asciinema stream --local                             # a free port on 127.0.0.1
+  asciinema stream --local 0.0.0.0:8080                # on the network, under a secret path
+  asciinema stream -l -c "htop"
+"""
+
+_SESSION_EPILOG = """\
+Records to a file (--output-file, as `rec` does: the same formats, --append and
+--overwrite) and/or streams live (--stream-local, as `stream --local` does) the shell
+($SHELL), or the --command, running on a new pseudo-terminal. At least one of them is
+needed. NAME=VALUE arguments are added to the program's environment. Keys during the
+session:
+  ctrl+d or 'exit'   end the session (the shell's own ways out)
+  ctrl+\\             pause / resume the capture (session.pause_key)
+  session.add_marker_key, session.prefix_key in config.toml: add a marker; prefix mode
+During the session, ASCIINEMA_SESSION (a unique session ID) is set.
+
+Exit status: 0; with --return the program's status (128+N after signal N); 1 on errors.
+
+Examples:
+  asciinema session --output-file demo.cast --stream-local
+  asciinema session -o demo.cast -l 0.0.0.0:9000 -t "Live coding"
+  asciinema session -o demo.cast --idle-time-limit 1.5
+"""
+
 COMMANDS: List[Tuple[str, Tuple[str, ...], str, str, Declare, str]] = [
-    ("record", ("rec",), "Record a terminal session", "record", _declare_record, _REC_EPILOG),
+    ("record", ("rec",), "Record a terminal session", "session", _session_command("record"), _REC_EPILOG),
+    ("stream", (), "Stream a terminal session", "session", _session_command("stream"), _STREAM_EPILOG),
+    ("session", (), "Record and stream a terminal session", "session", _session_command("session"),
+     _SESSION_EPILOG),
     ("play", (), "Play back a terminal session", "play", _declare_play, _PLAY_EPILOG),
     ("cat", (), "Concatenate multiple recordings", "cat", _declare_cat, _CAT_EPILOG),
     ("convert", (), "Convert a recording to another format", "convert", _declare_convert, _CONVERT_EPILOG),
@@ -213,13 +233,40 @@ def _terminal_columns() -> int:
         columns = 0
     if columns <= 0:
         try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]  # None is the AttributeError below
         except (AttributeError, ValueError, OSError):
             columns = 0
     return columns or 80
 
 
-def build_parser(commands: "Optional[Container[str]]" = None) -> argparse.ArgumentParser:
+class _TopParser(argparse.ArgumentParser):
+    """``asciinema --help`` laid out as asciinema 3 prints it: usage, then one line per
+    command (with its aliases), then the options."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]  # argparse's keywords, passed through as given
+        #: each command's parser, for usage errors found after parsing
+        self.command_parsers: Dict[str, argparse.ArgumentParser] = {}
+
+    def format_help(self) -> str:
+        commands = [
+            (name, about + (f" [aliases: {', '.join(aliases)}]" if aliases else ""))
+            for name, aliases, about, *_ in COMMANDS
+        ]
+        commands.append(("help", "Print this message or the help of the given command"))  # see main()
+        options = [(", ".join(a.option_strings), a.help or "") for a in self._actions if a.option_strings]
+        return "\n".join(
+            [ABOUT, "", "Usage: asciinema [OPTIONS] <COMMAND>", "", "Commands:", *_columns(commands), "",
+             "Options:", *_columns(options), ""]
+        )
+
+
+def _columns(rows: List[Tuple[str, str]]) -> List[str]:
+    width = max(len(name) for name, _ in rows)
+    return [f"  {name:<{width}}  {text}".rstrip() for name, text in rows]
+
+
+def build_parser(commands: "Optional[Container[str]]" = None) -> _TopParser:
     """The whole command line; only the options of ``commands`` (None: all) are declared.
 
     Every command is listed, but declaring every option of every command costs more than
@@ -233,14 +280,18 @@ def build_parser(commands: "Optional[Container[str]]" = None) -> argparse.Argume
         default=argparse.SUPPRESS,
         help="quiet mode: suppress diagnostic messages and progress indicators",
     )
-    parser = argparse.ArgumentParser(
+    parser = _TopParser(
         prog="asciinema",
         description=ABOUT,
         parents=[quiet],
         formatter_class=_HelpFormatter,
+        add_help=False,
     )
-    parser.add_argument("-V", "--version", action="version", version=f"asciinema {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    parser.add_argument("-h", "--help", action="help", help="print help")
+    parser.add_argument("-V", "--version", action="version", version=f"asciinema {__version__}", help="print version")
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", title="commands", parser_class=argparse.ArgumentParser
+    )
     sub.required = True
     for name, aliases, about, module, declare, epilog in COMMANDS:
         p = sub.add_parser(
@@ -254,7 +305,8 @@ def build_parser(commands: "Optional[Container[str]]" = None) -> argparse.Argume
         )
         if commands is None or name in commands or any(alias in commands for alias in aliases):
             declare(p)
-        p.set_defaults(module=module)
+        p.set_defaults(module=module, command_name=name)
+        parser.command_parsers[name] = p
     return parser
 
 
@@ -302,6 +354,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         rest = args_in[1:]
         args_in = (rest[:1] + ["--help"]) if rest else ["--help"]
     args = parser.parse_args(args_in)
+    # a command's flags taken together (a missing one of several), with argparse's usage error
+    check = getattr(args, "check", None)
+    problem = check(args) if check is not None else None
+    if problem is not None:
+        parser.command_parsers[args.command_name].error(problem)
     status.set_quiet(getattr(args, "quiet", False))
     try:
         import importlib
@@ -312,15 +369,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
         module = importlib.import_module(f"asciinema.commands.{args.module}")
         return int(module.run(args) or 0)
+    except StdoutClosed:
+        _silence_stdout()
+        return _die_of_sigpipe()
     except AsciinemaError as e:
         _print_error(str(e))
         return e.exit_code
     except KeyboardInterrupt:
         _print_error("interrupted")
         return 130
-    except BrokenPipeError:
+    except BrokenPipeError as e:  # from a status line on stdout
         _silence_stdout()
-        _print_error("output closed (broken pipe)")
+        _print_error(stdout_failed(e))
         return 1
     except Exception as e:  # a bug: still one line, with the traceback only on request
         if os.environ.get("ASCIINEMA_DEBUG"):
@@ -330,11 +390,35 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def _print_error(message: str) -> None:
+    _clear_progress()
     try:
-        sys.stderr.write(f"Error: {message}\n")
+        sys.stderr.write(f"Error: {status.printable(message)}\n")
         sys.stderr.flush()
     except OSError:
         pass
+
+
+def _clear_progress() -> None:
+    progress = sys.modules.get("asciinema.progress")  # loaded only by conversions that draw one
+    if progress is not None:
+        progress.clear()
+
+
+def _die_of_sigpipe() -> int:
+    """End as ``cat`` does when the reader of its output has gone: killed by SIGPIPE, which
+    shells don't report (Python ignores SIGPIPE, so the write failed with EPIPE instead)."""
+    import signal
+
+    sigpipe = getattr(signal, "SIGPIPE", None)
+    _clear_progress()
+    if sigpipe is not None:
+        try:
+            sys.stderr.flush()
+            signal.signal(sigpipe, signal.SIG_DFL)
+            os.kill(os.getpid(), sigpipe)
+        except (OSError, ValueError):
+            pass
+    return 1  # no SIGPIPE (Windows): a plain failure, still without a message
 
 
 def _silence_stdout() -> None:

@@ -10,9 +10,10 @@ file and the key.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 from asciinema import status
 from asciinema.errors import ConfigError
@@ -152,6 +153,32 @@ def _read_toml(path: str) -> Optional[Dict[str, Any]]:
         raise ConfigError(f"invalid config file {path}: {e}") from None
 
 
+class NotANumber(ValueError):
+    """Text that is no number at all."""
+
+
+def non_negative_number(value: Union[str, int, float], *, positive: bool = False) -> float:
+    """``value`` as a finite float, at least 0 (above 0 with ``positive``).
+
+    The one check behind every speed and number of seconds, from the command line or the
+    config; each caller words its own message. Text is read as a number. Raises
+    :class:`NotANumber` for text that is none, ValueError for a number out of range.
+    """
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            raise NotANumber(value) from None
+    else:
+        try:
+            number = float(value)
+        except OverflowError:  # an integer of hundreds of digits
+            raise ValueError(value) from None
+    if not math.isfinite(number) or number < 0 or (positive and number == 0):
+        raise ValueError(value)
+    return number
+
+
 def _convert(kind: str, value: Any, where: str) -> Any:
     if kind == "str":
         if isinstance(value, str):
@@ -163,9 +190,10 @@ def _convert(kind: str, value: Any, where: str) -> Any:
         raise ConfigError(f"{where}: expected true or false")
     if kind == "float":
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            if value != value or value in (float("inf"), float("-inf")) or value < 0:
-                raise ConfigError(f"{where}: expected a non-negative number")
-            return float(value)
+            try:
+                return non_negative_number(value)
+            except ValueError:
+                raise ConfigError(f"{where}: expected a non-negative number") from None
         raise ConfigError(f"{where}: expected a number")
     if not isinstance(value, str):
         raise ConfigError(f"{where}: expected a key definition string")

@@ -19,15 +19,17 @@ import marshal
 import os
 import signal  # here, not in the child: an import there could wait on a lock held at fork
 import struct
-from typing import Callable, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Optional, Sequence, Tuple, Union
 
-from asciinema.asciicast import Event, Recording
+from asciinema.asciicast import Columns, Event, Recording
 from asciinema.encoders import Encoder
-from asciinema.errors import OutputError
+from asciinema.errors import OutputError, StdoutClosed
 
 #: inputs smaller than this are converted in one process: forking is not worth it
 MIN_PARALLEL_BYTES = 2 << 20
 _PIPE_BUFFER = 1 << 20
+#: the child's exit status when the reader of stdout has gone (its error is StdoutClosed)
+_STDOUT_CLOSED = 3
 
 Write = Callable[[Union[str, bytes]], None]
 
@@ -60,7 +62,7 @@ class LocalSink:
         for columns in recording.batches:
             self.batch(columns)
 
-    def batch(self, columns: Sequence[Sequence[object]]) -> None:
+    def batch(self, columns: Columns) -> None:
         self.write(encode_batch(self.encoder, columns))
 
     def utf8_batch(self, columns: Tuple[Sequence[int], Sequence[str], Sequence[bytes]]) -> None:
@@ -76,7 +78,7 @@ class LocalSink:
         self.write(self.encoder.event(event))
 
     def set_time_offset(self, offset: int) -> None:
-        self.encoder.time_offset = offset  # type: ignore[attr-defined]
+        self.encoder.time_offset = offset  # type: ignore[attr-defined]  # cat's v2/v3 encoders have it
 
     def close(self, finish: bool) -> None:
         if finish:
@@ -95,22 +97,24 @@ class LocalSink:
                 pass  # the exception on its way out says what went wrong first
 
 
-def encode_batch(encoder: Encoder, columns: Sequence[Sequence[object]]) -> Union[str, bytes]:
+def encode_batch(encoder: Encoder, columns: Columns) -> Union[str, bytes]:
     """The text of a batch of events given as columns, or the UTF-8 bytes of it where the
     encoder makes them itself (cheaper than text for asciicast, see :func:`quoted_lines`)."""
     encode_utf8 = getattr(encoder, "encode_columns_utf8", None)
     if encode_utf8 is not None:
-        return encode_utf8(*columns)  # type: ignore[no-any-return]
+        return encode_utf8(*columns)
     encode_columns = getattr(encoder, "encode_columns", None)
     if encode_columns is not None:
-        return encode_columns(*columns)  # type: ignore[no-any-return]
-    return "".join(encoder.encode(zip(*columns)))  # type: ignore[arg-type]
+        return encode_columns(*columns)
+    return "".join(encoder.encode(zip(*columns)))  # type: ignore[arg-type]  # plain tuples, used as Events
 
 
 # Commands on the pipe are (name of a LocalSink method, its argument) in marshal, each after
 # its length (marshal.load from a file reads a field at a time, several times slower than
 # loads of the whole). The child runs them on a LocalSink of its own.
 _HEAD = struct.Struct("=Q")
+#: what a command carries: a time offset, the close flag, an event or a batch's columns
+_Argument = Union[int, Tuple[Any, ...]]
 
 
 def _widen(fd: int) -> None:
@@ -124,7 +128,7 @@ def _widen(fd: int) -> None:
         pass
 
 
-def _frame(method: str, argument: object) -> bytes:
+def _frame(method: str, argument: _Argument) -> bytes:
     data = marshal.dumps((method, argument))
     return _HEAD.pack(len(data)) + data
 
@@ -162,7 +166,7 @@ class ChildSink(LocalSink):
         self._errors = errors_r
         self._pipe = os.fdopen(commands_w, "wb", buffering=_PIPE_BUFFER)
 
-    def batch(self, columns: Sequence[Sequence[object]]) -> None:
+    def batch(self, columns: Columns) -> None:
         # marshal takes lists and tuples as they are; anything else is copied into a list
         times, codes, datas = (c if type(c) in (list, tuple) else list(c) for c in columns)
         # marshal sends every string as UTF-8, and text that isn't ASCII costs the child a
@@ -201,7 +205,7 @@ class ChildSink(LocalSink):
             self._abandon_pipe()
         self._reap()
 
-    def _send(self, method: str, argument: object) -> None:
+    def _send(self, method: str, argument: _Argument) -> None:
         try:
             self._pipe.write(_frame(method, argument))
         except OSError:
@@ -222,6 +226,8 @@ class ChildSink(LocalSink):
         self.pid = None
         with os.fdopen(self._errors, "rb") as f:
             message = f.read().decode("utf-8", "replace")
+        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == _STDOUT_CLOSED:
+            raise StdoutClosed(message)
         if status != 0:
             raise OutputError(message or f"the encoding process failed (wait status {status})")
 
@@ -242,14 +248,14 @@ def _child(encoder: Encoder, write: Write, flush: Callable[[], None], commands: 
         flush()
         return 0
     except OutputError as e:
-        message = str(e)
+        message, status = str(e), _STDOUT_CLOSED if isinstance(e, StdoutClosed) else 1
     except BaseException as e:  # an encoder bug: reported, never a traceback from here
-        message = f"internal error in the encoding process: {type(e).__name__}: {e}"
+        message, status = f"internal error in the encoding process: {type(e).__name__}: {e}", 1
     try:
         os.write(errors, message.encode("utf-8", "replace"))
     except OSError:
         pass
-    return 1
+    return status
 
 
 def open_sink(encoder: Encoder, write: Write, flush: Callable[[], None], input_bytes: Optional[int]) -> LocalSink:

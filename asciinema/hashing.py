@@ -1,4 +1,4 @@
-"""FNV-1a, 128-bit: the session ID in ``ASCIINEMA_SESSION`` and the relay ID (§17.1).
+"""FNV-1a, 128-bit: the session ID in ``ASCIINEMA_SESSION`` and the relay ID, as asciinema 3 makes them.
 
 Pure arithmetic, no I/O. Rendered as lowercase hex without zero padding, as asciinema 3 does.
 """

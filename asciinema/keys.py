@@ -2,7 +2,7 @@
 
 No I/O and no clock here; :class:`asciinema.session.Session` acts on the result.
 
-A key triggers only when a single read returns exactly its bytes (§3.6): a paste or a
+A key triggers only when a single read returns exactly its bytes, as in asciinema 3: a paste or a
 burst of typed-ahead input that happens to contain the key is passed through unchanged.
 With a prefix key configured, the pause and marker keys act only right after the prefix;
 the prefix pressed twice sends one literal prefix to the program, and the prefix followed

@@ -1,4 +1,4 @@
-"""Best-effort desktop notifications ("Paused recording", "Marker added", ...), §3.9.
+"""Best-effort desktop notifications ("Paused recording", "Marker added", ...).
 
 The first available of: the configured ``notifications.command`` (``/bin/sh -c`` with the
 message in ``$TEXT``), ``tmux display-message`` inside tmux, ``notify-send``, ``osascript``.

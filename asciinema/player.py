@@ -26,6 +26,7 @@ import time
 from typing import Callable, Iterable, Iterator, List, NamedTuple, Optional
 
 from asciinema.asciicast import MARKER, OUTPUT, RESIZE, Event, parse_size
+from asciinema.write_all import write_all
 
 QUIT_KEY = b"\x03"
 
@@ -274,29 +275,10 @@ class Writer:
         if text:
             try:
                 write_all(self.fd, text.encode("utf-8", "replace"))
-            except BrokenPipeError:
-                raise
             except OSError as e:
-                from asciinema.errors import OutputError
+                from asciinema.errors import STDOUT, write_failed
 
-                raise OutputError(f"can't write <stdout>: {e.strerror or e}") from None
-
-
-def write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        try:
-            n = os.write(fd, view)
-        except BlockingIOError:
-            _wait_writable(fd)
-            continue
-        view = view[n:]
-
-
-def _wait_writable(fd: int) -> None:
-    import select
-
-    select.select([], [fd], [], 1.0)
+                raise write_failed(STDOUT, e) from None
 
 
 class KeyReader:

@@ -18,6 +18,9 @@ _CHECK_EVERY = 4  #: items (batches of events) between looks at the clock
 _FIRST_AFTER = 1.0  #: seconds before the first line appears
 _REDRAW_EVERY = 0.25
 
+#: whether a progress line stands unfinished on stderr (the cursor at its end)
+_line_open = False
+
 
 def wanted() -> bool:
     return not status.is_quiet() and sys.stderr.isatty()
@@ -57,5 +60,19 @@ def _draw(label: str, stream: BinaryIO, size: Optional[int], done: bool = False)
         text = f"{label}: {_mb(pos)}"
     else:
         text = f"{label}..."
+    global _line_open
     sys.stderr.write("\r\x1b[K" + text + ("\n" if done else ""))
     sys.stderr.flush()
+    _line_open = not done
+
+
+def clear() -> None:
+    """Erase an unfinished progress line, so that a message can take its place."""
+    global _line_open
+    if _line_open:
+        _line_open = False
+        try:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass

@@ -1,7 +1,8 @@
 """The recorded program: ``/bin/sh -c COMMAND`` on a new pty that is its controlling terminal.
 
 The parent keeps the pty master, non-blocking. This module spawns, resizes, signals and reaps
-the child; it does not read or write the master (that is the session loop's job).
+the child, and shows the state of the program's end of the pty (its mode, whether input waits
+to be read); it does not read or write the master (that is the session loop's job).
 
 The child is forked before any thread of ours starts (fork and threads do not mix), gets the
 window size before it runs, and has SIGPIPE and SIGXFSZ back at their defaults (Python ignores
@@ -30,9 +31,10 @@ def exit_status(wait_status: int) -> int:
 class PtyProcess:
     """A child process on a pty; ``master`` is the parent's non-blocking end."""
 
-    def __init__(self, pid: int, master: int) -> None:
+    def __init__(self, pid: int, master: int, slave_name: Optional[str] = None) -> None:
         self.pid = pid
         self.master = master
+        self.slave_name = slave_name  #: the path of the program's end of the pty
         self.status: Optional[int] = None  #: exit status once reaped
 
     @classmethod
@@ -55,6 +57,10 @@ class PtyProcess:
             ttyctl.set_size(slave, size[0], size[1])
         except OSError:
             pass
+        try:
+            slave_name: Optional[str] = os.ttyname(slave)
+        except OSError:
+            slave_name = None
         argv = [SHELL, "-c", command]
         envb = {k.encode("utf-8", "surrogateescape"): v.encode("utf-8", "surrogateescape") for k, v in env.items()}
         pid = os.fork()
@@ -62,7 +68,7 @@ class PtyProcess:
             _child(master, slave, argv, envb, keep_ignored)
         os.close(slave)
         os.set_blocking(master, False)
-        return cls(pid, master)
+        return cls(pid, master, slave_name)
 
     def set_size(self, cols: int, rows: int) -> None:
         from asciinema import ttyctl
@@ -71,6 +77,43 @@ class PtyProcess:
             ttyctl.set_size(self.master, cols, rows)
         except OSError:
             pass
+
+    def open_peer(self) -> Optional[int]:
+        """A non-blocking fd on the program's end of the pty, or None if it can't be opened.
+
+        It shows whether input waits to be read (:func:`input_waiting`). While it is open,
+        reading the master gives no end-of-file when the program exits: close it then.
+        """
+        if self.slave_name is None:
+            return None
+        try:
+            return os.open(self.slave_name, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            return None
+
+    def line_mode(self, fd: Optional[int] = None) -> Optional[bool]:
+        """Whether the pty is in line mode (ICANON), seen on ``fd`` or the master; None if unknown."""
+        try:
+            import termios
+        except ImportError:
+            return None
+        try:
+            return bool(termios.tcgetattr(self.master if fd is None else fd)[3] & termios.ICANON)
+        except (OSError, termios.error):
+            return None
+
+    def control_chars(self) -> Tuple[bytes, bytes]:
+        """The pty's end-of-file (VEOF) and erase (VERASE) characters; ^D and DEL if unknown."""
+        try:
+            import termios
+        except ImportError:
+            return b"\x04", b"\x7f"
+        try:
+            cc = termios.tcgetattr(self.master)[6]
+            veof, verase = cc[termios.VEOF], cc[termios.VERASE]
+        except (OSError, termios.error):
+            return b"\x04", b"\x7f"
+        return _char(veof), _char(verase)
 
     def poll(self) -> Optional[int]:
         """Reap the child if it has exited; its exit status, or None while it runs."""
@@ -130,6 +173,24 @@ class PtyProcess:
             except OSError:
                 pass
             self.master = -1
+
+
+def _char(value: "bytes | int") -> bytes:
+    return value if isinstance(value, bytes) else bytes([value])
+
+
+def input_waiting(fd: int) -> Optional[bool]:
+    """Whether input, or an unread end-of-file, waits to be read on the pty end ``fd``.
+
+    In line mode an unfinished line does not count (a read would not return it yet);
+    None if it can't be seen. select, not poll: poll can't watch ttys on macOS.
+    """
+    import select
+
+    try:
+        return bool(select.select([fd], [], [], 0)[0])
+    except (OSError, ValueError):
+        return None
 
 
 def _child(master: int, slave: int, argv: List[str], env: Dict[bytes, bytes], ignored: Sequence[int]) -> None:  # pragma: no cover

@@ -1,40 +1,52 @@
-"""The session engine shared by ``rec``, ``stream`` and ``session`` (§3.5).
+"""The session engine shared by ``rec``, ``stream`` and ``session``.
 
 One loop around a selector relays bytes between the user's terminal and the program on its
-pty, and turns what happens into events for the outputs: ``o`` output, ``i`` input (when
-captured), ``r`` resize, ``m`` marker and, at the end, ``x`` exit status. :class:`Session` has
-one method per input source (pty master, keys, signals and output wake-ups) and keeps all
-writes non-blocking: the terminal gets the program's output first, and outputs only queue.
+pty, and reports what happens to the capture stage (:class:`asciinema.capture.Capture`), which
+makes the events every output gets: ``o`` output, ``i`` input (when captured), ``r`` resize,
+``m`` marker and, at the end, ``x`` exit status. :class:`Session` has one method per input
+source (pty master, keys, signals and output wake-ups), keeps the deadlines (the child's, the
+capture's filters') and keeps all writes non-blocking: the terminal gets the program's output
+first, and outputs only queue.
 
 Ending: the child exiting (then the pty is drained), or, asking the child to end (SIGHUP and
-SIGTERM, SIGKILL after :data:`KILL_GRACE`) on SIGTERM/SIGHUP/SIGINT/SIGQUIT to us, a hangup of
-the terminal, a failed terminal write or a failed fatal output. Whatever happens, the terminal
-is restored and the child is not left running.
+SIGTERM, SIGKILL after :data:`KILL_GRACE`) on SIGTERM/SIGHUP/SIGINT/SIGQUIT to us or a hangup
+of the terminal. Whatever happens, the terminal is restored and the child is not left running.
+
+Nothing else ends the program: it is the user's, and losing a place to show or record it is
+no reason to kill it. An output that fails (a full disk, a file size limit) is dropped with a
+``!!!`` warning and a notification and the session goes on; a fatal one (the file) makes the
+result carry its message, which says up to when the recording holds the session. A terminal
+or stdout that can't be written any more (``| head -1``) stops being written to, like a
+closed window: the program runs on, and the file gets all of it.
 
 Input that is a pipe or a file rather than a terminal (CI, ``printf ... | asciinema rec``) is
-relayed until its end, then the pty's end-of-file character (^D) is sent once, twice if the
-last line was not finished, so that shells and ``cat`` see the end of input; the recording
-goes on until the program exits.
+written to the pty as it comes, like keys typed ahead (the pty echoes it at once, and a line
+editor shows it again when it reads it). Once it has ended, the program gets end-of-file
+however and whenever it reads: :class:`asciinema.end_of_input.EndOfInput` decides when to send
+the pty's end-of-file character, looking at the pty's mode and, through a second fd on the
+program's end of the pty, at whether input still waits to be read. The recording goes on
+until the program exits.
 """
 
 from __future__ import annotations
 
-import codecs
 import errno
 import os
 import signal
 import sys
 import time
-from typing import Callable, Dict, List, NamedTuple, Optional
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence
 
-from asciinema.asciicast import EXIT, INPUT, MARKER, OUTPUT, RESIZE, Event, Header, make_event
+from asciinema.asciicast import Event, Header
+from asciinema.capture import Capture, Filter
+from asciinema.end_of_input import ERASE_EOF, EndOfInput
 from asciinema.keys import MARKER as KEY_MARKER
 from asciinema.keys import PAUSE as KEY_PAUSE
 from asciinema.keys import FORWARD, Hotkeys
 from asciinema.notifier import Notifier, NullNotifier
-from asciinema.outputs import Output
+from asciinema.outputs import Output, close_outputs
 from asciinema.poller import Poller
-from asciinema.ptyproc import PtyProcess
+from asciinema.ptyproc import PtyProcess, input_waiting
 from asciinema.session_terminal import SessionTerminal
 from asciinema.terminal_writer import TerminalWriter
 
@@ -92,6 +104,7 @@ class SessionSpec:
         capture_input: bool = False,
         hotkeys: Optional[Hotkeys] = None,
         input_fd: Optional[int] = None,
+        filters: Sequence[Filter] = (),
     ) -> None:
         self.command = command
         self.env = env
@@ -100,11 +113,13 @@ class SessionSpec:
         self.hotkeys = hotkeys if hotkeys is not None else Hotkeys()
         #: read keys from this fd when it is not the terminal (a pipe or file on stdin)
         self.input_fd = input_fd
+        #: between the capture and every output, in this order
+        self.filters = list(filters)
 
 
 class SessionResult(NamedTuple):
     status: int  #: the child's exit status (128+N for signal N)
-    error: Optional[str] = None  #: why the session was cut short, if it failed
+    error: Optional[str] = None  #: a fatal output's failure: what is missing from the recording
 
 
 class Session:
@@ -124,6 +139,7 @@ class Session:
         self.notifier: Notifier = notifier or NullNotifier()
         self.clock = clock
         self.hotkeys = spec.hotkeys
+        self.capture = Capture(self._send, clock, capture_input=spec.capture_input, filters=spec.filters)
         self.process: Optional[PtyProcess] = None
         self.poller = Poller()
         self._master_fd = -2
@@ -135,17 +151,13 @@ class Session:
         self.input_fd = terminal.in_fd if terminal.in_fd is not None else spec.input_fd
         self.input_is_tty = terminal.in_fd is not None
         self.input_open = self.input_fd is not None
-        self._send_eof = 0  #: ^D characters still to send after piped input ended
-        self._last_input = b"\n"
+        self._eof: Optional[EndOfInput] = None  #: after piped input ended, until the child exits
+        self._peer = -1  #: the program's end of the pty, to see whether input waits there
         # pty
         self.master_open = True
         self.pty_buf = bytearray()
         # terminal
         self.term_writer: Optional[TerminalWriter] = None  #: None: output discarded
-        # time (ns)
-        self.start = 0
-        self.offset = 0
-        self.paused_at: Optional[int] = None
         # ending
         self.status: Optional[int] = None
         self.error: Optional[str] = None
@@ -155,8 +167,6 @@ class Session:
         self.drain_quiet_at: Optional[float] = None
         self.drain_end_at: Optional[float] = None
         self.last_size = (spec.header.cols, spec.header.rows)
-        self._out_decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        self._in_decoder = codecs.getincrementaldecoder("utf-8")("replace")
 
     # --- running ---------------------------------------------------------------------
 
@@ -171,18 +181,19 @@ class Session:
             size = (spec.header.cols, spec.header.rows)
             # forked before any thread of ours starts: outputs start their threads below
             self.process = PtyProcess.spawn(spec.command, spec.env, size, keep_ignored=ignored)
-            self.start = self.clock()
+            self.capture.begin()
             log.info("child %d started: %s", self.process.pid, spec.command)
             if self.terminal.out_fd is not None:
                 self.term_writer = TerminalWriter(self.terminal.out_fd, self.terminal.direct_fd, self.wake,
-                                           TERM_BACKLOG // 2)
+                                                  high_water=TERM_BACKLOG, low_water=TERM_BACKLOG // 2)
             for out in self.outputs:
                 out.start(spec.header, self.wake)
             self.terminal.enter()
             self._register()
             self._check_child()
             self._loop()
-            self._emit(EXIT, str(self.status))
+            assert self.status is not None
+            self.capture.exit(self.status)
             log.info("session ended, exit status %s", self.status)
         except BaseException:
             self._abort()
@@ -219,8 +230,14 @@ class Session:
                     self._write_pty()
             if not self.master_open and self.status is None:
                 self._check_child()  # covers a SIGCHLD that came before our handler
+            if self._eof is not None and not self.pty_buf and self._now_s() >= self._eof.next_look:
+                self._look_for_eof()
             if self._deadlines:
                 self._check_deadlines()
+            if self.capture.filters:
+                due = self.capture.next_deadline()
+                if due is not None and self.clock() >= due:
+                    self.capture.tick()
 
     def _finished(self) -> bool:
         if self.status is None:
@@ -245,24 +262,31 @@ class Session:
         if writer is not None:
             if writer.error is not None:
                 self._terminal_lost(writer.error)
-            elif writer.backlog() >= TERM_BACKLOG:
-                writer.waiting = True
+            elif writer.congested():
                 congested = True
         input_fd, master = self.input_fd, self._master_fd
         if self.master_open:
-            self._want(master, not congested, bool(self.pty_buf) or self._send_eof > 0)
+            self._want(master, not congested, bool(self.pty_buf))
         elif master in self._masks:
             self._want(master, False, False)
             self._master_fd = -2
+            self._stop_eof()
         if input_fd is not None:
             self._want(
                 input_fd,
                 self.input_open and len(self.pty_buf) < PTY_BACKLOG and not self.ending,
                 False,
             )
-        if not self._deadlines and not congested and (self.master_open or self.status is not None):
-            return None
-        return self._timeout(congested)
+        timeout: Optional[float]
+        if self._eof is not None and not self.pty_buf:
+            timeout = _earliest(max(0.0, self._eof.next_look - self._now_s()), self._timeout(congested))
+        elif not self._deadlines and not congested and (self.master_open or self.status is not None):
+            timeout = None
+        else:
+            timeout = self._timeout(congested)
+        if self.capture.filters:
+            timeout = _earliest(timeout, self._capture_timeout())
+        return timeout
 
     def _want(self, fd: int, read: bool, write: bool) -> None:
         mask = (1 if read else 0) | (2 if write else 0)
@@ -276,6 +300,11 @@ class Session:
     @property
     def _deadlines(self) -> bool:
         return bool(self.kill_at or self.give_up_at or self.drain_quiet_at or self.drain_end_at)
+
+    def _capture_timeout(self) -> Optional[float]:
+        """Seconds until the capture's filters have something due, or None."""
+        due = self.capture.next_deadline()
+        return None if due is None else max(0.0, (due - self.clock()) / 1e9)
 
     def _timeout(self, congested: bool) -> Optional[float]:
         now = self._now_s()
@@ -313,6 +342,8 @@ class Session:
             self._output(chunks[0] if len(chunks) == 1 else b"".join(chunks))
             if self.status is not None:
                 self.drain_quiet_at = self._now_s() + DRAIN_QUIET
+            elif self._eof is not None:
+                self._eof.activity(self._now_s())
         if eof:
             self.master_open = False
             log.info("pty closed")
@@ -320,20 +351,13 @@ class Session:
     def _output(self, data: bytes) -> None:
         if self.term_writer is not None:
             self.term_writer.write(data)
-        if self.paused_at is None:
-            text = self._out_decoder.decode(data)
-            if text:
-                self._emit(OUTPUT, text)
+        self.capture.output(data)
 
     def _terminal_lost(self, e: OSError) -> None:
         if self.term_writer is not None:
             self.term_writer.close(0)
         self.term_writer = None
-        if self.terminal.tty:
-            log.info("terminal gone (%s)", e.strerror)
-        elif self.error is None:
-            self.error = f"can't write to stdout: {e.strerror or e}"
-        self._end_child("terminal write failed")
+        log.info("%s gone (%s), the program goes on", "terminal" if self.terminal.tty else "stdout", e.strerror)
 
     # --- keys and piped input --------------------------------------------------------
 
@@ -352,17 +376,13 @@ class Session:
             return
         action = self.hotkeys.feed(data)
         if action.kind == FORWARD:
-            if self.spec.capture_input and self.paused_at is None:
-                text = self._in_decoder.decode(data)
-                if text:
-                    self._emit(INPUT, text)
-            self._last_input = data[-1:]
+            self.capture.input(data)
             self.pty_buf += data
             self._write_pty()
         elif action.kind == KEY_PAUSE:
             self._toggle_pause()
         elif action.kind == KEY_MARKER:
-            self._emit(MARKER, "")
+            self.capture.marker()
             self.notifier.notify("Marker added")
             log.info("marker added")
 
@@ -371,16 +391,15 @@ class Session:
         if self.input_is_tty:
             log.info("terminal hung up")
             self._end_child("terminal hung up")
-        else:
-            # a finished line needs one ^D for end-of-file, an unfinished one two
-            self._send_eof = 1 if self._last_input == b"\n" else 2
-            log.info("input ended, sending EOF to the program")
-            self._write_pty()
+        elif self.status is None and self.master_open and self.process is not None:
+            log.info("input ended, the program gets end-of-file from now on")
+            self._eof = EndOfInput(self._now_s())
+            peer = self.process.open_peer()
+            self._peer = -1 if peer is None else peer
 
     def _write_pty(self) -> None:
         if not self.master_open:
             self.pty_buf.clear()
-            self._send_eof = 0
             return
         assert self.process is not None
         if self.pty_buf:
@@ -390,37 +409,42 @@ class Session:
                 return
             except OSError:
                 self.pty_buf.clear()
-                self._send_eof = 0
                 return
             del self.pty_buf[:n]
-        while self._send_eof and not self.pty_buf:
+
+    def _look_for_eof(self) -> None:
+        """Send end-of-file if :class:`EndOfInput` says the program would wait for input now."""
+        eof, process = self._eof, self.process
+        assert eof is not None and process is not None
+        peer = self._peer if self._peer >= 0 else None
+        line_mode = process.line_mode(peer)
+        waiting = input_waiting(peer) if peer is not None else None
+        # a mode that can't be read (the pty going away) counts as line mode, the usual one
+        send = eof.look(self._now_s(), line_mode is not False, waiting)
+        if send is not None:
+            veof, verase = process.control_chars()
+            log.info("sending %s to the program", send)
             try:
-                os.write(self.process.master, self._eof_char())
-            except BlockingIOError:
-                return
+                os.write(process.master, verase + veof if send == ERASE_EOF else veof)
+            except OSError:
+                pass  # full (looked at again later) or gone (the loop sees it)
+
+    def _stop_eof(self) -> None:
+        """No more end-of-file: the program is gone. Closing our end of its pty lets the
+        master report end-of-file once the program's side is closed."""
+        self._eof = None
+        if self._peer >= 0:
+            try:
+                os.close(self._peer)
             except OSError:
                 pass
-            self._send_eof -= 1
-
-    def _eof_char(self) -> bytes:
-        try:
-            import termios
-
-            assert self.process is not None
-            veof = termios.tcgetattr(self.process.master)[6][termios.VEOF]
-            return veof if isinstance(veof, bytes) else bytes([veof])
-        except (OSError, ImportError):
-            return b"\x04"
+            self._peer = -1
 
     def _toggle_pause(self) -> None:
-        now = self.clock()
-        if self.paused_at is None:
-            self.paused_at = now
+        if self.capture.toggle_pause():
             self.notifier.notify("Paused recording")
             log.info("paused")
         else:
-            self.offset += now - self.paused_at
-            self.paused_at = None
             self.notifier.notify("Resumed recording")
             log.info("resumed")
 
@@ -441,7 +465,7 @@ class Session:
     def _restore_signals(self) -> None:
         for sig, old in self._old_signals.items():
             try:
-                signal.signal(sig, old)  # type: ignore[arg-type]
+                signal.signal(sig, old)  # type: ignore[arg-type]  # old came from signal.signal, None included (a C handler)
             except (TypeError, ValueError, OSError):
                 pass
         self._old_signals.clear()
@@ -480,23 +504,36 @@ class Session:
         self.last_size = size
         assert self.process is not None
         self.process.set_size(*size)
-        self._emit(RESIZE, f"{size[0]}x{size[1]}")
+        self.capture.resize(*size)
         log.info("resized to %dx%d", *size)
 
     def _check_outputs(self) -> None:
         for out in list(self.outputs):
-            message = out.failure()
-            if message is None:
+            failure = out.failure()
+            if failure is None:
                 continue
             self.outputs.remove(out)
-            log.info("output %s failed: %s", out.name, message)
-            if out.fatal:
-                self.notifier.notify("Write error, recording suspended")
-                if self.error is None:
-                    self.error = message
-                self._end_child("output failed")
-            else:
-                out.close(0)
+            out.close(0)
+            log.info("output %s failed: %s", out.name, failure.message)
+            self.notifier.notify(failure.notice)
+            self._warn(f"{failure.message} (the session goes on)")
+            if out.fatal and self.error is None:
+                self.error = failure.message
+
+    def _warn(self, message: str) -> None:
+        """A ``!!!`` line on stderr; when that is the session's terminal, which is in raw
+        mode, through the terminal writer (in order with the program's output, CR LF)."""
+        from asciinema import status
+
+        writer = self.term_writer
+        if writer is not None and self.terminal.tty and _is_controlling_terminal(2):
+            if not status.is_quiet():
+                writer.write(f"\r\n!!! {message}\r\n".encode("utf-8", "replace"))
+            return
+        try:
+            status.warning(message)
+        except (OSError, ValueError):
+            pass  # no stderr: the notification and the final error remain
 
     # --- ending ----------------------------------------------------------------------
 
@@ -516,6 +553,7 @@ class Session:
             return
         self.status = status
         log.info("child exited with status %d", status)
+        self._stop_eof()
         now = self._now_s()
         self.kill_at = self.give_up_at = None
         self.drain_quiet_at = now + DRAIN_QUIET
@@ -549,16 +587,15 @@ class Session:
         writer = self.term_writer
         if writer is not None:
             writer.close(TERM_FLUSH)
-            if writer.error is not None and not self.terminal.tty and self.error is None:
-                self.error = f"can't write to stdout: {writer.error.strerror or writer.error}"
 
     def _close_outputs(self) -> None:
-        for out in self.outputs:
-            message = out.close(OUTPUT_CLOSE)
+        """Close every output at once: the wait is the slowest one's, not their sum."""
+        for out, message in zip(self.outputs, close_outputs(self.outputs, OUTPUT_CLOSE)):
             if message is not None and out.fatal and self.error is None:
                 self.error = message
 
     def _cleanup_fds(self) -> None:
+        self._stop_eof()
         self.poller.close()
         if self.process is not None:
             self.process.close()
@@ -573,14 +610,26 @@ class Session:
     def _now_s(self) -> float:
         return time.monotonic()
 
-    def elapsed_us(self) -> int:
-        now = self.paused_at if self.paused_at is not None else self.clock()
-        return (now - self.start - self.offset) // 1000
-
-    def _emit(self, code: str, data: str) -> None:
-        event: Event = make_event(self.elapsed_us(), code, data)
+    def _send(self, event: Event) -> None:
+        """The capture's events, to every output."""
         for out in self.outputs:
             out.send(event)
+
+
+def _earliest(a: Optional[float], b: Optional[float]) -> Optional[float]:
+    """The shorter of two poll timeouts (None: no timeout)."""
+    if a is None:
+        return b
+    return a if b is None or a < b else b
+
+
+def _is_controlling_terminal(fd: int) -> bool:
+    """Whether ``fd`` is our controlling terminal, the /dev/tty that a session with a terminal runs on."""
+    try:
+        os.tcgetpgrp(fd)  # fails for any other fd
+    except OSError:
+        return False
+    return True
 
 
 def _wake_only(signum: int, frame: object) -> None:

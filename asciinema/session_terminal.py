@@ -7,7 +7,7 @@ and what size the session has; ``--window-size`` overrides apply here.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 from asciinema.ttyctl import DEFAULT_SIZE, get_attrs, get_size, make_raw, set_attrs
 
@@ -78,7 +78,7 @@ class SessionTerminal:
         self.term_version: Optional[str] = None  #: from :func:`probe`
         self.theme: "Optional[Theme]" = None  #: from :func:`probe`
         self._owned = owned
-        self._saved_attrs: Optional[List[object]] = None
+        self._saved_attrs: Optional[List[Any]] = None
 
     @classmethod
     def host(cls, tty: int, term_type: Optional[str], read_keys: bool,
@@ -98,7 +98,7 @@ class SessionTerminal:
             return cls(None, None, None, None, None, override)
         out = os.dup(out_fd)
         direct = open_nonblocking_writer(out)
-        owned = (out,) if direct in (None, out) else (out, direct)
+        owned = (out,) if direct is None or direct == out else (out, direct)
         return cls(out, direct, None, None, None, override, owned=owned)
 
     def size(self) -> Tuple[int, int]:

@@ -7,12 +7,17 @@ user's terminal and reads what comes back, giving up after a second of silence.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Mapping, Optional
+from typing import TYPE_CHECKING, Mapping, Optional, Tuple
 
 from asciinema.ttyctl import raw_mode
 
 if TYPE_CHECKING:
+    from re import Pattern
+
     from asciinema.asciicast import Theme
+
+    #: primary DA, OSC replies, XTVERSION, and an ``rgb:`` colour spec
+    _Res = Tuple[Pattern[bytes], Pattern[bytes], Pattern[bytes], Pattern[str]]
 
 #: XTVERSION, foreground, background and the 16 palette colours, then primary DA, which
 #: every terminal answers and so marks the end of the replies.
@@ -24,10 +29,10 @@ PROBE_QUERY = (
 #: seconds without any reply before giving up
 PROBE_TIMEOUT = 1.0
 
-_DA_RE = None  # compiled lazily: most commands never probe
+_DA_RE: Optional[_Res] = None  # compiled lazily: most commands never probe
 
 
-def _probe_res():  # type: ignore[no-untyped-def]
+def _probe_res() -> _Res:
     global _DA_RE
     import re
 

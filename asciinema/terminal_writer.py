@@ -5,119 +5,73 @@ from __future__ import annotations
 import os
 from typing import Callable, Deque, List, Optional
 
-class TerminalWriter:
-    """Shows the program's output without ever blocking the session loop.
-
-    :meth:`write` first tries the non-blocking ``direct_fd`` when nothing is queued; what
-    does not fit is queued for a thread that writes with blocking writes on ``fd`` (one
-    system call however slowly the terminal reads, and no GIL held while waiting). The loop
-    watches :meth:`backlog` to stop reading the program while the terminal is behind;
-    ``wake`` is called when the backlog has gone down to ``low_water``, or on an error.
-    """
-
-    def __init__(self, fd: int, direct_fd: Optional[int], wake: Callable[[], None], low_water: int) -> None:
-        import threading
-        from collections import deque
-
-        self.fd = fd
-        self.direct_fd = direct_fd
-        self.wake = wake
-        self.low_water = low_water
-        self.error: Optional[OSError] = None
-        self._chunks: "deque[bytes]" = deque()
-        self._event = threading.Event()
-        self._armed = False  #: the thread has work, or is writing, and will see new chunks
-        self._closing = False
-        self._queued = 0  #: bytes handed to the thread (loop thread only)
-        self._written = 0  #: bytes the thread wrote (writer thread only)
-        self.waiting = False  #: the loop wants a wake-up at low water
-        self._thread = threading.Thread(target=self._run, name="asciinema-terminal", daemon=True)
-        self._thread.start()
-
-    def write(self, data: bytes) -> None:
-        if self.error is not None or self._closing:
-            return
-        if not self._armed and not self._chunks and self.direct_fd is not None:
-            try:
-                n = os.write(self.direct_fd, data)
-            except BlockingIOError:
-                n = 0
-            except OSError as e:
-                self.error = e
-                return
-            if n == len(data):
-                return
-            data = data[n:]
-        self._queued += len(data)
-        self._chunks.append(data)
-        if not self._armed:
-            self._armed = True
-            self._event.set()
-
-    def backlog(self) -> int:
-        return self._queued - self._written
-
-    def close(self, timeout: float) -> bool:
-        """Write what is queued, waiting up to ``timeout`` seconds; False if it didn't finish."""
-        self._closing = True
-        self._event.set()
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
-
-    def _run(self) -> None:
-        chunks = self._chunks
-        while True:
-            self._event.wait()
-            self._event.clear()
-            while True:
-                while chunks:
-                    parts = _take(chunks, _MAX_PARTS)
-                    try:
-                        size = self._write_all(parts)
-                    except OSError as e:
-                        self.error = e
-                        chunks.clear()
-                        self.wake()
-                        return
-                    self._written += size
-                    if self.waiting and self._queued - self._written <= self.low_water:
-                        self.waiting = False
-                        self.wake()
-                self._armed = False
-                if not chunks:
-                    break
-                self._armed = True  # more came while the last write finished
-            if self._closing:
-                return
-
-    def _write_all(self, parts: "List[bytes | memoryview]") -> int:
-        """Write ``parts`` whole with gathering writes (no copy to join them); their size."""
-        size = left = sum(map(len, parts))
-        while left:
-            try:
-                n = os.writev(self.fd, parts)
-            except BlockingIOError:  # a non-blocking fd after all: wait for room
-                import select
-
-                select.select([], [self.fd], [], 1.0)
-                continue
-            left -= n
-            while n:  # drop what went out; a blocking terminal takes everything, a signal less
-                first = len(parts[0])
-                if n < first:
-                    parts[0] = memoryview(parts[0])[n:]
-                    break
-                del parts[0]
-                n -= first
-        return size
-
+from asciinema.queue_worker import QueueWorker
+from asciinema.write_all import Buffer, writev_all
 
 #: chunks per gathering write (IOV_MAX is 1024 on Linux and macOS)
 _MAX_PARTS = 512
 
 
-def _take(chunks: "Deque[bytes]", limit: int) -> "List[bytes | memoryview]":
-    parts: "List[bytes | memoryview]" = []
-    while chunks and len(parts) < limit:
-        parts.append(chunks.popleft())
-    return parts
+class TerminalWriter:
+    """Shows the program's output without ever blocking the session loop.
+
+    :meth:`write` first tries the non-blocking ``direct_fd`` when nothing is queued; what
+    does not fit is queued for a worker thread that writes with blocking writes on ``fd``
+    (one system call however slowly the terminal reads, and no GIL held while waiting).
+    The loop stops reading the program while :meth:`congested` (more than ``high_water``
+    bytes wait); ``wake`` is called when the backlog has gone down to ``low_water``, or on
+    an error.
+    """
+
+    def __init__(self, fd: int, direct_fd: Optional[int], wake: Callable[[], None], *,
+                 high_water: int, low_water: int) -> None:
+        self.fd = fd
+        self.direct_fd = direct_fd
+        self._direct_error: Optional[OSError] = None
+        self._worker: QueueWorker[bytes] = QueueWorker(
+            "asciinema-terminal", self._drain, wake, high_water=high_water, low_water=low_water
+        )
+        self._worker.start()
+
+    @property
+    def error(self) -> Optional[OSError]:
+        """Why the terminal can't be written any more, or None."""
+        if self._direct_error is not None:
+            return self._direct_error
+        e = self._worker.error
+        if e is None or isinstance(e, OSError):
+            return e
+        return OSError(0, str(e) or type(e).__name__)
+
+    def write(self, data: bytes) -> None:
+        worker = self._worker
+        if self._direct_error is not None or worker.error is not None or worker.closing:
+            return
+        if self.direct_fd is not None and worker.idle:
+            try:
+                n = os.write(self.direct_fd, data)
+            except BlockingIOError:
+                n = 0
+            except OSError as e:
+                self._direct_error = e
+                return
+            if n == len(data):
+                return
+            data = data[n:]
+        worker.put(data, len(data))
+
+    def backlog(self) -> int:
+        return self._worker.backlog()
+
+    def congested(self) -> bool:
+        return self._worker.congested()
+
+    def close(self, timeout: float) -> bool:
+        """Write what is queued, waiting up to ``timeout`` seconds; False if it didn't finish."""
+        return self._worker.close(timeout)
+
+    def _drain(self, chunks: Deque[bytes]) -> int:
+        parts: List[Buffer] = []
+        while chunks and len(parts) < _MAX_PARTS:
+            parts.append(chunks.popleft())
+        return writev_all(self.fd, parts)

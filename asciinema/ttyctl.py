@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
-from typing import Iterator, List, Optional, Tuple
+from typing import Any, Iterator, List, Optional, Tuple
 
 DEFAULT_SIZE = (80, 24)
 
@@ -41,7 +41,7 @@ def set_size(fd: int, cols: int, rows: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
 
-def get_attrs(fd: int) -> Optional[List[object]]:
+def get_attrs(fd: int) -> Optional[List[Any]]:
     """The termios attributes of ``fd`` (for restoring), or None if it is not a terminal."""
     try:
         import termios
@@ -51,7 +51,7 @@ def get_attrs(fd: int) -> Optional[List[object]]:
         return None
 
 
-def set_attrs(fd: int, attrs: List[object]) -> None:
+def set_attrs(fd: int, attrs: List[Any]) -> None:
     import termios
 
     try:

@@ -1,8 +1,9 @@
 """Shared fixtures.
 
-CLI tests use the ``cli`` fixture only, so the same tests run against the source tree
-(``python <repo>/asciinema``) and against the built archive (``--pyz asciinema.pyz`` or
-``ASCIINEMA_PYZ``). With ``--pyz`` only those CLI tests are collected.
+CLI tests live in tests/cli/ and in-process tests in tests/unit/. A test that runs the
+command line does so through the ``cli`` fixture (or ``cli_argv``), so the same tests run
+against the source tree (``python <repo>/asciinema``) and against the built archive
+(``--pyz asciinema.pyz`` or ``ASCIINEMA_PYZ``). With ``--pyz`` only those tests are collected.
 """
 
 from __future__ import annotations
@@ -16,8 +17,14 @@ from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Property tests check results, not speed: no time limit per example and no complaint about
+# slow generation, which a machine busy with other work would trip at random.
+settings.register_profile("busy-machine", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("busy-machine")
 CASTS = Path(__file__).resolve().parent / "casts"
 
 
@@ -67,6 +74,20 @@ def cli_env(tmp_path: Path) -> Dict[str, str]:
     env.pop("ASCIINEMA_SERVER_URL", None)
     env.pop("ASCIINEMA_API_URL", None)
     env["LC_ALL"] = "C.UTF-8"
+    return env
+
+
+@pytest.fixture
+def rec_env(cli_env: Dict[str, str], tmp_path: Path) -> Dict[str, str]:
+    """cli_env for recording a shell: a known shell, terminal and prompt, and no desktop
+    notifications."""
+    env = dict(cli_env)
+    env["SHELL"] = "/bin/sh"
+    env["TERM"] = "xterm-256color"
+    env["PS1"] = "$ "
+    config = tmp_path / "config"
+    config.mkdir(exist_ok=True)
+    (config / "config.toml").write_text("[notifications]\nenabled = false\n")
     return env
 
 

@@ -1,8 +1,12 @@
 """Run a command on a real pty that is its controlling terminal, and watch it.
 
-The parent keeps both ends: the master, read by a background thread that stamps every chunk
-with ``time.perf_counter()`` as it arrives, and the slave, so the terminal modes can be
-checked at any time (also after the child is gone). Every wait has a deadline.
+The test side keeps both ends of the pty: the master, read by a background thread that
+stamps every chunk with ``time.perf_counter()`` as it arrives (so the program never blocks
+on its terminal, whatever the test is doing), and the slave, so the terminal modes can be
+checked at any time, also after the program is gone. Like a terminal emulator, the reader
+answers the terminal probe (primary device attributes). Every wait has a deadline, and
+keys are sent one at a time, each waited for until the program read it, so tests hold on
+a machine where every core is busy.
 """
 
 from __future__ import annotations
@@ -13,14 +17,20 @@ import json
 import os
 import re
 import select
+import signal
 import struct
 import subprocess
 import termios
 import threading
 import time
+import warnings
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 Pattern = Union[bytes, "re.Pattern[bytes]"]
+
+#: what the reader writes back when the program asks for the primary device attributes
+VT220_REPLY = b"\x1b[?62;22c"
+_PROBE = b"\x1b[c"
 
 
 def _controlling_tty(fd: int):  # type: ignore[no-untyped-def]
@@ -30,116 +40,151 @@ def _controlling_tty(fd: int):  # type: ignore[no-untyped-def]
     return make
 
 
+def _winsize(cols: int, rows: int) -> bytes:
+    return struct.pack("HHHH", rows, cols, 0, 0)
+
+
 class PtyProc:
-    """``argv`` with stdin and stdout on a new pty (either may be replaced); stderr is a pipe."""
+    """``argv`` on a new pty of ``cols`` x ``rows``.
+
+    stdin, stdout and stderr are the pty unless given (a file descriptor or
+    ``subprocess.PIPE``); with ``stderr=subprocess.PIPE`` the ``stderr`` property has it once
+    the program exited. ``probe_reply`` is written back whenever the program sends the
+    terminal probe; None leaves the probe unanswered.
+    """
 
     def __init__(
         self,
         argv: Sequence[str],
         env: Optional[Dict[str, str]] = None,
         cwd: Optional[str] = None,
-        size: Tuple[int, int] = (80, 24),
-        stdout: Optional[int] = None,
+        cols: int = 80,
+        rows: int = 24,
         stdin: Optional[int] = None,
+        stdout: Optional[int] = None,
+        stderr: Optional[int] = None,
+        probe_reply: Optional[bytes] = VT220_REPLY,
     ) -> None:
         self.master, self.slave = os.openpty()
-        fcntl.ioctl(self.slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
+        fcntl.ioctl(self.slave, termios.TIOCSWINSZ, _winsize(cols, rows))
         self.initial_attrs = termios.tcgetattr(self.slave)
-        self.chunks: List[Tuple[float, bytes]] = []
-        self._lock = threading.Lock()
+        self._final_attrs: Optional[list] = None
+        self.probe_reply = probe_reply
+        self.probes = 0
+        self._buf = bytearray()
+        self._ends: List[int] = []  # end offset of each chunk in _buf
+        self._stamps: List[float] = []  # its arrival time
+        self._cond = threading.Condition()
         self._stop = False
-        self.started = time.perf_counter()
-        self.proc = subprocess.Popen(
-            list(argv),
-            stdin=self.slave if stdin is None else stdin,
-            stdout=self.slave if stdout is None else stdout,
-            stderr=subprocess.PIPE,
-            env=env,
-            cwd=cwd,
-            start_new_session=True,
-            preexec_fn=_controlling_tty(0 if stdin is None else 1),
-        )
+        self._stderr: Optional[bytes] = None
+        os.set_blocking(self.master, False)
+        with warnings.catch_warnings():
+            # other tests may have left threads running; the child only execs
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self.proc = subprocess.Popen(
+                list(argv),
+                stdin=self.slave if stdin is None else stdin,
+                stdout=self.slave if stdout is None else stdout,
+                stderr=self.slave if stderr is None else stderr,
+                env=env,
+                cwd=cwd,
+                start_new_session=True,
+                preexec_fn=_controlling_tty(0 if stdin is None else 1),
+            )
         self._reader = threading.Thread(target=self._read_loop, daemon=True)
         self._reader.start()
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
 
     # -- reading -------------------------------------------------------------------------
 
     def _read_loop(self) -> None:
+        tail = b""
         while not self._stop:
             try:
                 ready, _, _ = select.select([self.master], [], [], 0.05)
                 if not ready:
                     continue
                 data = os.read(self.master, 1 << 16)
-            except OSError:
-                return
+            except BlockingIOError:
+                continue
+            except OSError:  # EIO: the slave is closed and everything was read
+                break
             if not data:
-                return
+                break
             stamp = time.perf_counter()
-            with self._lock:
-                self.chunks.append((stamp, data))
+            probes = (tail + data).count(_PROBE)
+            tail = data[-(len(_PROBE) - 1):]
+            if probes:
+                self.probes += probes
+                if self.probe_reply is not None:
+                    self._write_all(self.probe_reply * probes, 20.0)
+            with self._cond:
+                self._buf += data
+                self._ends.append(len(self._buf))
+                self._stamps.append(stamp)
+                self._cond.notify_all()
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
 
     @property
     def output(self) -> bytes:
-        with self._lock:
-            return b"".join(c for _, c in self.chunks)
+        with self._cond:
+            return bytes(self._buf)
 
-    def expect(self, pattern: Pattern, timeout: float = 10.0) -> float:
-        """Wait until the output matches; returns the arrival time of the completing chunk."""
+    def _match_end(self, pattern: Pattern, start: int) -> Optional[int]:
+        if isinstance(pattern, bytes):
+            pos = self._buf.find(pattern, start)
+            return None if pos < 0 else pos + len(pattern)
+        mt = pattern.search(self._buf, start)
+        return None if mt is None else mt.end()
+
+    def _stamp_at(self, end: int) -> float:
+        return self._stamps[bisect.bisect_left(self._ends, end)]
+
+    def expect(self, pattern: Pattern, timeout: float = 30.0, start: int = 0) -> float:
+        """Wait until the output from offset ``start`` matches; returns the arrival time of
+        the chunk that completed the match."""
         deadline = time.monotonic() + timeout
-        while True:
-            found = self.time_of(pattern)
-            if found is not None:
-                return found
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {pattern!r}; output so far: {self.output[-2000:]!r}")
-            time.sleep(0.002)
+        with self._cond:
+            while True:
+                end = self._match_end(pattern, start)
+                if end is not None:
+                    return self._stamp_at(end)
+                left = deadline - time.monotonic()
+                if left <= 0 or (self._stop and self.proc.poll() is not None):
+                    break
+                self._cond.wait(min(left, 0.1))
+        raise AssertionError(f"timed out waiting for {pattern!r}; output so far: {self.output[-2000:]!r}")
 
     def time_of(self, pattern: Pattern, start: int = 0) -> Optional[float]:
         """Arrival time of the chunk completing the first match of ``pattern``, or None."""
-        with self._lock:
-            chunks = list(self.chunks)
-        data = b"".join(c for _, c in chunks)
-        if isinstance(pattern, bytes):
-            pos = data.find(pattern, start)
-            if pos < 0:
-                return None
-            end = pos + len(pattern)
-        else:
-            mt = pattern.search(data, start)
-            if mt is None:
-                return None
-            end = mt.end()
-        total = 0
-        for stamp, chunk in chunks:
-            total += len(chunk)
-            if total >= end:
-                return stamp
-        return None
+        with self._cond:
+            end = self._match_end(pattern, start)
+            return None if end is None else self._stamp_at(end)
 
     def arrivals(self, pattern: "re.Pattern[bytes]") -> List[Tuple[bytes, float]]:
         """Every match of ``pattern`` with the arrival time of the chunk that completed it."""
-        with self._lock:
-            chunks = list(self.chunks)
-        ends, stamps, total = [], [], 0
-        for stamp, chunk in chunks:
-            total += len(chunk)
-            ends.append(total)
-            stamps.append(stamp)
-        data = b"".join(c for _, c in chunks)
-        return [(mt.group(0), stamps[bisect.bisect_left(ends, mt.end())]) for mt in pattern.finditer(data)]
+        with self._cond:
+            return [(mt.group(0), self._stamp_at(mt.end())) for mt in pattern.finditer(self._buf)]
 
     # -- the terminal --------------------------------------------------------------------
 
     def attrs(self) -> list:
+        """The terminal modes now, or as the program left them once ``wait`` returned."""
+        if self._final_attrs is not None:
+            return self._final_attrs
         return termios.tcgetattr(self.slave)
 
     def is_raw(self) -> bool:
         lflag = self.attrs()[3]
         return not lflag & (termios.ECHO | termios.ICANON)
 
-    def wait_raw(self, timeout: float = 10.0) -> None:
-        """Wait until the child put the terminal in raw mode (keys sent earlier would be
+    def wait_raw(self, timeout: float = 30.0) -> None:
+        """Wait until the program put the terminal in raw mode (keys sent earlier would be
         echoed and line-buffered)."""
         deadline = time.monotonic() + timeout
         while not self.is_raw():
@@ -150,34 +195,93 @@ class PtyProc:
     def restored(self) -> bool:
         return self.attrs() == self.initial_attrs
 
-    def send(self, data: bytes) -> None:
-        os.write(self.master, data)
+    def resize(self, cols: int, rows: int) -> None:
+        fcntl.ioctl(self.slave, termios.TIOCSWINSZ, _winsize(cols, rows))
+        # the kernel signals the terminal's foreground group; the program may not lead it
+        try:
+            os.kill(self.pid, signal.SIGWINCH)
+        except ProcessLookupError:
+            pass
+
+    # -- writing -------------------------------------------------------------------------
+
+    def _write_all(self, data: bytes, timeout: float) -> None:
+        view = memoryview(data)
+        deadline = time.monotonic() + timeout
+        while view:
+            try:
+                view = view[os.write(self.master, view):]
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise AssertionError("timed out writing to the pty") from None
+                select.select([], [self.master], [], 0.05)
+
+    def send(self, data: bytes, timeout: float = 30.0) -> None:
+        """Type ``data`` (the reader drains the echo meanwhile)."""
+        self._write_all(data, timeout)
+
+    def unread(self) -> int:
+        """Bytes typed that the program has not read yet (raw mode only)."""
+        if self._final_attrs is not None:
+            return 0
+        buf = fcntl.ioctl(self.slave, termios.FIONREAD, b"\0\0\0\0")
+        return struct.unpack("i", buf)[0]
+
+    def send_key(self, key: bytes, timeout: float = 30.0) -> None:
+        """Type ``key`` and wait until the program has read it.
+
+        Players and recorders take a key only when it is the whole of one read, so a key
+        typed before the previous one was read would join it and neither would count; on a
+        busy machine the program may be slow to read. The kernel moves typed bytes to the
+        program's side a moment after the write, so a queue seen empty at once may not have
+        been filled yet: the wait ends when the queue is empty after having been seen full,
+        or after a grace time. Needs the terminal in raw mode (see ``wait_raw``).
+        """
+        self.send(key)
+        seen = False
+        grace = time.monotonic() + 0.2
+        deadline = time.monotonic() + timeout
+        while True:
+            left = self.unread()
+            if not left and (seen or time.monotonic() > grace or self.proc.poll() is not None):
+                return
+            seen = seen or bool(left)
+            if left and (time.monotonic() > deadline or self.proc.poll() is not None):
+                raise AssertionError(f"{key!r} was never read; output: {self.output[-2000:]!r}")
+            time.sleep(0.002)
 
     # -- the process ---------------------------------------------------------------------
 
+    def poll(self) -> Optional[int]:
+        return self.proc.poll()
+
     def wait(self, timeout: float = 30.0) -> int:
+        """Wait for the exit status, then for the rest of the output.
+
+        Our end of the slave is closed once the program is gone (its modes are kept for
+        ``attrs``), so the reader reads to the end of what was written and stops.
+        """
         try:
             code = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             self.kill()
-            raise AssertionError(f"process did not exit in {timeout}s; output: {self.output[-2000:]!r}")
-        # let the reader pick up what is left in the pty
-        deadline = time.monotonic() + 2
-        last = -1
-        while time.monotonic() < deadline:
-            n = len(self.output)
-            if n == last:
-                break
-            last = n
-            time.sleep(0.05)
+            raise AssertionError(f"process did not exit in {timeout}s; output: {self.output[-2000:]!r}") from None
+        if self._final_attrs is None:
+            self._final_attrs = termios.tcgetattr(self.slave)
+            os.close(self.slave)
+            # a process the program left behind may hold the terminal open: no end then
+            self._reader.join(10)
         return code
 
     @property
     def stderr(self) -> bytes:
-        assert self.proc.stderr is not None
-        if self.proc.poll() is None:
-            raise AssertionError("stderr is read after the process exits")
-        return self.proc.stderr.read()
+        """What the program wrote to ``stderr=subprocess.PIPE``, once it exited."""
+        if self._stderr is None:
+            assert self.proc.stderr is not None, "stderr is on the pty"
+            if self.proc.poll() is None:
+                raise AssertionError("stderr is read after the process exits")
+            self._stderr = self.proc.stderr.read()
+        return self._stderr
 
     def kill(self) -> None:
         if self.proc.poll() is None:
@@ -188,19 +292,30 @@ class PtyProc:
         self.kill()
         self._stop = True
         self._reader.join(5)
-        for fd in (self.master, self.slave):
+        fds = [self.master] if self._final_attrs is not None else [self.master, self.slave]
+        for fd in fds:
             try:
                 os.close(fd)
             except OSError:
                 pass
-        if self.proc.stderr is not None:
-            self.proc.stderr.close()
+        for f in (self.proc.stdout, self.proc.stderr):
+            if f is not None:
+                f.close()
 
     def __enter__(self) -> "PtyProc":
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def child_pids(pid: int) -> List[int]:
+    """Direct children of ``pid`` (Linux /proc)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
 
 
 # -- recordings ---------------------------------------------------------------------------
@@ -232,11 +347,3 @@ def lateness(arrivals: Sequence[Tuple[float, float]]) -> Tuple[List[float], floa
     span_due = arrivals[-1][0] - arrivals[0][0]
     drift = (arrivals[-1][1] - arrivals[0][1]) - span_due
     return late, drift, span_due
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = min(len(ordered) - 1, max(0, int(round(q / 100 * (len(ordered) - 1)))))
-    return ordered[k]

@@ -18,12 +18,24 @@ from __future__ import annotations
 import json
 import re
 from itertools import chain, islice, repeat, starmap
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from json.encoder import encode_basestring
 from operator import le, mul
 from types import MappingProxyType
-from typing import BinaryIO, Dict, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import (
+    TYPE_CHECKING, Any, Callable, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union,
+)
 
 from asciinema.errors import FormatError
+
+if TYPE_CHECKING:  # a Protocol class costs start-up time; only the type checker needs this one
+    from typing import Protocol
+
+    class ByteReader(Protocol):
+        """What the decoders read: a binary file, or a stand-in with its ``readline`` and ``read``."""
+
+        def readline(self) -> bytes: ...
+
+        def read(self, size: int = -1, /) -> bytes: ...
 
 #: Event times at or above this many seconds (about 31,700 years) are refused: JSON can
 #: spell infinity as 1e999, and no recording is that long.
@@ -92,6 +104,8 @@ class Recording:
         self.last_time = 0
         self.last_size: Optional[Tuple[int, int]] = None
         self.batches: Iterator[Columns] = iter(())
+        #: where the decoder reports what it repaired (a ``!!!`` line unless replaced)
+        self.warn: Callable[[str], None] = _print_warning
 
     def set_batches(self, batches: Iterator[Columns]) -> "Recording":
         self.batches = batches
@@ -102,11 +116,24 @@ class Recording:
         """The events one by one (shares the single pass with :attr:`batches`)."""
         # Zipping each batch's columns and chaining them runs in C, so iterating events
         # costs next to nothing on top of decoding.
-        return chain.from_iterable(starmap(zip, self.batches))  # type: ignore[arg-type]
+        return chain.from_iterable(starmap(zip, self.batches))
+
+
+def _print_warning(message: str) -> None:
+    from asciinema import status
+
+    status.warning(message)
 
 
 _SIZE_RE = re.compile(r"(\d+)x(\d+)\Z")
-_COLOR_RE = re.compile(r"#[0-9a-fA-F]{6}\Z")
+
+
+def shown_value(value: object) -> str:
+    """A value from a file, as shown in a message: a repr cut short (strings of megabytes and
+    arrays nested a thousand deep are valid JSON)."""
+    import reprlib
+
+    return reprlib.repr(value)
 
 
 def parse_size(data: str) -> Tuple[int, int]:
@@ -115,62 +142,57 @@ def parse_size(data: str) -> Tuple[int, int]:
     if m is None:
         if "x" not in data:
             raise ValueError("invalid size value in resize event")
-        cols, _, rows = data.partition("x")
-        if not cols.isdigit() or int(cols) > 65535:
-            raise ValueError(f"invalid cols value in resize event: {cols!r}")
-        raise ValueError(f"invalid rows value in resize event: {rows!r}")
+        cols_text, _, rows_text = data.partition("x")
+        if not cols_text.isdigit() or int(cols_text) > 65535:
+            raise ValueError(f"invalid cols value in resize event: {shown_value(cols_text)}")
+        raise ValueError(f"invalid rows value in resize event: {shown_value(rows_text)}")
     cols, rows = int(m.group(1)), int(m.group(2))
     if cols > 65535:
-        raise ValueError(f"invalid cols value in resize event: {m.group(1)!r}")
+        raise ValueError(f"invalid cols value in resize event: {shown_value(m.group(1))}")
     if rows > 65535:
-        raise ValueError(f"invalid rows value in resize event: {m.group(2)!r}")
+        raise ValueError(f"invalid rows value in resize event: {shown_value(m.group(2))}")
     return cols, rows
-
-
-def parse_theme(value: object) -> Optional[Theme]:
-    """A header ``theme`` object (v2 or v3) to a :class:`Theme`; ValueError when malformed."""
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise ValueError("theme must be an object")
-    fg, bg, palette = value.get("fg"), value.get("bg"), value.get("palette")
-    colors = palette.split(":") if isinstance(palette, str) else None
-    for c in [fg, bg] + (colors or []):
-        if not isinstance(c, str) or _COLOR_RE.match(c) is None:
-            raise ValueError(f"invalid theme colour: {c!r}")
-    if colors is None or len(colors) not in (8, 16):
-        raise ValueError("theme palette must have 8 or 16 colours")
-    if len(colors) == 8:
-        colors = colors * 2
-    return Theme(fg.lower(), bg.lower(), tuple(c.lower() for c in colors))  # type: ignore[union-attr]
-
-
-def common_header_fields(header: Header) -> Dict[str, object]:
-    """The optional header fields v2 and v3 share, in the order both write them."""
-    fields: Dict[str, object] = {}
-    if header.timestamp is not None:
-        fields["timestamp"] = header.timestamp
-    if header.idle_time_limit is not None:
-        fields["idle_time_limit"] = header.idle_time_limit
-    if header.command is not None:
-        fields["command"] = header.command
-    if header.title is not None:
-        fields["title"] = header.title
-    if header.env:
-        fields["env"] = header.env
-    return fields
 
 
 def reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not a valid number")
 
 
-def json_loads(data: bytes) -> object:
-    """json.loads that refuses NaN and Infinity, which are not JSON."""
-    return json.loads(data, parse_constant=reject_constant)
+def json_loads(data: Union[bytes, str]) -> object:
+    """json.loads that refuses NaN and Infinity, which are not JSON.
+
+    Nesting deeper than the interpreter's recursion limit is a JSONDecodeError like any
+    other, with the place where the nesting went too deep.
+    """
+    try:
+        return json.loads(data, parse_constant=reject_constant)
+    except RecursionError:
+        pass
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    raise json.JSONDecodeError("too deeply nested", text, _too_deep(text)) from None
 
 
-def open_recording(stream: BinaryIO, name: str) -> Recording:
+#: strings (skipped whole) and brackets, for finding where nesting goes too deep
+_NESTING_RE = re.compile(r'"(?:[^"\\]|\\.)*"|[\[{]|[\]}]')
+#: nesting past this depth is where a document is blamed; no asciicast goes past 4
+_DEEP = 100
+
+
+def _too_deep(text: str) -> int:
+    """Where the nesting of brackets in ``text`` first gets deeper than :data:`_DEEP` (or 0)."""
+    depth = 0
+    for m in _NESTING_RE.finditer(text):
+        c = m.group()
+        if c in "[{":
+            depth += 1
+            if depth > _DEEP:
+                return m.start()
+        elif c in "]}":
+            depth -= 1
+    return 0
+
+
+def open_recording(stream: ByteReader, name: str) -> Recording:
     """Sniff the asciicast version of ``stream`` and decode its header.
 
     ``name`` is used in error messages (``<name>:<line>: <problem>``). Event errors are
@@ -183,7 +205,13 @@ def open_recording(stream: BinaryIO, name: str) -> Recording:
         raise FormatError(f"{name}: empty file")
     try:
         obj = json_loads(first)
-    except (ValueError, UnicodeDecodeError):
+    except UnicodeDecodeError:
+        # a title or env value typed in another encoding: the header is read, with U+FFFD there
+        try:
+            obj = json_loads(first.decode("utf-8", "replace"))
+        except ValueError:
+            obj = None
+    except ValueError:
         obj = None
     if isinstance(obj, dict):
         version = obj.get("version")
@@ -192,7 +220,7 @@ def open_recording(stream: BinaryIO, name: str) -> Recording:
         if version == 2:
             return v2.decode(obj, stream, name)
         if version not in (1, None):
-            raise FormatError(f"{name}:1: unsupported asciicast version: {version!r}")
+            raise FormatError(f"{name}:1: unsupported asciicast version: {shown_value(version)}")
     rest = first + stream.read()
     if not rest.strip():
         raise FormatError(f"{name}: empty file")
@@ -203,12 +231,14 @@ def line_error(name: str, lineno: int, message: str) -> FormatError:
     return FormatError(f"{name}:{lineno}: {message}")
 
 
-Rows = List[object]
+#: decoded JSON lines, of any shape until :func:`_row_columns` checks them (duck-typed: a
+#: row without ``len()`` is a TypeError there)
+Rows = List[Any]
 
 _READ_SIZE = 1 << 16
 
 
-def _blocks(stream: BinaryIO) -> Iterator[bytes]:
+def _blocks(stream: ByteReader) -> Iterator[bytes]:
     """Blocks of whole lines (each ending with a newline) read from ``stream``.
 
     ``read1`` returns what a pipe has now, so a recording still being written (``tail -f``)
@@ -229,7 +259,7 @@ def _blocks(stream: BinaryIO) -> Iterator[bytes]:
             pending.append(chunk)
             continue
         if pending:
-            pending.append(memoryview(chunk)[:cut])  # type: ignore[arg-type]
+            pending.append(memoryview(chunk)[:cut])
             yield b"".join(pending)
         else:
             yield chunk if cut == len(chunk) else chunk[:cut]
@@ -242,10 +272,10 @@ def _blocks(stream: BinaryIO) -> Iterator[bytes]:
 #: running on into the next line.
 _LINE_JOIN = b",\tnull,"
 
-Block = Tuple[int, Optional[List[int]], Sequence[object], Sequence[str], Sequence[str]]
+Block = Tuple[int, Optional[List[int]], Sequence[float], Sequence[str], Sequence[str]]
 
 
-def event_columns(stream: BinaryIO, name: str, first_lineno: int, comments: bool, what: str) -> Iterator[Block]:
+def event_columns(stream: ByteReader, name: str, first_lineno: int, comments: bool, what: str) -> Iterator[Block]:
     """Decode and check the event lines of a v2/v3 file, a block of lines at a time.
 
     Yields ``(start, linenos, times, codes, datas)`` for the non-blank lines of each block:
@@ -267,7 +297,7 @@ def event_columns(stream: BinaryIO, name: str, first_lineno: int, comments: bool
         lineno += block.count(b"\n")
 
 
-def _flat_columns(block: bytes) -> Optional[Tuple[List[object], List[str], List[str]]]:
+def _flat_columns(block: bytes) -> Optional[Tuple[List[float], List[str], List[str]]]:
     """The checked columns of a block of ``[time, code, data]`` lines, or None.
 
     The lines are joined by :data:`_LINE_JOIN` into one flat array and decoded at once,
@@ -286,24 +316,26 @@ def _flat_columns(block: bytes) -> Optional[Tuple[List[object], List[str], List[
         flat = json_loads(joined)
     except (ValueError, UnicodeDecodeError):
         return None
+    assert isinstance(flat, list)  # the text is one JSON array: it starts with [ and ends with ]
     n = (len(joined) - len(block) + 1) // (len(_LINE_JOIN) - 3) + 1  # lines: each join grew the text
-    if len(flat) != 4 * n - 1 or flat[3::4].count(None) != n - 1:  # type: ignore[index,union-attr]
+    if len(flat) != 4 * n - 1 or flat[3::4].count(None) != n - 1:
         return None
-    times, codes, datas = flat[0::4], flat[1::4], flat[2::4]  # type: ignore[index]
+    times, codes, datas = flat[0::4], flat[1::4], flat[2::4]
     return (times, codes, datas) if _columns_ok(times, codes, datas) else None
 
 
-def _columns_ok(times: Sequence[object], codes: Sequence[object], datas: Sequence[object]) -> bool:
+def _columns_ok(times: Sequence[Any], codes: Sequence[Any], datas: Sequence[Any]) -> bool:
     """Whether every time is a number in range, every code a non-empty string, every data a string.
 
     One C-level pass per check over each column (bool, a subclass of int, is refused by
-    comparing types exactly).
+    comparing types exactly). The columns hold decoded JSON values of any type: the checks
+    run in order, so ``min`` and ``max`` see numbers only.
     """
     try:
         return (
             set(map(type, times)) <= _NUMBER_TYPES
-            and min(times) >= 0  # type: ignore[type-var,operator]
-            and max(times) < MAX_TIME  # type: ignore[type-var,operator]
+            and min(times) >= 0
+            and max(times) < MAX_TIME
             and _codes_ok(codes)
             and set(map(type, datas)) == {str}
         )
@@ -330,7 +362,8 @@ def _decode_lines(block: bytes, name: str, start: int, comments: bool) -> Tuple[
         except UnicodeDecodeError as e:
             raise line_error(name, start + k, f"invalid UTF-8: {e.reason}") from None
         except ValueError as e:
-            raise line_error(name, start + k, f"invalid JSON: {_json_reason(e)}") from None
+            lead = len(line) - len(line.lstrip())
+            raise line_error(name, start + k, f"invalid JSON: {json_reason(e, start + k - 1, lead)}") from None
         linenos.append(start + k)
     return rows, linenos
 
@@ -340,7 +373,7 @@ _NUMBER_TYPES = {int, float}
 
 def _row_columns(
     rows: Rows, name: str, linenos: List[int], what: str
-) -> Tuple[Sequence[object], Sequence[str], Sequence[str]]:
+) -> Tuple[Sequence[float], Sequence[str], Sequence[str]]:
     """Check that every row is ``[time, code, data]`` and split them into three columns.
 
     The checks run over whole columns; only a failing block is walked row by row to name
@@ -350,8 +383,8 @@ def _row_columns(
         return (), (), ()
     try:
         # A dict or a string of length 3 gives a non-number time, anything without len() a TypeError.
-        if set(map(len, rows)) == {3}:  # type: ignore[arg-type]
-            times, codes, datas = zip(*rows)  # type: ignore[call-overload]
+        if set(map(len, rows)) == {3}:
+            times, codes, datas = zip(*rows)
             if _columns_ok(times, codes, datas):
                 return times, codes, datas
     except TypeError:
@@ -373,9 +406,9 @@ def round_us(times: Sequence[object]) -> List[int]:
     ``float.__round__`` and sends the batch the generic way.
     """
     try:
-        return list(map(float.__round__, map(mul, times, repeat(1000000))))  # type: ignore[arg-type]
+        return list(map(float.__round__, map(mul, times, repeat(1000000))))
     except TypeError:
-        return [round(t * 1000000) for t in times]  # type: ignore[operator]
+        return [round(t * 1000000) for t in times]  # type: ignore[operator]  # not numbers: the TypeError is the check
 
 
 def first_decrease(values: List[int], previous: int) -> Optional[int]:
@@ -390,9 +423,16 @@ def first_decrease(values: List[int], previous: int) -> Optional[int]:
     return None
 
 
-def _json_reason(e: ValueError) -> str:
-    msg = getattr(e, "msg", None)
-    return msg if msg else str(e)
+def json_reason(e: ValueError, lines_before: int = 0, lead: int = 0) -> str:
+    """The whole message of a JSON error, its position counted in the file.
+
+    ``lines_before``: lines of the file before the decoded text; ``lead``: characters cut
+    from the start of the text's first line.
+    """
+    if not isinstance(e, json.JSONDecodeError):
+        return str(e)  # NaN and Infinity: no position
+    column = e.colno + (lead if e.lineno == 1 else 0)
+    return f"{e.msg}: line {e.lineno + lines_before} column {column}"
 
 
 def row_error(name: str, lineno: int, row: object, what: str) -> Optional[FormatError]:
@@ -417,8 +457,8 @@ def row_error(name: str, lineno: int, row: object, what: str) -> Optional[Format
 
 def check_special_events(
     recording: Recording, name: str, start: int, linenos: Optional[List[int]],
-    codes: Tuple[str, ...], datas: Tuple[str, ...], exits: bool,
-) -> Tuple[str, ...]:
+    codes: Sequence[str], datas: Sequence[str], exits: bool,
+) -> Sequence[str]:
     """Validate the rare ``r`` (and, for v3, ``x``) events of a block; track the last size."""
     if RESIZE not in codes and not (exits and EXIT in codes):
         return datas
@@ -434,7 +474,7 @@ def check_special_events(
                 fixed[k] = str(int(datas[k].strip()))
             except ValueError:
                 lineno = linenos[k] if linenos else start + k
-                raise line_error(name, lineno, f"invalid exit status: {datas[k]!r}") from None
+                raise line_error(name, lineno, f"invalid exit status: {shown_value(datas[k])}") from None
     return tuple(fixed)
 
 
@@ -599,4 +639,5 @@ def chunk_columns(events: Iterable[Event], size: int = 4096) -> Iterator[Columns
         chunk = list(islice(it, size))
         if not chunk:
             return
-        yield tuple(zip(*chunk))  # type: ignore[misc]
+        times, codes, datas = zip(*chunk)
+        yield times, codes, datas

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from math import floor
 from typing import List
 
-from asciinema.asciicast import MAX_TIME, OUTPUT, Event, Header, Recording, json_loads, make_event
-from asciinema.asciicast.v2 import _decode_env, _optional
+from asciinema.asciicast import MAX_TIME, OUTPUT, Event, Header, Recording, json_loads, json_reason, make_event
+from asciinema.asciicast.header import decode_env, optional_text
 from asciinema.errors import FormatError
 
 _NOT_ASCIICAST = "not a v1, v2 or v3 asciicast file"
@@ -19,7 +20,7 @@ def decode(content: bytes, name: str) -> Recording:
     except ValueError as e:
         lineno = getattr(e, "lineno", None)
         where = f"{name}:{lineno}" if lineno else name
-        raise FormatError(f"{where}: invalid JSON ({getattr(e, 'msg', e)}): {_NOT_ASCIICAST}") from None
+        raise FormatError(f"{where}: invalid JSON: {json_reason(e)}: {_NOT_ASCIICAST}") from None
     if not isinstance(obj, dict) or obj.get("version") != 1:
         raise FormatError(f"{name}:1: {_NOT_ASCIICAST}")
     width, height, stdout = obj.get("width"), obj.get("height"), obj.get("stdout")
@@ -27,37 +28,49 @@ def decode(content: bytes, name: str) -> Recording:
         raise FormatError(f"{name}: asciicast v1 needs positive integer width and height")
     if not isinstance(stdout, list):
         raise FormatError(f"{name}: asciicast v1 needs a stdout array")
-    env = _decode_env(obj.get("env"), name)
+    env = decode_env(obj.get("env"), name)
     header = Header(
         cols=width,
         rows=height,
         term_type=env.get("TERM"),
-        command=_optional(obj, "command", str, name),  # type: ignore[arg-type]
-        title=_optional(obj, "title", str, name),  # type: ignore[arg-type]
+        command=optional_text(obj, "command", name),
+        title=optional_text(obj, "title", name),
         env=env,
     )
     recording = Recording(1, header)
-    events = _events(stdout, name)
-    if events:
-        recording.last_time = events[-1][0]
-    return recording.set_batches(iter([tuple(map(list, zip(*events)))] if events else []))  # type: ignore[list-item]
+    events = _events(stdout, name, recording)
+    if not events:
+        return recording
+    recording.last_time = events[-1][0]
+    times, codes, datas = map(list, zip(*events))
+    return recording.set_batches(iter([(times, codes, datas)]))
 
 
-def _events(stdout: List[object], name: str) -> List[Event]:
+def _events(stdout: List[object], name: str, recording: Recording) -> List[Event]:
     # Validated up front: the whole document is in memory already, and a v1 error found
     # half-way through a conversion would leave a partial output behind.
     events = []
-    now = 0
+    now = 0  # the sum of the delays so far
+    time = 0  # the time of the event before: that sum, but never going backwards
+    warned = False
     for k, frame in enumerate(stdout):
         if (
             not isinstance(frame, list)
             or len(frame) != 2
             or isinstance(frame[0], bool)
             or not isinstance(frame[0], (int, float))
-            or not 0 <= frame[0] < MAX_TIME
+            or not -MAX_TIME < frame[0] < MAX_TIME
             or not isinstance(frame[1], str)
         ):
-            raise FormatError(f"{name}: stdout frame {k + 1} must be [delay, text] with a non-negative delay")
-        now += int(frame[0] * 1000000 + 0.5)
-        events.append(make_event(now, OUTPUT, frame[1]))
+            raise FormatError(f"{name}: stdout frame {k + 1} must be [delay, text]")
+        now += floor(frame[0] * 1000000 + 0.5)
+        if now >= time:
+            time = now
+        elif not warned:
+            warned = True
+            recording.warn(
+                f"{name}: stdout frame {k + 1} has a negative delay ({frame[0]});"
+                " such frames are moved to the time of the one before them"
+            )
+        events.append(make_event(time, OUTPUT, frame[1]))
     return events

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_left
-from itertools import islice, repeat, starmap
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from itertools import accumulate, islice, repeat, starmap
+from json.encoder import encode_basestring
 from operator import add, floordiv, le, mod, truediv
-from typing import Any, BinaryIO, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Union
 
 from asciinema.asciicast import (
-    common_header_fields,
     Columns,
-    MAX_TIME,
     Event,
     Header,
     Recording,
@@ -25,8 +23,6 @@ from asciinema.asciicast import (
     event_columns,
     first_decrease,
     round_us,
-    line_error,
-    parse_theme,
     quote_code,
     chunk_columns,
     event_lines,
@@ -38,90 +34,74 @@ from asciinema.asciicast import (
     single_code,
     event_lines_utf8,
 )
+from asciinema.asciicast.header import (
+    common_header_fields,
+    decode_env,
+    decode_theme,
+    optional_timestamp,
+    optional_seconds,
+    optional_text,
+    theme_object,
+)
 from asciinema.errors import FormatError
+
+if TYPE_CHECKING:
+    from asciinema.asciicast import ByteReader
 
 _dumps = json.dumps
 
 
-def decode(obj: Dict[str, object], stream: BinaryIO, name: str) -> Recording:
+def decode(obj: Dict[str, object], stream: ByteReader, name: str) -> Recording:
     recording = Recording(2, _decode_header(obj, name))
     return recording.set_batches(_batches(stream, name, recording))
 
 
-def _positive_int(value: object) -> bool:
-    return type(value) is int and value > 0
-
-
 def _decode_header(obj: Dict[str, object], name: str) -> Header:
     width, height = obj.get("width"), obj.get("height")
-    if not _positive_int(width) or not _positive_int(height):
+    if type(width) is not int or type(height) is not int or width <= 0 or height <= 0:
         raise FormatError(f"{name}:1: asciicast v2 header needs positive integer width and height")
-    env = _decode_env(obj.get("env"), name)
-    try:
-        theme = parse_theme(obj.get("theme"))
-    except ValueError as e:
-        raise FormatError(f"{name}:1: {e}") from None
+    env = decode_env(obj.get("env"), name)
     return Header(
-        cols=width,  # type: ignore[arg-type]
-        rows=height,  # type: ignore[arg-type]
+        cols=width,
+        rows=height,
         term_type=env.get("TERM"),
-        theme=theme,
-        timestamp=_optional(obj, "timestamp", int, name),
-        idle_time_limit=_optional_float(obj, "idle_time_limit", name),
-        command=_optional(obj, "command", str, name),
-        title=_optional(obj, "title", str, name),
+        theme=decode_theme(obj.get("theme"), name),
+        timestamp=optional_timestamp(obj, name),
+        idle_time_limit=optional_seconds(obj, "idle_time_limit", name),
+        command=optional_text(obj, "command", name),
+        title=optional_text(obj, "title", name),
         env=env,
     )
 
 
-def _decode_env(value: object, name: str) -> Dict[str, str]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise FormatError(f"{name}:1: header env must be an object")
-    # asciinema 2.x wrote null for unset variables (SHELL in a cron job); they are dropped.
-    env = {}
-    for k, v in value.items():
-        if v is None:
-            continue
-        if not isinstance(v, str):
-            raise FormatError(f"{name}:1: header env value of {k} must be a string")
-        env[k] = v
-    return env
-
-
-def _optional(obj: Dict[str, object], key: str, kind: type, name: str) -> Optional[object]:
-    value = obj.get(key)
-    if value is None:
-        return None
-    if type(value) is not kind:
-        raise FormatError(f"{name}:1: header {key} must be a {'string' if kind is str else 'number'}")
-    return value
-
-
-def _optional_float(obj: Dict[str, object], key: str, name: str) -> Optional[float]:
-    value = obj.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < MAX_TIME:
-        raise FormatError(f"{name}:1: header {key} must be a non-negative number")
-    return float(value)
-
-
-def _batches(stream: BinaryIO, name: str, recording: Recording) -> Iterator[Columns]:
+def _batches(stream: ByteReader, name: str, recording: Recording) -> Iterator[Columns]:
     prev = 0
+    warned = False
     for start, linenos, times, codes, datas in event_columns(stream, name, 2, False, "asciicast v2"):
         if not times:
             continue
         us = round_us(times)
         bad = first_decrease(us, prev)
         if bad is not None:
-            lineno = linenos[bad] if linenos else start + bad
-            before = us[bad - 1] if bad else prev
-            raise line_error(name, lineno, f"event time goes backwards ({times[bad]} after {before / 1e6})")
+            us = _clamp(us, prev)
+            if not warned:
+                warned = True
+                lineno = linenos[bad] if linenos else start + bad
+                before = us[bad - 1] if bad else prev
+                recording.warn(
+                    f"{name}:{lineno}: event time goes backwards ({times[bad]} after {before / 1e6});"
+                    " such events are moved to the time of the one before them"
+                )
         prev = recording.last_time = us[-1]
         datas = check_special_events(recording, name, start, linenos, codes, datas, exits=False)
         yield us, codes, datas
+
+
+def _clamp(us: List[int], prev: int) -> List[int]:
+    """Times that go backwards raised to the time before them, as asciinema 2.x plays them."""
+    clamped = list(accumulate(us, max, initial=prev))
+    del clamped[0]
+    return clamped
 
 
 def format_time(us: int) -> str:
@@ -221,7 +201,7 @@ def _seconds(ms: List[int], second: Any) -> Iterable[Any]:
 
 def _lines(times: Sequence[int], codes: Sequence[str], datas: Sequence[str]) -> str:
     if min(times) >= 0:
-        return joined_lines(line_heads(times, codes), datas)  # type: ignore[arg-type]
+        return joined_lines(line_heads(times, codes), datas)  # type: ignore[arg-type]  # a list for times >= 0
     return event_lines(map(format_time, times), codes, datas)  # only from a hand-made stream
 
 
@@ -245,8 +225,7 @@ class Encoder:
         obj: Dict[str, object] = {"version": 2, "width": header.cols, "height": header.rows}
         obj.update(common_header_fields(header))
         if header.theme is not None:
-            t = header.theme
-            obj["theme"] = {"fg": t.fg, "bg": t.bg, "palette": ":".join(t.palette)}
+            obj["theme"] = theme_object(header.theme)
         return _dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n"
 
     def event(self, event: Event) -> str:
@@ -272,7 +251,7 @@ class Encoder:
         if min(times) >= 0:
             heads = line_heads(times, codes, quoted=True)
             data = None if heads is None else joined_data(datas)
-            lines = None if data is None else quoted_lines(heads, data)  # type: ignore[arg-type]
+            lines = None if data is None else quoted_lines(heads, data)  # type: ignore[arg-type]  # heads is set when data is
             if lines is not None:
                 return lines
         return _lines(times, codes, as_text(datas)).encode("utf-8", "replace")

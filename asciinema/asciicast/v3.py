@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 from itertools import accumulate, starmap
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from json.encoder import encode_basestring
 from operator import sub
-from typing import Any, BinaryIO, Dict, Iterable, Iterator, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from asciinema.asciicast import (
-    common_header_fields,
     Columns,
     Event,
     Header,
@@ -22,7 +21,6 @@ from asciinema.asciicast import (
     check_special_events,
     event_columns,
     round_us,
-    parse_theme,
     quote_code,
     chunk_columns,
     event_lines,
@@ -33,13 +31,24 @@ from asciinema.asciicast import (
     single_code,
     event_lines_utf8,
 )
-from asciinema.asciicast.v2 import _optional, _optional_float
+from asciinema.asciicast.header import (
+    common_header_fields,
+    decode_env,
+    decode_theme,
+    optional_timestamp,
+    optional_seconds,
+    optional_text,
+    theme_object,
+)
 from asciinema.errors import FormatError
+
+if TYPE_CHECKING:
+    from asciinema.asciicast import ByteReader
 
 _dumps = json.dumps
 
 
-def decode(obj: Dict[str, object], stream: BinaryIO, name: str) -> Recording:
+def decode(obj: Dict[str, object], stream: ByteReader, name: str) -> Recording:
     recording = Recording(3, _decode_header(obj, name))
     return recording.set_batches(_batches(stream, name, recording))
 
@@ -54,25 +63,21 @@ def _decode_header(obj: Dict[str, object], name: str) -> Header:
     env = obj.get("env") or {}
     if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
         raise FormatError(f"{name}:1: header env must map names to strings")
-    try:
-        theme = parse_theme(term.get("theme"))
-    except ValueError as e:
-        raise FormatError(f"{name}:1: {e}") from None
     return Header(
         cols=cols,
         rows=rows,
-        term_type=_optional(term, "type", str, name),  # type: ignore[arg-type]
-        term_version=_optional(term, "version", str, name),  # type: ignore[arg-type]
-        theme=theme,
-        timestamp=_optional(obj, "timestamp", int, name),  # type: ignore[arg-type]
-        idle_time_limit=_optional_float(obj, "idle_time_limit", name),
-        command=_optional(obj, "command", str, name),  # type: ignore[arg-type]
-        title=_optional(obj, "title", str, name),  # type: ignore[arg-type]
-        env=dict(env),
+        term_type=optional_text(term, "type", name),
+        term_version=optional_text(term, "version", name),
+        theme=decode_theme(term.get("theme"), name),
+        timestamp=optional_timestamp(obj, name),
+        idle_time_limit=optional_seconds(obj, "idle_time_limit", name),
+        command=optional_text(obj, "command", name),
+        title=optional_text(obj, "title", name),
+        env=decode_env(env, name),
     )
 
 
-def _batches(stream: BinaryIO, name: str, recording: Recording) -> Iterator[Columns]:
+def _batches(stream: ByteReader, name: str, recording: Recording) -> Iterator[Columns]:
     now = 0
     for start, linenos, times, codes, datas in event_columns(stream, name, 2, True, "asciicast v3"):
         if not times:
@@ -149,13 +154,12 @@ class Encoder:
         if header.term_version is not None:
             term["version"] = header.term_version
         if header.theme is not None:
-            t = header.theme
-            term["theme"] = {"fg": t.fg, "bg": t.bg, "palette": ":".join(t.palette)}
+            term["theme"] = theme_object(header.theme)
         obj: Dict[str, object] = {"version": 3, "term": term}
         obj.update(common_header_fields(header))
         return _dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n"
 
-    def event(self, event: Event) -> str:
+    def event(self, event: Tuple[int, str, str]) -> str:  # an Event, or the plain tuple of a batch
         t, code, data = event
         ms = (t + self.time_offset + 500) // 1000
         interval = max(ms - self.prev_ms, 0)
@@ -181,7 +185,7 @@ class Encoder:
         if intervals is not None:
             heads = _line_heads(intervals, codes, quoted=True)
             data = None if heads is None else joined_data(datas)
-            lines = None if data is None else quoted_lines(heads, data)  # type: ignore[arg-type]
+            lines = None if data is None else quoted_lines(heads, data)  # type: ignore[arg-type]  # heads is set when data is
             if lines is not None:
                 return lines
         return self._lines(times, intervals, codes, as_text(datas)).encode("utf-8", "replace")
@@ -189,7 +193,7 @@ class Encoder:
     def _lines(self, times: Sequence[int], intervals: Optional[List[int]], codes: Sequence[str],
                datas: Sequence[str]) -> str:
         if intervals is None:
-            return "".join(map(self.event, zip(times, codes, datas)))  # type: ignore[arg-type]
+            return "".join(map(self.event, zip(times, codes, datas)))
         heads = _line_heads(intervals, codes)
         if heads is not None:
             return joined_lines(heads, datas)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
-from typing import List, Optional, Tuple, Union
+from contextlib import ExitStack
+from typing import List, Optional, Tuple
 
-from asciinema.asciicast import RESIZE, Recording, make_event, open_recording, v2, v3
+from asciinema.asciicast import RESIZE, Recording, make_event, open_recording
 from asciinema.encoders import flusher, get_encoder, text_writer
-from asciinema.errors import LoadError
+from asciinema.errors import STDOUT, LoadError
 from asciinema.conversion_output import open_sink
 from asciinema.cast_input import display_name, open_input
 
@@ -27,20 +28,28 @@ def run(args: argparse.Namespace) -> int:
         from asciinema.errors import UsageError
 
         raise UsageError("cat needs at least two recordings")
-    opened: List[Tuple[str, Recording]] = []
-    sizes: List[Optional[int]] = []
-    for arg in args.files:
-        name = display_name(arg)
-        stream, size = open_input(arg)
-        opened.append((name, open_recording(stream, name)))
-        sizes.append(size)
+    with ExitStack() as inputs:
+        opened: List[Tuple[str, Recording]] = []
+        sizes: List[Optional[int]] = []
+        for arg in args.files:
+            name = display_name(arg)
+            stream, size = open_input(arg)
+            inputs.enter_context(stream)
+            opened.append((name, open_recording(stream, name)))
+            sizes.append(size)
+        _join(opened, sizes)
+    return 0
+
+
+def _join(opened: List[Tuple[str, Recording]], sizes: List[Optional[int]]) -> None:
     first = opened[0][1]
     fmt = "asciicast-v2" if first.version == 2 else "asciicast-v3"
-    encoder: Union[v2.Encoder, v3.Encoder] = get_encoder(fmt)  # type: ignore[assignment]
+    encoder = get_encoder(fmt)
     out = sys.stdout.buffer
-    write, flush = text_writer(out, "<stdout>"), flusher(out, "<stdout>")
+    write, flush = text_writer(out, STDOUT), flusher(out, STDOUT)
     write(encoder.header(first.header))
-    total = None if None in sizes else sum(sizes)  # type: ignore[arg-type]
+    known = [n for n in sizes if n is not None]
+    total = sum(known) if len(known) == len(sizes) else None
     with open_sink(encoder, write, flush, total) as sink:
         offset = 0  # where the joined recording stands: the time of its last event (µs)
         size = (first.header.cols, first.header.rows)
@@ -57,4 +66,3 @@ def run(args: argparse.Namespace) -> int:
             offset += recording.last_time
             size = recording.last_size or header_size
     flush()
-    return 0

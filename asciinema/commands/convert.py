@@ -7,7 +7,7 @@ import gc
 from asciinema import progress
 from asciinema.asciicast import open_recording
 from asciinema.encoders import flusher, format_for_path, get_encoder, text_writer
-from asciinema.errors import LoadError
+from asciinema.errors import STDOUT, LoadError
 from asciinema.atomic_file import AtomicOutput
 from asciinema.conversion_output import open_sink
 from asciinema.cast_input import display_name, open_input
@@ -18,6 +18,8 @@ def run(args: argparse.Namespace) -> int:
     # would only rescan them (about a fifth of the run time on big files).
     gc.disable()
     fmt = args.output_format or format_for_path(args.output, case_sensitive=False) or "asciicast-v3"
+    if not args.output_format and args.output.lower().endswith((".html", ".htm")):
+        fmt = "html"  # only convert writes pages: rec keeps writing asciicast whatever the name
     name = display_name(args.input)
     stream, size = open_input(args.input)
     try:
@@ -27,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
             if progress.wanted():
                 recording.set_batches(progress.track(recording.batches, stream, size, f"converting {name}"))
             with AtomicOutput(args.output, overwrite=args.overwrite) as out:
-                shown = "<stdout>" if args.output == "-" else args.output
+                shown = STDOUT if args.output == "-" else args.output
                 write, flush = text_writer(out, shown), flusher(out, shown)
                 write(encoder.header(recording.header))
                 with open_sink(encoder, write, flush, size) as sink:

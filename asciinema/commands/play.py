@@ -9,51 +9,34 @@ Choices where asciinema 3 is silent:
 * Keys are read from ``/dev/tty`` only when stdin or stdout is a terminal; otherwise (both
   redirected, as in scripts and tests) playback runs without keys, and ``--pause-on-markers``
   is ignored since nothing could resume it. Without ``termios`` (Windows) there are no keys.
-* ``--loop`` with stdin or a URL: the first pass copies the input to an anonymous temporary
-  file, later passes read that copy.
+* ``--loop`` with stdin, a URL, a FIFO or a device: the first pass copies the input to an
+  anonymous temporary file (on disk, so memory stays bounded whatever the size), later
+  passes read that copy.
 * SIGTERM and SIGHUP restore the terminal, print ``Error: terminated by SIG...`` and exit with
   128 + the signal number. SIGINT (when the terminal is not in raw mode, or sent with kill)
   counts as ctrl+c: ``Playback interrupted``, exit 0. Signals that arrive while the terminal
   is being restored are only noted, so they cannot cut the restoring short.
-* A closed stdout ends playback with one error line, exit 1.
+* A closed stdout (the reader of a pipe gone, as with ``| head``) ends playback quietly, as
+  ``cat`` ends: no message, killed by SIGPIPE, the terminal restored. Other write errors
+  are one error line, exit 1.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import signal
 import sys
-from typing import IO, TYPE_CHECKING, BinaryIO, Callable, Iterator, List, Optional, Tuple
+from typing import IO, TYPE_CHECKING, BinaryIO, Callable, Iterator, List, Optional, TextIO, Tuple
 
 from asciinema import status
 from asciinema.asciicast import Recording, open_recording
-from asciinema.errors import AsciinemaError, ConfigError, LoadError, OutputError
+from asciinema.errors import AsciinemaError, ConfigError, LoadError, OutputError, StdoutClosed, Terminated, stdout_failed
 from asciinema.cast_input import display_name, is_url, open_input
+from asciinema.signal_guard import SignalGuard, Signalled
 
 if TYPE_CHECKING:
     from asciinema import player
-
-
-class Terminated(AsciinemaError):
-    """Playback ended by SIGTERM or SIGHUP: exit status 128 + the signal number."""
-
-    def __init__(self, signum: int) -> None:
-        try:
-            name = signal.Signals(signum).name
-        except ValueError:
-            name = f"signal {signum}"
-        super().__init__(f"terminated by {name}")
-        self.exit_code = 128 + signum
-
-
-class _Signalled(BaseException):
-    """Raised from a signal handler; a BaseException so nothing on the way swallows it."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
 
 
 class LineStream:
@@ -65,7 +48,7 @@ class LineStream:
     failures become :class:`LoadError` naming the input.
     """
 
-    def __init__(self, raw: BinaryIO, name: str, tee: Optional[IO[bytes]] = None, owned: bool = True) -> None:
+    def __init__(self, raw: IO[bytes], name: str, tee: Optional[IO[bytes]] = None, owned: bool = True) -> None:
         self.raw = raw
         self.name = name
         self.tee = tee
@@ -144,24 +127,32 @@ class Input:
     def __init__(self, arg: str, loop: bool) -> None:
         self.arg = arg
         self.name = display_name(arg)
-        self.rereadable = arg != "-" and not is_url(arg)
+        self.loop = loop
         self._spool: Optional[IO[bytes]] = None
         self._spooled = False
-        self._want_spool = loop and not self.rereadable
+        self._want_spool = False
+        self._first = True
 
     def open(self) -> Tuple[LineStream, Recording]:
         if self._spooled:
             assert self._spool is not None
             self._spool.seek(0)
-            stream = LineStream(self._spool, self.name, owned=False)  # type: ignore[arg-type]
+            stream = LineStream(self._spool, self.name, owned=False)
         else:
             raw, _ = open_input(self.arg)
             tee = None
-            if self._want_spool:
-                tee = self._spool = _spool_file(self.name)
+            if self._first:
+                self._first = False
+                self._want_spool = self.loop and not _rereadable(self.arg, raw)
+                if self._want_spool:
+                    try:
+                        tee = self._spool = _spool_file(self.name)
+                    except BaseException:
+                        raw.close()
+                        raise
             stream = LineStream(raw, self.name, tee=tee, owned=self.arg != "-")
         try:
-            return stream, open_recording(stream, self.name)  # type: ignore[arg-type]
+            return stream, open_recording(stream, self.name)
         except BaseException:
             stream.close()
             raise
@@ -180,6 +171,19 @@ class Input:
             self._spool.close()
 
 
+def _rereadable(arg: str, raw: BinaryIO) -> bool:
+    """Whether opening ``arg`` again gives the same bytes: a regular file, not stdin, a URL,
+    a FIFO or a device (a second open of a FIFO would wait for a writer for ever)."""
+    if arg == "-" or is_url(arg):
+        return False
+    import stat
+
+    try:
+        return stat.S_ISREG(os.fstat(raw.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def _spool_file(name: str) -> IO[bytes]:
     import tempfile
 
@@ -189,16 +193,16 @@ def _spool_file(name: str) -> IO[bytes]:
         raise OutputError(f"can't create a temporary copy of {name} for --loop: {e.strerror or e}") from None
 
 
-def _check_positive(value: Optional[float], what: str) -> Optional[float]:
-    if value is not None and (not math.isfinite(value) or value <= 0):
-        raise ConfigError(f"{what} must be a positive number, got {value!r}")
-    return value
+def _check_setting(value: Optional[float], what: str, positive: bool) -> Optional[float]:
+    from asciinema.config import non_negative_number
 
-
-def _check_limit(value: Optional[float], what: str) -> Optional[float]:
-    if value is not None and (not math.isfinite(value) or value < 0):
-        raise ConfigError(f"{what} must be a non-negative number, got {value!r}")
-    return value
+    if value is None:
+        return None
+    try:
+        return non_negative_number(value, positive=positive)
+    except ValueError:
+        kind = "a positive" if positive else "a non-negative"
+        raise ConfigError(f"{what} must be {kind} number, got {value!r}") from None
 
 
 def _key_fd() -> Optional[int]:
@@ -218,49 +222,6 @@ def _key_fd() -> Optional[int]:
         os.close(fd)
         return None
     return fd
-
-
-class _SignalGuard:
-    """SIGTERM, SIGHUP and SIGINT while playing: raise out of playback, or only note them.
-
-    Armed, the first signal raises (:class:`_Signalled`, or KeyboardInterrupt for SIGINT) so
-    playback stops wherever it is. Disarmed (while the terminal is being restored), signals
-    are only noted: an exception there could cut a ``tcsetattr`` short and leave the terminal
-    raw. The caller looks at :attr:`received` afterwards.
-    """
-
-    def __init__(self) -> None:
-        self.armed = True
-        self.received: Optional[int] = None
-        self._saved: List[Tuple[int, object]] = []
-
-    def _handler(self, signum: int, frame: object) -> None:
-        if self.received is None or self.received == signal.SIGINT:
-            self.received = signum
-        if self.armed:
-            self.armed = False
-            if signum == signal.SIGINT:
-                raise KeyboardInterrupt
-            raise _Signalled(signum)
-
-    def __enter__(self) -> "_SignalGuard":
-        for name in ("SIGTERM", "SIGHUP", "SIGINT"):
-            signum = getattr(signal, name, None)
-            if signum is None:
-                continue
-            try:
-                self._saved.append((signum, signal.signal(signum, self._handler)))
-            except (ValueError, OSError):  # not the main thread, or not supported here
-                pass
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.armed = False
-        for signum, previous in self._saved:
-            try:
-                signal.signal(signum, previous)  # type: ignore[arg-type]
-            except (ValueError, OSError, TypeError):
-                pass
 
 
 def _play_passes(
@@ -318,18 +279,19 @@ def run(args: argparse.Namespace) -> int:
     cfg = config_module.load(os.environ)
     speed = args.speed
     if speed is None:
-        speed = _check_positive(cfg.playback.speed, "playback.speed in the config") or 1.0
-    cfg_limit = _check_limit(cfg.playback.idle_time_limit, "playback.idle_time_limit in the config")
+        speed = _check_setting(cfg.playback.speed, "playback.speed in the config", positive=True) or 1.0
+    cfg_limit = _check_setting(cfg.playback.idle_time_limit, "playback.idle_time_limit in the config", positive=False)
     keys = player.Keys(cfg.playback.pause_key, cfg.playback.step_key, cfg.playback.next_marker_key)
 
     source = Input(args.file, args.loop)
     stream, recording = source.open()
-    status.info(f"Replaying session from {args.file}")
+    _info(f"Replaying session from {args.file}")
 
     from asciinema import ttyctl
 
     write = player.Writer(sys.stdout.fileno() if _has_fileno(sys.stdout) else 1)
-    guard = _SignalGuard()
+    # the terminal must be restored however playback ends: armed, a signal stops playback
+    guard = SignalGuard(("SIGTERM", "SIGHUP", "SIGINT"))
     key_fd: Optional[int] = None
     interrupted = False
     try:
@@ -344,7 +306,7 @@ def run(args: argparse.Namespace) -> int:
                         )
                     finally:
                         guard.armed = False  # the terminal is being restored: signals only noted
-            except (KeyboardInterrupt, _Signalled):
+            except (KeyboardInterrupt, Signalled):
                 pass  # noted in guard.received
     finally:
         stream.close()
@@ -359,13 +321,22 @@ def run(args: argparse.Namespace) -> int:
         interrupted = True
     elif guard.received is not None:
         raise Terminated(guard.received)
-    status.info("Playback interrupted" if interrupted else "Playback ended")
+    _info("Playback interrupted" if interrupted else "Playback ended")
     return 0
 
 
-def _has_fileno(f: object) -> bool:
+def _info(message: str) -> None:
+    """A status line; when stdout's reader has gone, playback ends quietly, as for the
+    recording's output."""
     try:
-        f.fileno()  # type: ignore[attr-defined]
+        status.info(message)
+    except BrokenPipeError as e:
+        raise StdoutClosed(stdout_failed(e)) from None
+
+
+def _has_fileno(f: TextIO) -> bool:
+    try:
+        f.fileno()  # AttributeError: sys.stdout is None, or a stand-in without fileno
         return True
     except (AttributeError, ValueError, OSError):
         return False

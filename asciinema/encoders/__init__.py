@@ -18,9 +18,9 @@ from __future__ import annotations
 from typing import BinaryIO, Callable, Iterable, Iterator, Optional, Protocol, Union
 
 from asciinema.asciicast import Event, Header
-from asciinema.errors import OutputError
+from asciinema.errors import write_failed
 
-FORMATS = ("asciicast-v3", "asciicast-v2", "raw", "txt")
+FORMATS = ("asciicast-v3", "asciicast-v2", "raw", "txt", "html")
 
 
 class Encoder(Protocol):
@@ -54,6 +54,10 @@ def get_encoder(fmt: str, *, time_offset: int = 0) -> Encoder:
         from asciinema.encoders.txt import TxtEncoder
 
         return TxtEncoder()
+    if fmt == "html":
+        from asciinema.encoders.html import HtmlEncoder
+
+        return HtmlEncoder()
     raise ValueError(f"unknown format: {fmt}")
 
 
@@ -74,9 +78,9 @@ def text_writer(out: BinaryIO, shown_name: str) -> Callable[[Union[str, bytes]],
         if text:
             try:
                 # Lone surrogates can come from JSON "\\ud800" escapes; they have no UTF-8 form.
-                out.write(text if type(text) is bytes else text.encode("utf-8", "replace"))  # type: ignore[union-attr]
+                out.write(text if type(text) is bytes else text.encode("utf-8", "replace"))  # type: ignore[union-attr]  # str when not bytes
             except OSError as e:
-                raise OutputError(f"can't write {shown_name}: {e.strerror or e}") from None
+                raise write_failed(shown_name, e) from None
 
     return write
 
@@ -88,6 +92,6 @@ def flusher(out: BinaryIO, shown_name: str) -> Callable[[], None]:
         try:
             out.flush()
         except OSError as e:
-            raise OutputError(f"can't write {shown_name}: {e.strerror or e}") from None
+            raise write_failed(shown_name, e) from None
 
     return flush

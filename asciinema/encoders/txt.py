@@ -3,7 +3,8 @@
 Output and resize events are played into a virtual terminal (:mod:`asciinema.vt`) of the
 header's size. Lines are written as they leave the primary screen (scrolled off the top,
 erased by a clear, pushed off by a resize); at the end come the lines still on the screen,
-then, if the recording ends on the alternate screen (htop, vim...), the lines on it.
+then, if the recording ends on the alternate screen (htop, vim...), the lines on it. A resize
+re-wraps the soft-wrapped lines on the primary screen, so a narrower terminal cuts nothing.
 Soft-wrapped lines are joined into one logical line; each line is right-stripped and ends with
 ``\\n``; empty lines at the very end are dropped. Input, markers and exit events are ignored.
 """
@@ -17,7 +18,9 @@ from asciinema.asciicast import OUTPUT, RESIZE, Event, Header, parse_size
 if TYPE_CHECKING:
     from asciinema.vt import Terminal
 
-#: Feed this much output text at a time in :meth:`TxtEncoder.encode`.
+#: Feed this much output text at a time: short events are joined up to it, longer ones are
+#: cut into slices of it, so that the lines that leave the screen are taken (as text) before
+#: they pile up in the terminal, even in one event of many megabytes with no line break.
 _BATCH = 1 << 16
 
 
@@ -43,38 +46,42 @@ class TxtEncoder:
         term = self._terminal()
         code = event[1]
         if code == OUTPUT:
-            term.feed(event[2])
-        elif code == RESIZE:
+            return "".join(self._feed(event[2]))
+        if code == RESIZE:
             self._resize(event[2])
-        else:
-            return ""
-        return self._lines(term.take_lines())
+            return self._lines(term.take_lines())
+        return ""
 
     def encode(self, events: Iterable[Event]) -> Iterator[str]:
         term = self._terminal()
-        feed = term.feed
         buf: List[str] = []
         size = 0
         for _, code, data in events:
             if code == OUTPUT:
                 buf.append(data)
                 size += len(data)
-                if size < _BATCH:
-                    continue
-                feed("".join(buf))
+                if size >= _BATCH:
+                    yield from self._feed("".join(buf))
+                    buf.clear()
+                    size = 0
             elif code == RESIZE:
                 if buf:
-                    feed("".join(buf))
+                    yield from self._feed("".join(buf))
+                    buf.clear()
+                    size = 0
                 self._resize(data)
-            else:
-                continue
-            buf.clear()
-            size = 0
-            text = self._lines(term.take_lines())
-            if text:
-                yield text
+                text = self._lines(term.take_lines())
+                if text:
+                    yield text
         if buf:
-            feed("".join(buf))
+            yield from self._feed("".join(buf))
+
+    def _feed(self, data: str) -> Iterator[str]:
+        """Feed output to the terminal a slice at a time; yield the text of the lines that
+        left the screen after each."""
+        term = self._terminal()
+        for start in range(0, len(data), _BATCH):
+            term.feed(data[start : start + _BATCH])
             text = self._lines(term.take_lines())
             if text:
                 yield text

@@ -1,0 +1,258 @@
+"""The local stream server: one port, plain HTTP for the page and the player, a WebSocket
+at ``/ws`` that speaks ALiS to viewers.
+
+Every byte of HTTP and WebSocket goes through the vendored websockets library (its asyncio
+server; ``process_request`` answers the plain HTTP requests). The asyncio loop runs on a
+background thread of its own, so the session's loop never waits for it: the session only
+ever calls :meth:`Hub.publish` and :meth:`Hub.end`, which do not block.
+
+Viewers are read-only: whatever they send is read and dropped. A client that does not ask
+for the ``v1.alis`` subprotocol gets the connection closed with 1002 right after the
+handshake; the stream ends for everybody with a Close frame 1000 "Stream ended" after the
+last event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http
+import logging
+import os
+import secrets
+import socket
+import threading
+from typing import Dict, List, Optional, Sequence, cast
+
+from websockets.asyncio.connection import broadcast
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
+
+from asciinema.errors import AsciinemaError
+from asciinema.stream.alis import SUBPROTOCOL
+from asciinema.stream.hub import Hub, Subscriber
+from asciinema.stream.web import Asset, Site, is_loopback, load_assets
+
+log = logging.getLogger("asciinema.stream")
+
+#: how long open WebSocket handlers get to send their last events when the stream ends
+LINGER = 3.0
+#: viewers send nothing we want: anything bigger than this closes their connection
+MAX_INCOMING = 1 << 16
+#: a viewer whose socket buffer holds less than this is written to straight from the hub
+DIRECT_WRITE_LIMIT = 1 << 15
+
+
+def _quiet_logging() -> None:
+    # Nothing may reach the terminal during a session: without a handler, Python's last-
+    # resort handler would print warnings to stderr. Whoever sets up a log file later
+    # still gets these records through the root logger.
+    for name in ("asciinema", "asyncio", "websockets"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+            logger.addHandler(logging.NullHandler())
+
+
+class StreamServer:
+    """Serves ``hub`` at ``host:port``; bound to a non-loopback address, under a secret
+    token path (see :mod:`asciinema.stream.web`)."""
+
+    def __init__(
+        self,
+        hub: Hub,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        token: Optional[str] = None,
+        assets: Optional[Dict[str, Asset]] = None,
+    ) -> None:
+        self.hub = hub
+        self.host = host
+        self.port = port
+        if token is None and not is_loopback(host):
+            token = secrets.token_urlsafe(16)
+        self.token = token
+        self._assets = assets
+        self._sock: Optional[socket.socket] = None
+        self._thread: Optional[threading.Thread] = None
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._stop: Optional[asyncio.Event] = None
+        self._ready = threading.Event()
+        self._error: Optional[BaseException] = None
+        self.server: Optional[Server] = None
+        self.site: Optional[Site] = None
+
+    # ------------------------------------------------------------------ caller's thread
+
+    def bind(self) -> None:
+        """Take the port (errors are raised here, in the caller's thread); nothing is served
+        until :meth:`start`, and no thread runs yet: a session forks its program between the two.
+        Viewers that connect meanwhile wait in the listen queue."""
+        if self._sock is not None:
+            return
+        self.site = Site(self._assets if self._assets is not None else load_assets(), self.token)
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        try:
+            self._sock = socket.create_server((self.host, self.port), family=family, backlog=128)
+        except OSError as e:
+            # create_server appends the address to strerror; the user typed the address
+            raise AsciinemaError(f"cannot start listener: {os.strerror(e.errno) if e.errno else e}") from None
+        self.port = self._sock.getsockname()[1]
+
+    def close_socket(self) -> None:
+        """Close this process's copy of the bound socket: after a fork, the other process
+        serves it."""
+        if self._sock is not None and self._thread is None:
+            self._sock.close()
+
+    def start(self) -> None:
+        """Bind (unless :meth:`bind` did) and serve in the background."""
+        self.bind()
+        _quiet_logging()
+        self._thread = threading.Thread(target=self._run, name="asciinema-stream-server", daemon=True)
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            raise AsciinemaError(f"cannot start listener: {self._error}")
+
+    @property
+    def address(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """What to open in a browser (the token path, when there is one)."""
+        base = f"http://{self.address}"
+        return f"{base}/s/{self.token}/" if self.token else base
+
+    def close(self, timeout: float = 5.0) -> None:
+        """End the stream, give viewers up to :data:`LINGER` seconds to receive its end,
+        then close everything; returns within about ``timeout`` seconds."""
+        self.hub.end()
+        thread, loop = self._thread, self._loop
+        if thread is None:
+            if self._sock is not None:
+                self._sock.close()
+            return
+        if loop is not None and self._stop is not None:
+            try:
+                loop.call_soon_threadsafe(self._stop.set)
+            except RuntimeError:
+                pass  # already stopped
+        thread.join(timeout)
+        if thread.is_alive():
+            log.warning("the stream server did not stop within %.0f s", timeout)
+
+    # ------------------------------------------------------------------ server's thread
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        loop.set_exception_handler(_log_loop_error)
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._main())
+        except BaseException as e:  # reported to start() if it is still waiting
+            self._error = e
+            log.error("stream server failed: %r", e)
+        finally:
+            self._ready.set()
+            try:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            finally:
+                loop.close()
+
+    async def _main(self) -> None:
+        self._stop = asyncio.Event()
+        self.hub.write_now = _write_now
+        self.hub.bind(asyncio.get_running_loop())
+        server = await serve(
+            self._handle,
+            sock=self._sock,
+            process_request=self._process_request,
+            select_subprotocol=_select_subprotocol,
+            # Every viewer gets the same bytes; compressing them per viewer would cost
+            # the CPU the session needs.
+            compression=None,
+            max_size=MAX_INCOMING,
+            max_queue=4,
+            server_header=None,
+            logger=log,
+        )
+        self.server = server
+        self._ready.set()
+        await self._stop.wait()
+        # No new connections; open viewers get the end of the stream (the hub has ended).
+        server.close(close_connections=False)
+        try:
+            await asyncio.wait_for(server.wait_closed(), LINGER)
+        except asyncio.TimeoutError:
+            # Stalled viewers and idle half-open requests: cut them off.
+            self.hub.close_all()
+            for connection in list(server.handlers):
+                connection.transport.abort()
+            try:
+                await asyncio.wait_for(server.wait_closed(), 1.0)
+            except asyncio.TimeoutError:
+                log.warning("stream server: %d connections did not close", len(server.handlers))
+
+    def _process_request(self, connection: ServerConnection, request: Request) -> Optional[Response]:
+        assert self.site is not None
+        reply = self.site.route(request.path, list(request.headers.raw_items()))
+        if reply is None:
+            return None  # /ws: on with the WebSocket handshake
+        headers = Headers(reply.headers)
+        headers["Connection"] = "close"
+        return Response(reply.status, http.HTTPStatus(reply.status).phrase, headers, reply.body)
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        if ws.subprotocol != SUBPROTOCOL:
+            await ws.close(1002, "Subprotocol negotiation failed")
+            return
+        sub = self.hub.subscribe()
+        sub.channel = ws
+        sub.writable = lambda: ws.transport.get_write_buffer_size() < DIRECT_WRITE_LIMIT
+        reader = asyncio.ensure_future(_discard_incoming(ws))
+        # A viewer that goes away ends its subscription at once, not at the next event.
+        reader.add_done_callback(lambda _: sub.close())
+        try:
+            while True:
+                message = await sub.next()
+                if message is None:
+                    break
+                await ws.send(message)
+            if sub.failed:
+                await ws.close(1011, "Cannot snapshot the terminal")
+            elif self.hub.ended:
+                await ws.close(1000, "Stream ended")
+        except ConnectionClosed:
+            pass
+        finally:
+            self.hub.unsubscribe(sub)
+            reader.cancel()
+
+
+def _select_subprotocol(connection: ServerConnection, offered: Sequence[Subprotocol]) -> Optional[Subprotocol]:
+    # Accept clients that offer no subprotocol too, so that they can be told why they are
+    # turned away (a Close frame 1002) rather than get an HTTP 400.
+    return Subprotocol(SUBPROTOCOL) if SUBPROTOCOL in offered else None
+
+
+def _write_now(subs: List[Subscriber], message: bytes) -> None:
+    # websockets' broadcast: frames and writes to each connection without awaiting; those
+    # that are not open any more are skipped (their handlers are ending).
+    broadcast([cast(ServerConnection, s.channel) for s in subs], message)
+
+
+async def _discard_incoming(ws: ServerConnection) -> None:
+    try:
+        async for _ in ws:
+            pass
+    except ConnectionClosed:
+        pass
+
+
+def _log_loop_error(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+    log.error("stream server: %s", context.get("message"), exc_info=context.get("exception"))
