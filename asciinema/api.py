@@ -170,15 +170,21 @@ def _json_message(body: bytes) -> Optional[str]:
     return message if isinstance(message, str) else None
 
 
-def _megabytes(size: int) -> str:
-    return f"{size / 1e6:.1f} MB"
+def size_text(size: int) -> str:
+    """A file size as people read it: ``212.4 MB``."""
+    if size < 1000:
+        return f"{size} bytes" if size != 1 else "1 byte"
+    for unit, scale in (("kB", 1e3), ("MB", 1e6), ("GB", 1e9)):
+        if size < scale * 1000 or unit == "GB":
+            return f"{size / scale:.1f} {unit}"
+    raise AssertionError  # the loop returns
 
 
 def upload_result(status: int, body: bytes, url: str, file_size: int) -> str:
     """What to print for the server's answer to an upload; raises NetworkError for a refusal."""
     if status == 413:
         refusal = (_json_message(body) or TOO_LARGE).rstrip().rstrip(".")
-        raise NetworkError(f"{refusal} (the file is {_megabytes(file_size)})")
+        raise NetworkError(f"{refusal} (the file is {size_text(file_size)})")
     if not 200 <= status < 300:
         raise NetworkError(status_error(status, url))
     obj = _json_object(body)

@@ -190,17 +190,8 @@ def _proxy_for(url: str) -> Optional[str]:
     return proxy
 
 
-_opener_instance: Optional[urllib.request.OpenerDirector] = None
-
-
 def _opener() -> urllib.request.OpenerDirector:
-    global _opener_instance
-    if _opener_instance is None:
-        _opener_instance = _build_opener()
-    return _opener_instance
-
-
-def _build_opener() -> urllib.request.OpenerDirector:
+    # made for each request: its proxy handler reads the environment when it is made
     import functools
     import http.client
     import ssl
