@@ -83,6 +83,9 @@ class ApiServer:
         self.drop = False  #: close connections right after reading the request head
         #: upload size limit in bytes: larger bodies get 413 (as soon as the head is read)
         self.size_limit: Optional[int] = None
+        #: after refusing a body for its size, read (and drop) it, as a polite server does;
+        #: False closes at once, and the client's send fails (its kernel may even lose the answer)
+        self.drain_refused = True
         self.streams: Dict[int, Dict[str, Any]] = {}
         self._answers: List[Tuple[Optional[str], Answer]] = []  #: forced answers, by path prefix
         self._lock = threading.Lock()
@@ -370,7 +373,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             # would reset the connection)
             record(None, 0)
             self._send(413, {"message": f"The recording exceeds the size limit of {api.size_limit} bytes"})
-            self._read_to(None, length)
+            if api.drain_refused:
+                self._read_to(None, length)
+            else:
+                self.connection.shutdown(socket.SHUT_WR)
             return
         path = api.temp_file()
         with open(path, "wb") as f:
