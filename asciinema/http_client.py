@@ -32,6 +32,8 @@ if TYPE_CHECKING:
         def read(self, size: int = -1, /) -> bytes: ...
 
 DEFAULT_TIMEOUT = 30.0
+#: bytes of a request body read and sent at a time (http.client's default is 8 KiB)
+BLOCK = 1 << 16
 
 
 def target_triple() -> str:
@@ -226,11 +228,11 @@ def _opener() -> urllib.request.OpenerDirector:
 
     class Handler(urllib.request.HTTPHandler):
         def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-            return self.do_open(functools.partial(Connection, body=req.data), req)
+            return self.do_open(functools.partial(Connection, body=req.data, blocksize=BLOCK), req)
 
     class SecureHandler(urllib.request.HTTPSHandler):
         def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-            return self.do_open(functools.partial(SecureConnection, body=req.data), req,
+            return self.do_open(functools.partial(SecureConnection, body=req.data, blocksize=BLOCK), req,
                                 context=self._context)  # type: ignore[attr-defined]  # set by HTTPSHandler.__init__
 
     # ssl's default context reads the system store, and SSL_CERT_FILE / SSL_CERT_DIR

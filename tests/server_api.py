@@ -4,7 +4,7 @@ It checks what the real server checks and answers as it does:
 
 - every request needs HTTP Basic auth with a non-empty password (the install ID): 401 JSON
   otherwise;
-- ``POST /api/v1/recordings``: multipart/form-data with a boundary, the recording in a part
+- ``POST /api/v1/recordings`` (and ``/api/asciicasts`` of asciinema 2.x): multipart/form-data with a boundary, the recording in a part
   named ``file`` (``asciicast``, asciinema 2.x's name, is accepted too); the body is streamed
   to a temporary file, never held in memory; a part that is no asciicast gets 422; success is
   201 with ``{id, url, file_url, ..., message}``, the message telling an install ID that isn't
@@ -301,7 +301,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             record(None, got)
             self._send(401, {"message": "Unauthorized: missing or invalid install ID"})
             return
-        if self.command == "POST" and path == "/api/v1/recordings":
+        if self.command == "POST" and path in ("/api/v1/recordings", "/api/asciicasts"):  # the latter: 2.x's
             self._upload(auth, record, length)
         elif self.command == "POST" and path == "/api/v1/streams":
             self._create_stream(record, length)
