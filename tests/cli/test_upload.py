@@ -400,3 +400,13 @@ def test_a_200_mb_upload_in_flat_memory(cli_argv: List[str], cli_env: Dict[str, 
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     assert part.sha256 == h.hexdigest()
+
+
+def test_a_proxy_that_cannot_reach_the_server(up, connect_proxy: ConnectProxy) -> None:  # type: ignore[no-untyped-def]
+    port = closed_port()
+    r = up(str(CAST), "--server-url", f"https://127.0.0.1:{port}", env=proxies(https=connect_proxy.url))
+    assert error_line(r.stderr) == (
+        f"Error: upload failed: https://127.0.0.1:{port}/api/v1/recordings: the proxy 127.0.0.1:{connect_proxy.port} "
+        f"refused to connect to 127.0.0.1:{port} (502 Bad Gateway)"
+    )
+    assert connect_proxy.requests == [("CONNECT", f"127.0.0.1:{port}")]
