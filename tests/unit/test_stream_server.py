@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import os
+import re
 import socket
 import sys
 import threading
@@ -103,13 +104,21 @@ def test_page_and_player(stream: Stream) -> None:
         status, headers, body = get(stream.port, path)
         assert status == 200, path
         assert headers["content-type"] == "text/html; charset=utf-8"
-        assert b'src="asciinema-player.min.js"' in body and b'new URL("ws", location.href)' in body
+        assert b'new URL("ws", location.href)' in body
         assert int(headers["content-length"]) == len(body)
         assert headers["connection"] == "close"
-    status, headers, js = get(stream.port, "/asciinema-player.min.js")
+        assert headers["cache-control"] == "public, max-age=0, must-revalidate"
+    # the page names the player's files by their digests, served to be cached for good
+    js_name = re.search(rb'src="(asciinema-player\.min\.[0-9a-f]{16}\.js)"', body)
+    css_name = re.search(rb'href="(asciinema-player\.[0-9a-f]{16}\.css)"', body)
+    assert js_name is not None and css_name is not None
+    status, headers, js = get(stream.port, "/" + js_name.group(1).decode())
     assert status == 200 and headers["content-type"].startswith("text/javascript") and b"AsciinemaPlayer" in js
-    status, headers, css = get(stream.port, "/asciinema-player.css")
+    assert headers["cache-control"] == "public, max-age=31536000, immutable"
+    status, headers, css = get(stream.port, "/" + css_name.group(1).decode())
     assert status == 200 and headers["content-type"].startswith("text/css") and b".ap-" in css
+    assert get(stream.port, "/asciinema-player.min.js")[2] == js
+    assert get(stream.port, "/asciinema-player.css")[2] == css
 
 
 def test_304_and_gzip(stream: Stream) -> None:
