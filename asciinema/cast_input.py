@@ -13,12 +13,10 @@ import sys
 from typing import TYPE_CHECKING, BinaryIO, Optional, Tuple
 
 from asciinema.errors import LoadError
+from asciinema.http_client import one_line
 
 if TYPE_CHECKING:
     from http.client import HTTPResponse
-
-USER_AGENT = "asciinema.pyz"
-
 
 def is_url(arg: str) -> bool:
     return arg.startswith(("http://", "https://"))
@@ -45,14 +43,15 @@ def open_input(arg: str) -> Tuple[BinaryIO, Optional[int]]:
     return f, size
 
 
-def _get(url: str, timeout: float = 30.0) -> HTTPResponse:  # what urlopen gives for http(s)
+def _get(url: str) -> HTTPResponse:  # what urlopen gives for http(s)
     import http.client
     import urllib.error
     import urllib.request
 
+    from asciinema import http_client
+
     try:
-        request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-        return urllib.request.urlopen(request, timeout=timeout)
+        return http_client.get(url)
     except urllib.error.HTTPError as e:
         e.close()
         reason = str(e.reason)
@@ -61,18 +60,10 @@ def _get(url: str, timeout: float = 30.0) -> HTTPResponse:  # what urlopen gives
             last = one_line(reason[len(loop):])
             raise LoadError(f"download failed: {url}: redirect loop (HTTP {e.code} {last})") from None
         raise LoadError(f"download failed: {url}: HTTP {e.code} {one_line(reason)}") from None
-    except urllib.error.URLError as e:
-        cause = getattr(e.reason, "strerror", None) or e.reason
-        raise LoadError(f"download failed: {url}: {one_line(cause)}") from None
     except (http.client.InvalidURL, ValueError) as e:  # InvalidURL is no ValueError
         raise LoadError(f"invalid URL: {url}: {one_line(e)}") from None
-    except (OSError, http.client.HTTPException) as e:
-        raise LoadError(f"download failed: {url}: {one_line(e) or type(e).__name__}") from None
-
-
-def one_line(reason: object) -> str:
-    """``reason`` as text on one line (urllib and http.client messages may span several)."""
-    return " ".join(str(reason).split())
+    except (OSError, http.client.HTTPException) as e:  # URLError is an OSError
+        raise LoadError(f"download failed: {url}: {http_client.transport_cause(e, url)}") from None
 
 
 def _open_url(url: str) -> Tuple[BinaryIO, Optional[int]]:

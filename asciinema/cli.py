@@ -128,6 +128,53 @@ Examples:
   asciinema play - < demo.cast
 """
 
+def _declare_server_url(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--server-url", metavar="URL",
+                   help="asciinema server URL (else ASCIINEMA_SERVER_URL, else server.url in config.toml)")
+
+
+def _declare_upload(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", metavar="FILE", help="recording to upload (asciicast v1, v2 or v3)")
+    _declare_server_url(p)
+
+
+_SERVER_EPILOG = """\
+The server: --server-url, else ASCIINEMA_SERVER_URL, else server.url in config.toml. With
+none set, the first command that needs a server asks for one on the terminal (suggesting
+https://asciinema.org) and keeps the answer in defaults.toml in the config directory.
+Requests carry the install ID (in the state directory, created on first use) as the
+password of HTTP Basic auth, with $USER as the user name.
+"""
+
+_UPLOAD_EPILOG = """\
+The whole file is checked before anything is sent: a broken recording is refused, naming
+its line. The server answers with the recording's URL, which is printed.
+
+""" + _SERVER_EPILOG + """\
+HTTPS certificates are checked against the system's store (SSL_CERT_FILE or SSL_CERT_DIR
+name others); HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured. Each wait on the network
+gives up after ASCIINEMA_HTTP_TIMEOUT seconds (default 30).
+
+Exit status: 0 when the server took the recording; 1 on errors (a broken file, an
+unreachable server, a refusal, which is printed).
+
+Examples:
+  asciinema upload demo.cast
+  asciinema upload --server-url https://asciinema.example.com demo.cast
+"""
+
+_AUTH_EPILOG = """\
+Prints a URL to open in a web browser: there, the server links this install ID to your
+account, so that recordings uploaded from this machine (past ones included) are yours. No
+request is made by this command.
+
+""" + _SERVER_EPILOG + """\
+Examples:
+  asciinema auth
+  asciinema auth --server-url https://asciinema.example.com
+"""
+
+
 def _session_command(name: str) -> Declare:
     """The flags of ``rec``, ``stream`` or ``session``: one declaration with three presets."""
 
@@ -218,6 +265,9 @@ COMMANDS: List[Tuple[str, Tuple[str, ...], str, str, Declare, str]] = [
     ("session", (), "Record and stream a terminal session", "session", _session_command("session"),
      _SESSION_EPILOG),
     ("play", (), "Play back a terminal session", "play", _declare_play, _PLAY_EPILOG),
+    ("upload", (), "Upload a recording to an asciinema server", "upload", _declare_upload, _UPLOAD_EPILOG),
+    ("auth", (), "Authenticate this CLI with an asciinema server account", "auth", _declare_server_url,
+     _AUTH_EPILOG),
     ("cat", (), "Concatenate multiple recordings", "cat", _declare_cat, _CAT_EPILOG),
     ("convert", (), "Convert a recording to another format", "convert", _declare_convert, _CONVERT_EPILOG),
 ]

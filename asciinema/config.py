@@ -1,9 +1,9 @@
 """Configuration: file locations, TOML loading with precedence, key definitions, install ID.
 
 Precedence, lowest first: built-in defaults, ``/etc/asciinema/config.toml``,
-``<config home>/defaults.toml``, ``<config home>/config.toml``, then the environment
-(``ASCIINEMA_API_URL``, then ``ASCIINEMA_SERVER_URL``). Command-line flags are applied by the
-commands on top. The environment is passed in, never read at import time, so tests can
+``<config home>/defaults.toml``, ``<config home>/config.toml``. Command-line flags are applied
+by the commands on top; the server URL's environment variables and flag are weighed in
+:mod:`asciinema.server_url`. The environment is passed in, never read at import time, so tests can
 drive everything. Unknown keys are ignored; a value of the wrong type is an error naming the
 file and the key.
 """
@@ -225,9 +225,6 @@ def load(env: Mapping[str, str], system_path: str = SYSTEM_CONFIG) -> Config:
         if data is not None:
             _apply(config, data, path)
             config.files.append(path)
-    for name in ("ASCIINEMA_API_URL", "ASCIINEMA_SERVER_URL"):
-        if env.get(name):
-            config.server_url = env[name]
     return config
 
 
@@ -245,25 +242,36 @@ def warn_legacy_config(env: Mapping[str, str]) -> None:
 
 
 def install_id(env: Mapping[str, str]) -> str:
-    """The install ID, created (UUID v4, no trailing newline) on first use."""
-    import uuid
-
+    """The install ID: read from the state home, else from the config home (where asciinema
+    2.x kept it), else created there once: a UUID v4, no trailing newline, readable by its
+    owner only (it is the password of every server request)."""
     path = os.path.join(state_home(env), "install-id")
     for candidate in (path, os.path.join(config_home(env), "install-id")):
         try:
-            with open(candidate, encoding="utf-8") as f:
-                value = f.read().strip()
-            if value:
-                return value
+            with open(candidate, "rb") as f:
+                data = f.read()
         except FileNotFoundError:
             continue
         except OSError as e:
             raise ConfigError(f"can't read install ID {candidate}: {e.strerror}") from None
+        try:
+            value = data.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise ConfigError(f"can't read install ID {candidate}: not UTF-8 text") from None
+        if value:
+            return value
+    import uuid
+
     value = str(uuid.uuid4())
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(value)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            if hasattr(os, "fchmod"):  # not on Windows before Python 3.13
+                os.fchmod(fd, 0o600)  # an empty file left by someone else keeps its mode otherwise
+            os.write(fd, value.encode("ascii"))
+        finally:
+            os.close(fd)
     except OSError as e:
         raise ConfigError(f"can't save install ID {path}: {e.strerror}") from None
     return value

@@ -19,7 +19,7 @@ import marshal
 import os
 import signal  # here, not in the child: an import there could wait on a lock held at fork
 import struct
-from typing import Any, Callable, Optional, Tuple, Union
+from typing import Any, Callable, Optional, Sequence, Tuple, Union
 
 from asciinema.asciicast import Columns, Event, Recording
 from asciinema.encoders import Encoder
@@ -64,6 +64,15 @@ class LocalSink:
 
     def batch(self, columns: Columns) -> None:
         self.write(encode_batch(self.encoder, columns))
+
+    def utf8_batch(self, columns: Tuple[Sequence[int], Sequence[str], Sequence[bytes]]) -> None:
+        """A batch whose data come as UTF-8 (see :meth:`ChildSink.batch`)."""
+        times, codes, datas = columns
+        encode_utf8 = getattr(self.encoder, "encode_columns_utf8", None)
+        if encode_utf8 is not None:
+            self.write(encode_utf8(times, codes, datas))
+        else:
+            self.batch((times, codes, list(map(bytes.decode, datas))))
 
     def event(self, event: Event) -> None:
         self.write(self.encoder.event(event))
@@ -159,7 +168,21 @@ class ChildSink(LocalSink):
 
     def batch(self, columns: Columns) -> None:
         # marshal takes lists and tuples as they are; anything else is copied into a list
-        self._send("batch", tuple(c if type(c) in (list, tuple) else list(c) for c in columns))
+        times, codes, datas = (c if type(c) in (list, tuple) else list(c) for c in columns)
+        # marshal sends every string as UTF-8, and text that isn't ASCII costs the child a
+        # decoding per string; sent as UTF-8 bytes, it costs this process no more, and the
+        # child's encoder joins the bytes as they are (encode_columns_utf8). ASCII text is
+        # the cheapest to send as it is.
+        utf8 = None
+        if not all(map(str.isascii, datas)):  # type: ignore[arg-type]
+            try:
+                utf8 = list(map(str.encode, datas))  # type: ignore[arg-type]
+            except UnicodeEncodeError:  # a lone surrogate
+                pass
+        if utf8 is not None:
+            self._send("utf8_batch", (times, codes, utf8))
+        else:
+            self._send("batch", (times, codes, datas))
 
     def event(self, event: Event) -> None:
         self._send("event", tuple(event))  # a plain tuple: marshal refuses subclasses

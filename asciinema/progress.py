@@ -1,7 +1,8 @@
-"""Progress of long conversions on stderr, only when stderr is a terminal.
+"""Progress of long conversions and uploads on stderr, only when stderr is a terminal.
 
-A pass-through generator over events: it looks at the clock every few thousand events and
-redraws one status line; it never prints for short jobs or into pipes and logs.
+A pass-through generator over events (it looks at the clock every few thousand events), or
+a meter fed byte counts; either redraws one status line, and never prints for short jobs or
+into pipes and logs.
 """
 
 from __future__ import annotations
@@ -49,11 +50,39 @@ def track(items: Iterable[T], stream: BinaryIO, size: Optional[int], label: str)
         _draw(label, stream, size, done=True)
 
 
+class Meter:
+    """Progress of a job that counts bytes itself (an upload): :meth:`update` with the bytes
+    done so far as often as it likes; the line is redrawn a few times a second at most."""
+
+    def __init__(self, label: str, size: Optional[int]) -> None:
+        self.label = label
+        self.size = size
+        self._next_draw = time.monotonic() + _FIRST_AFTER
+        self._drawn = False
+
+    def update(self, pos: int) -> None:
+        now = time.monotonic()
+        if now >= self._next_draw:
+            self._next_draw = now + _REDRAW_EVERY
+            self._drawn = True
+            _draw_line(self.label, pos, self.size)
+
+    def finish(self, pos: int) -> None:
+        """Draw the last line (when any was drawn) and end it."""
+        if self._drawn:
+            self._drawn = False
+            _draw_line(self.label, pos, self.size, done=True)
+
+
 def _draw(label: str, stream: BinaryIO, size: Optional[int], done: bool = False) -> None:
     try:
-        pos = size if done and size else stream.tell()
+        pos: Optional[int] = size if done and size else stream.tell()
     except (OSError, ValueError):
         pos = None
+    _draw_line(label, pos, size, done)
+
+
+def _draw_line(label: str, pos: Optional[int], size: Optional[int], done: bool = False) -> None:
     if pos is not None and size:
         text = f"{label}: {min(100, pos * 100 // size)}% ({_mb(pos)} / {_mb(size)})"
     elif pos is not None:

@@ -13,8 +13,13 @@
 2. Flood replay without a pty: 64 MB in 64 KiB events paced at 60 MB/s straight into
    LiveStreamOutput.send with 0, 1 and 100 viewers (+1 stalled): the time spent in send
    (p50, p99, max), the sender's CPU, peak RSS, Inits per viewer, right final screens.
-3. Latency, send to viewer, with 100 viewers: one line every 20 ms (typing rates) and
-   20 KB every 20 ms (1 MB/s); p50, p99, max.
+3. Latency, send to viewer, with 100 viewers and with 1: one line every 20 ms (typing
+   rates) and 20 KB every 20 ms (1 MB/s); p50, p99, max. Beside each, the floor: the same
+   viewers against a bare websockets server that broadcasts the same ALiS messages from
+   its own loop (websockets' broadcast; no pipe, no stream process, no hub, no terminal),
+   so that what our path adds shows apart from what the viewers' process costs.
+   ``--stream-sched normal`` and ``--stream-nice N`` run the stream process without
+   SCHED_BATCH and at another niceness (asciinema.stream.live.NICENESS), to compare.
 4. A viewer joining right after a 64 MB flood: time to its Init, and whether the Init shows
    the final screen.
 
@@ -347,11 +352,92 @@ def throughput(args: object, work: Path, base: List[str], env: Dict[str, str]) -
 # --------------------------------------------------------------------------- 2-4. replays in this process
 
 
+#: how the stream process is scheduled in this run (--stream-sched, --stream-nice)
+STREAM_SCHED = ["batch", None]
+
+
+def set_stream_scheduling(sched: str, nice: Optional[int]) -> None:
+    """Run the stream process without SCHED_BATCH (``normal``) or at niceness ``nice``:
+    both are set in the forked stream process, which inherits what is patched here."""
+    from asciinema.stream import live
+
+    if nice is not None:
+        live.NICENESS = nice
+    if sched == "normal":
+        os.sched_setscheduler = lambda *args: None
+
+
+def floor_phase(phase: str, viewers: int) -> None:
+    """The floor of section 3: the same viewers and messages, a bare websockets server."""
+    sys.path.insert(0, str(ROOT))
+    import threading
+
+    from websockets.asyncio.server import ServerConnection, broadcast, serve
+
+    from asciinema.asciicast import make_event
+    from asciinema.stream.alis import MAGIC, SUBPROTOCOL, Init, event_message, init_message
+
+    conns: List[ServerConnection] = []
+    box: Dict[str, object] = {}
+    ready, done = threading.Event(), threading.Event()
+    size = 40 if phase == "typing" else 20_000
+    sends: List[float] = []
+
+    async def handler(ws: ServerConnection) -> None:
+        await ws.send(MAGIC)
+        await ws.send(init_message(Init(0, 0, 80, 24, None, "")))
+        conns.append(ws)
+        await ws.wait_closed()
+
+    async def main() -> None:
+        async with serve(handler, "127.0.0.1", 0, subprotocols=[SUBPROTOCOL], compression=None,  # type: ignore[list-item]
+                         ping_interval=None, max_queue=4) as server:
+            box["port"] = list(server.sockets)[0].getsockname()[1]
+            ready.set()
+            while len(conns) < viewers:
+                await asyncio.sleep(0.01)
+            t0 = time.monotonic()
+            deadline = t0 + 5
+            next_at, n, base = t0, 0, 0
+            while time.monotonic() < deadline:
+                s = time.perf_counter()
+                now = time.monotonic()
+                message, base = event_message(n + 1, make_event(int((now - t0) * 1e6), "o",
+                                                                f"@{now:.6f} {n} " + "y" * size + "\r\n"), base)
+                broadcast(conns, message)  # type: ignore[arg-type]
+                sends.append(time.perf_counter() - s)
+                n += 1
+                next_at += 0.02
+                await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+            message, base = event_message(n + 1, make_event(base, "o", f"\x1b[H\x1b[2J{FINAL}\r\n"), base)
+            broadcast(conns, message)  # type: ignore[arg-type]
+            await asyncio.gather(*(ws.close(1000, "Stream ended") for ws in conns))
+        done.set()
+
+    thread = threading.Thread(target=lambda: asyncio.run(main()), daemon=True)
+    thread.start()
+    ready.wait()
+    proc = start_viewers(int(box["port"]), viewers)  # type: ignore[call-overload]
+    results = viewer_results(proc)
+    done.wait(60)
+    lat = [x for r in results for x in r["latencies"]]  # type: ignore[attr-defined]
+    label = f"{viewers:>3} viewer{'s' if viewers != 1 else ' '}"
+    print(f"  {phase:<7} {label} floor: {len(lat)} samples, p50 {percentile(lat, 0.5) * 1e3:6.2f} ms, "
+          f"p99 {percentile(lat, 0.99) * 1e3:6.2f} ms, max {max(lat) * 1e3:6.2f} ms; broadcast "
+          f"p50 {percentile(sends, 0.5) * 1e6:5.1f} µs, p99 {percentile(sends, 0.99) * 1e6:6.1f} µs; "
+          f"{summary(results)}", flush=True)
+
+
 def replay_phase(phase: str, viewers: int, stalled: bool, size_mb: int) -> None:
     """One measurement in a process of its own, so that its peak RSS is its own."""
     sys.path.insert(0, str(ROOT))
+    if phase.startswith("floor-"):
+        floor_phase(phase[len("floor-"):], viewers)
+        return
     from asciinema.asciicast import Header, make_event
     from asciinema.stream.live import LiveStreamOutput
+
+    set_stream_scheduling(*STREAM_SCHED)  # type: ignore[arg-type]
 
     out = LiveStreamOutput("127.0.0.1:0")
     out.open()
@@ -422,21 +508,24 @@ def replay_phase(phase: str, viewers: int, stalled: bool, size_mb: int) -> None:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     send = (f"send p50 {percentile(sends, 0.5) * 1e6:5.1f} µs, p99 {percentile(sends, 0.99) * 1e6:6.1f} µs, "
             f"max {max(sends) * 1e3:5.2f} ms")
-    label = f"{viewers:>3} viewers" + (" + 1 stalled" if stalled else "")
+    label = f"{viewers:>3} viewer{'s' if viewers != 1 else ' '}" + (" + 1 stalled" if stalled else "")
     if phase == "flood":
         print(f"  {label:<22} sent in {wall:5.2f} s (sender CPU {cpu:5.2f} s, stream process CPU {stream_cpu:5.2f} s), "
               f"{send}; peak RSS {rss:5.1f} MB, stream process {kids.ru_maxrss / 1024:5.1f} MB"
               + (f"; {summary(results)}" if results else ""), flush=True)
     else:
         lat = [x for r in results for x in r["latencies"]]  # type: ignore[attr-defined]
-        print(f"  {phase:<7} {label}: {len(lat)} samples, p50 {percentile(lat, 0.5) * 1e3:6.2f} ms, "
+        print(f"  {phase:<7} {label} ours:  {len(lat)} samples, p50 {percentile(lat, 0.5) * 1e3:6.2f} ms, "
               f"p99 {percentile(lat, 0.99) * 1e3:6.2f} ms, max {max(lat) * 1e3:6.2f} ms; {send}; "
               f"stream process CPU {stream_cpu:5.2f} s; {summary(results)}", flush=True)
 
 
 def replay(phase: str, viewers: int, stalled: bool, size_mb: int) -> None:
+    sched, nice = STREAM_SCHED
     subprocess.run([sys.executable, __file__, "--phase", phase, "--n", str(viewers), "--size-mb", str(size_mb),
-                    "--viewers-nice", str(VIEWERS_NICE[0])] + (["--stalled"] if stalled else []), check=True)
+                    "--viewers-nice", str(VIEWERS_NICE[0]), "--stream-sched", str(sched)]
+                   + (["--stream-nice", str(nice)] if nice is not None else []) + (["--stalled"] if stalled else []),
+                   check=True)
 
 
 def main() -> None:
@@ -453,9 +542,13 @@ def main() -> None:
     p.add_argument("--stalled", action="store_true", help=argparse_hidden())
     p.add_argument("--viewers-nice", type=int, default=0,
                    help="run the viewers' process at this niceness (they are on other machines in real use)")
+    p.add_argument("--stream-sched", choices=("batch", "normal"), default="batch",
+                   help="the stream process's scheduling policy (batch: as asciinema.stream.live sets it)")
+    p.add_argument("--stream-nice", type=int, help="the stream process's niceness (default: asciinema.stream.live's)")
     p.set_defaults(repeat=2)
     args = p.parse_args()
     VIEWERS_NICE[0] = args.viewers_nice
+    STREAM_SCHED[:] = [args.stream_sched, args.stream_nice]
     if args.phase:
         replay_phase(args.phase, args.n, args.stalled, args.size_mb)
         return
@@ -480,9 +573,14 @@ def main() -> None:
         for viewers, stalled in ((0, False), (1, False), (100, False), (100, True)):
             replay("flood", viewers, stalled, args.size_mb)
     if "3" in only:
-        print("\n3. latency, send to viewer (viewers in another process), 100 viewers:")
+        sched, nice = STREAM_SCHED
+        print("\n3. latency, send to viewer (viewers in another process), ours beside the floor (a bare websockets "
+              f"server); stream process {'without' if sched == 'normal' else 'with'} SCHED_BATCH"
+              + (f", niceness {nice}" if nice is not None else "") + ":")
         for phase in ("typing", "1MB/s"):
-            replay(phase, 100, False, args.size_mb)
+            for viewers in (100, 1):
+                replay(phase, viewers, False, args.size_mb)
+                replay("floor-" + phase, viewers, False, args.size_mb)
     if "4" in only:
         print("\n4. a viewer joining right after the flood:")
         replay("init", 0, False, args.size_mb)

@@ -19,6 +19,8 @@ from typing import Callable, Dict, Iterator, List, Optional, Tuple
 import pytest
 from hypothesis import HealthCheck, settings
 
+from server_api import ApiServer, Certificates, ConnectProxy, make_certificates, server_context
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # Property tests check results, not speed: no time limit per example and no complaint about
@@ -164,3 +166,33 @@ def http_server() -> Iterator[Tuple[str, Routes]]:
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+@pytest.fixture
+def api_server() -> Iterator[ApiServer]:
+    """The local asciinema server API (tests/server_api.py) over HTTP on 127.0.0.1."""
+    with ApiServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
+    """A throw-away CA and a certificate for 127.0.0.1 signed by it (needs openssl)."""
+    try:
+        return make_certificates(tmp_path_factory.mktemp("tls"))
+    except FileNotFoundError:
+        pytest.skip("no openssl command to make a test certificate (Debian package openssl)")
+
+
+@pytest.fixture
+def tls_api_server(certificates: Certificates) -> Iterator[ApiServer]:
+    """The same server over HTTPS, with a certificate no system trusts."""
+    with ApiServer(tls=server_context(certificates)) as server:
+        yield server
+
+
+@pytest.fixture
+def connect_proxy() -> Iterator[ConnectProxy]:
+    """An HTTP proxy on 127.0.0.1 that records the CONNECT targets (and plain requests)."""
+    with ConnectProxy() as proxy:
+        yield proxy

@@ -592,21 +592,27 @@ def joined_lines(heads: Sequence[Iterable[str]], datas: Sequence[str]) -> str:
 
 #: what separates the data of a batch's events in :func:`joined_data`: NUL is the rarest
 #: character of terminal output (a batch whose data holds one is encoded the other way)
-_DATA_SEP = "\x00"
 _PLAIN_OR_SEP = _PLAIN + b"\x00"
 _ESCAPES_BUT_SEP = [pair for pair in _ESCAPES if pair[0] != b"\x00"]
 
 
-def joined_data(datas: Sequence[str]) -> Optional[bytes]:
-    """The data of a batch as one UTF-8 text, separated by NULs, for :func:`quoted_lines`;
-    None when a data holds a NUL of its own or has no UTF-8 form (a lone surrogate)."""
-    text = _DATA_SEP.join(datas)
-    if text.count(_DATA_SEP) != len(datas) - 1:
-        return None
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:
-        return None
+def joined_data(datas: Union[Sequence[str], Sequence[bytes]]) -> Optional[bytes]:
+    """The data of a batch (text, or UTF-8 already) as one UTF-8 text, separated by NULs,
+    for :func:`quoted_lines`; None when a data holds a NUL of its own or has no UTF-8 form
+    (a lone surrogate)."""
+    if datas and type(datas[0]) is bytes:
+        data = b"\x00".join(datas)  # type: ignore[arg-type]
+    else:
+        try:
+            data = "\x00".join(datas).encode("utf-8")  # type: ignore[arg-type]
+        except UnicodeEncodeError:
+            return None
+    return data if data.count(b"\x00") == len(datas) - 1 else None
+
+
+def as_text(datas: Union[Sequence[str], Sequence[bytes]]) -> Sequence[str]:
+    """The data of a batch as text, whether it came as text or as UTF-8."""
+    return list(map(bytes.decode, datas)) if datas and type(datas[0]) is bytes else datas  # type: ignore
 
 
 def quoted_lines(heads: Sequence[Iterable[bytes]], data: bytes) -> Optional[bytes]:

@@ -12,7 +12,7 @@ from bisect import bisect_left
 from itertools import accumulate, islice, repeat, starmap
 from json.encoder import encode_basestring
 from operator import add, floordiv, le, mod, truediv
-from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Union
 
 from asciinema.asciicast import (
     Columns,
@@ -29,6 +29,7 @@ from asciinema.asciicast import (
     code_fields,
     joined_lines,
     joined_data,
+    as_text,
     quoted_lines,
     single_code,
     event_lines_utf8,
@@ -241,8 +242,9 @@ class Encoder:
             return ""
         return _lines(self._shifted(times), codes, datas)
 
-    def encode_columns_utf8(self, times: Sequence[int], codes: Sequence[str], datas: Sequence[str]) -> bytes:
-        """:meth:`encode_columns` as the UTF-8 bytes to write."""
+    def encode_columns_utf8(self, times: Sequence[int], codes: Sequence[str],
+                            datas: Union[Sequence[str], Sequence[bytes]]) -> bytes:
+        """:meth:`encode_columns` as the UTF-8 bytes to write; ``datas`` may be UTF-8 already."""
         if not times:
             return b""
         times = self._shifted(times)
@@ -252,7 +254,7 @@ class Encoder:
             lines = None if data is None else quoted_lines(heads, data)  # type: ignore[arg-type]  # heads is set when data is
             if lines is not None:
                 return lines
-        return _lines(times, codes, datas).encode("utf-8", "replace")
+        return _lines(times, codes, as_text(datas)).encode("utf-8", "replace")
 
     def _shifted(self, times: Sequence[int]) -> Sequence[int]:
         return list(map(add, times, repeat(self.time_offset))) if self.time_offset else times

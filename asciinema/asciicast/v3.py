@@ -11,7 +11,7 @@ import json
 from itertools import accumulate, starmap
 from json.encoder import encode_basestring
 from operator import sub
-from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from asciinema.asciicast import (
     Columns,
@@ -26,6 +26,7 @@ from asciinema.asciicast import (
     event_lines,
     joined_lines,
     joined_data,
+    as_text,
     quoted_lines,
     single_code,
     event_lines_utf8,
@@ -175,8 +176,9 @@ class Encoder:
             return ""
         return self._lines(times, self._intervals(times), codes, datas)
 
-    def encode_columns_utf8(self, times: Sequence[int], codes: Sequence[str], datas: Sequence[str]) -> bytes:
-        """:meth:`encode_columns` as the UTF-8 bytes to write."""
+    def encode_columns_utf8(self, times: Sequence[int], codes: Sequence[str],
+                            datas: Union[Sequence[str], Sequence[bytes]]) -> bytes:
+        """:meth:`encode_columns` as the UTF-8 bytes to write; ``datas`` may be UTF-8 already."""
         if not times:
             return b""
         intervals = self._intervals(times)
@@ -186,7 +188,7 @@ class Encoder:
             lines = None if data is None else quoted_lines(heads, data)  # type: ignore[arg-type]  # heads is set when data is
             if lines is not None:
                 return lines
-        return self._lines(times, intervals, codes, datas).encode("utf-8", "replace")
+        return self._lines(times, intervals, codes, as_text(datas)).encode("utf-8", "replace")
 
     def _lines(self, times: Sequence[int], intervals: Optional[List[int]], codes: Sequence[str],
                datas: Sequence[str]) -> str:

@@ -510,9 +510,8 @@ def _remote_endpoint(target: str, args: argparse.Namespace, env: Mapping[str, st
     server's API creates the stream (``""``) or finds the one whose ID starts with it."""
     if is_websocket_url(target):
         return target, None
-    # the server's API client (branch server-client): these names are its interface
-    from asciinema.api import changeset, obtain_stream  # type: ignore[import-not-found]  # until server-client is merged
-    from asciinema.server_url import access  # type: ignore[import-not-found]  # until server-client is merged
+    from asciinema.api import changeset, obtain_stream
+    from asciinema.server_url import access
 
     server = access(env, getattr(args, "server_url", None), config)
     changes = changeset(header.title, header.term_type, header.term_version, env.get("SHELL"), header.env or None)
@@ -525,9 +524,9 @@ def _remote_endpoint(target: str, args: argparse.Namespace, env: Mapping[str, st
 
 
 def _user_agent() -> str:
-    from asciinema.cast_input import USER_AGENT
+    from asciinema.http_client import user_agent
 
-    return USER_AGENT
+    return user_agent()
 
 
 def _notifier(env: Mapping[str, str], enabled: bool, command: Optional[str]) -> "Notifier":

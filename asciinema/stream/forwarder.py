@@ -214,14 +214,14 @@ class Forwarder:
     async def _forward(self, ws: "ClientConnection") -> str:
         from websockets.exceptions import ConnectionClosed
 
-        from asciinema.stream.server import write_now
+        from asciinema.stream.connection import discard_incoming, write_now
 
         hub = self.hub
         hub.write_now = write_now
         sub = hub.subscribe()
         sub.channel = ws
         sub.writable = lambda: ws.transport.get_write_buffer_size() < DIRECT_WRITE_LIMIT
-        reader = asyncio.ensure_future(_discard_incoming(ws))
+        reader = asyncio.ensure_future(discard_incoming(ws))
         # A connection that ends wakes the sender at once, not at the next event.
         reader.add_done_callback(lambda _: sub.close())
         try:
@@ -249,13 +249,3 @@ class Forwarder:
             return FAILED
         log.info("the server closed the connection: %s %s", rcvd.code, rcvd.reason)
         return HALTED if is_clean_close(rcvd.code) else FAILED
-
-
-async def _discard_incoming(ws: "ClientConnection") -> None:
-    from websockets.exceptions import ConnectionClosed
-
-    try:
-        async for _ in ws:
-            pass
-    except ConnectionClosed:
-        pass

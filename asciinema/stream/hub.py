@@ -31,16 +31,24 @@ and its socket has room, events skip its queue and are written at once (:attr:`H
 
 from __future__ import annotations
 
-import asyncio
 import collections
-import logging
 import threading
-from typing import Callable, Deque, List, NamedTuple, Optional, Set, Tuple, Union, cast
+from typing import TYPE_CHECKING, Callable, Deque, List, NamedTuple, Optional, Set, Tuple, Union, cast
 
 from asciinema.asciicast import Event
 from asciinema.stream.alis import MAGIC, Init, event_message, init_message
 
-log = logging.getLogger("asciinema.stream")
+if TYPE_CHECKING:
+    import asyncio
+
+# The session's process imports this module for Limits only (see asciinema.stream.live):
+# asyncio and logging, megabytes that only the stream process needs, are imported there.
+
+
+def _log(level: str, msg: str, *args: object) -> None:
+    import logging
+
+    getattr(logging.getLogger("asciinema.stream"), level)(msg, *args)
 
 #: viewer states
 LAGGING = "lagging"  #: needs an Init; nothing is queued for it until it asks for more
@@ -90,6 +98,8 @@ class Subscriber:
         self.failed = False  #: no Init could be made for it
         self.resyncs = 0
         self.peak_bytes = 0  #: the most its queue ever held
+        import asyncio
+
         self.wakeup = asyncio.Event()
         #: Set by whoever sends for this viewer: its connection (opaque here), and whether a
         #: message may be written to it at once (its socket buffer is low). While the
@@ -285,7 +295,7 @@ class Hub:
             sub.wakeup.set()
 
     def _lag(self, sub: Subscriber, why: str) -> None:
-        log.info("viewer %x %s; it gets a fresh Init when it reads again", id(sub), why)
+        _log("info", "viewer %x %s; it gets a fresh Init when it reads again", id(sub), why)
         sub.queue.clear()
         sub.queued_bytes = 0
         sub.state = LAGGING
@@ -333,7 +343,7 @@ class Hub:
     def _snapshot_done(self, batch: List[Subscriber], init: Union[Init, Exception]) -> None:
         self._snapshot_running = False
         if not isinstance(init, Init):
-            log.error("cannot take a snapshot of the terminal for new viewers: %r", init)
+            _log("error", "cannot take a snapshot of the terminal for new viewers: %r", init)
             for sub in batch:
                 if sub.state == SYNCING:
                     sub.failed = True
@@ -354,7 +364,7 @@ class Hub:
             if sub.stale or sub.next_id <= self._dropped_id:
                 # Too much happened while the snapshot was taken: this Init still shows
                 # the screen, and the viewer asks for another one right after it.
-                log.info("viewer %x fell behind while joining", id(sub))
+                _log("info", "viewer %x fell behind while joining", id(sub))
                 sub.state = LAGGING
                 sub.resyncs += 1
                 sub.wakeup.set()

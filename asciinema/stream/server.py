@@ -10,32 +10,33 @@ Viewers are read-only: whatever they send is read and dropped. A client that doe
 for the ``v1.alis`` subprotocol gets the connection closed with 1002 right after the
 handshake; the stream ends for everybody with a Close frame 1000 "Stream ended" after the
 last event.
+
+The session's process only binds the port (:meth:`StreamServer.bind`, so that a taken port
+is an error before the session starts) and forks the stream process, which serves
+(:meth:`StreamServer.start`). What serving needs (asyncio, websockets, the player's files
+made ready: about 12 MB of memory) is imported and made in ``start``, so that the session's
+process never holds it.
 """
 
 from __future__ import annotations
 
-import asyncio
-import http
-import logging
 import os
-import secrets
 import socket
 import threading
-from typing import Dict, List, Optional, Sequence, cast
-
-from websockets.asyncio.connection import Connection, broadcast
-from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.datastructures import Headers
-from websockets.exceptions import ConnectionClosed
-from websockets.http11 import Request, Response
-from websockets.typing import Subprotocol
+from typing import TYPE_CHECKING, Dict, Optional
 
 from asciinema.errors import AsciinemaError
-from asciinema.stream.alis import SUBPROTOCOL
-from asciinema.stream.hub import Hub, Subscriber
-from asciinema.stream.web import Asset, Site, is_loopback, load_assets
+from asciinema.stream.web import is_loopback
 
-log = logging.getLogger("asciinema.stream")
+if TYPE_CHECKING:
+    import asyncio
+    import logging
+
+    from websockets.asyncio.server import Server, ServerConnection
+    from websockets.http11 import Request, Response
+
+    from asciinema.stream.hub import Hub
+    from asciinema.stream.web import Asset, Site
 
 #: how long open WebSocket handlers get to send their last events when the stream ends
 LINGER = 3.0
@@ -45,10 +46,18 @@ MAX_INCOMING = 1 << 16
 DIRECT_WRITE_LIMIT = 1 << 15
 
 
+def _log() -> logging.Logger:
+    import logging
+
+    return logging.getLogger("asciinema.stream")
+
+
 def _quiet_logging() -> None:
     # Nothing may reach the terminal during a session: without a handler, Python's last-
     # resort handler would print warnings to stderr. Whoever sets up a log file later
     # still gets these records through the root logger.
+    import logging
+
     for name in ("asciinema", "asyncio", "websockets"):
         logger = logging.getLogger(name)
         if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
@@ -72,9 +81,14 @@ class StreamServer:
         self.host = host
         self.port = port
         if token is None and not is_loopback(host):
-            token = secrets.token_urlsafe(16)
+            # what secrets.token_urlsafe(16) does, without the OpenSSL that the secrets
+            # module loads (megabytes, in the session's process)
+            import base64
+
+            token = base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode("ascii")
         self.token = token
         self._assets = assets
+        self._files: Optional[Dict[str, bytes]] = None  #: the player's files, read by bind
         self._sock: Optional[socket.socket] = None
         self._thread: Optional[threading.Thread] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
@@ -89,10 +103,16 @@ class StreamServer:
     def bind(self) -> None:
         """Take the port (errors are raised here, in the caller's thread); nothing is served
         until :meth:`start`, and no thread runs yet: a session forks its program between the two.
-        Viewers that connect meanwhile wait in the listen queue."""
+        Viewers that connect meanwhile wait in the listen queue.
+
+        Reads the player's files (a missing player is an error here too, before the
+        session starts); :meth:`start` makes them ready to serve, in the stream process."""
         if self._sock is not None:
             return
-        self.site = Site(self._assets if self._assets is not None else load_assets(), self.token)
+        if self._assets is None:
+            from asciinema.stream.web import read_files
+
+            self._files = read_files()
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         try:
             self._sock = socket.create_server((self.host, self.port), family=family, backlog=128)
@@ -103,13 +123,23 @@ class StreamServer:
 
     def close_socket(self) -> None:
         """Close this process's copy of the bound socket: after a fork, the other process
-        serves it."""
+        serves it (and has the player's files)."""
         if self._sock is not None and self._thread is None:
             self._sock.close()
+            self._files = None
 
     def start(self) -> None:
         """Bind (unless :meth:`bind` did) and serve in the background."""
+        from asciinema.stream.web import Site, build_assets
+
         self.bind()
+        if self.site is None:
+            assets = self._assets
+            if assets is None:
+                assert self._files is not None  # read by bind
+                assets = build_assets(self._files)
+            self.site = Site(assets, self.token)
+            self._files = None
         _quiet_logging()
         self._thread = threading.Thread(target=self._run, name="asciinema-stream-server", daemon=True)
         self._thread.start()
@@ -144,11 +174,13 @@ class StreamServer:
                 pass  # already stopped
         thread.join(timeout)
         if thread.is_alive():
-            log.warning("the stream server did not stop within %.0f s", timeout)
+            _log().warning("the stream server did not stop within %.0f s", timeout)
 
     # ------------------------------------------------------------------ server's thread
 
     def _run(self) -> None:
+        import asyncio
+
         loop = asyncio.new_event_loop()
         loop.set_exception_handler(_log_loop_error)
         self._loop = loop
@@ -156,7 +188,7 @@ class StreamServer:
             loop.run_until_complete(self._main())
         except BaseException as e:  # reported to start() if it is still waiting
             self._error = e
-            log.error("stream server failed: %r", e)
+            _log().error("stream server failed: %r", e)
         finally:
             self._ready.set()
             try:
@@ -165,21 +197,28 @@ class StreamServer:
                 loop.close()
 
     async def _main(self) -> None:
+        import asyncio
+
+        from websockets.asyncio.server import serve
+
+        from asciinema.stream.connection import ViewerConnection, select_subprotocol, write_now
+
         self._stop = asyncio.Event()
         self.hub.write_now = write_now
         self.hub.bind(asyncio.get_running_loop())
         server = await serve(
             self._handle,
             sock=self._sock,
+            create_connection=ViewerConnection,
             process_request=self._process_request,
-            select_subprotocol=_select_subprotocol,
+            select_subprotocol=select_subprotocol,
             # Every viewer gets the same bytes; compressing them per viewer would cost
             # the CPU the session needs.
             compression=None,
             max_size=MAX_INCOMING,
             max_queue=4,
             server_header=None,
-            logger=log,
+            logger=_log(),
         )
         self.server = server
         self._ready.set()
@@ -196,9 +235,14 @@ class StreamServer:
             try:
                 await asyncio.wait_for(server.wait_closed(), 1.0)
             except asyncio.TimeoutError:
-                log.warning("stream server: %d connections did not close", len(server.handlers))
+                _log().warning("stream server: %d connections did not close", len(server.handlers))
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Optional[Response]:
+        import http
+
+        from websockets.datastructures import Headers
+        from websockets.http11 import Response
+
         assert self.site is not None
         reply = self.site.route(request.path, list(request.headers.raw_items()))
         if reply is None:
@@ -208,13 +252,20 @@ class StreamServer:
         return Response(reply.status, http.HTTPStatus(reply.status).phrase, headers, reply.body)
 
     async def _handle(self, ws: ServerConnection) -> None:
+        import asyncio
+
+        from websockets.exceptions import ConnectionClosed
+
+        from asciinema.stream.alis import SUBPROTOCOL
+        from asciinema.stream.connection import discard_incoming
+
         if ws.subprotocol != SUBPROTOCOL:
             await ws.close(1002, "Subprotocol negotiation failed")
             return
         sub = self.hub.subscribe()
         sub.channel = ws
         sub.writable = lambda: ws.transport.get_write_buffer_size() < DIRECT_WRITE_LIMIT
-        reader = asyncio.ensure_future(_discard_incoming(ws))
+        reader = asyncio.ensure_future(discard_incoming(ws))
         # A viewer that goes away ends its subscription at once, not at the next event.
         reader.add_done_callback(lambda _: sub.close())
         try:
@@ -234,26 +285,5 @@ class StreamServer:
             reader.cancel()
 
 
-def _select_subprotocol(connection: ServerConnection, offered: Sequence[Subprotocol]) -> Optional[Subprotocol]:
-    # Accept clients that offer no subprotocol too, so that they can be told why they are
-    # turned away (a Close frame 1002) rather than get an HTTP 400.
-    return Subprotocol(SUBPROTOCOL) if SUBPROTOCOL in offered else None
-
-
-def write_now(subs: List[Subscriber], message: bytes) -> None:
-    """The hub's direct write (see Hub.write_now) for websockets connections."""
-    # websockets' broadcast: frames and writes to each connection without awaiting; those
-    # that are not open any more are skipped (their handlers are ending).
-    broadcast([cast(Connection, s.channel) for s in subs], message)
-
-
-async def _discard_incoming(ws: ServerConnection) -> None:
-    try:
-        async for _ in ws:
-            pass
-    except ConnectionClosed:
-        pass
-
-
 def _log_loop_error(loop: asyncio.AbstractEventLoop, context: dict) -> None:
-    log.error("stream server: %s", context.get("message"), exc_info=context.get("exception"))
+    _log().error("stream server: %s", context.get("message"), exc_info=context.get("exception"))

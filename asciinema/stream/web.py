@@ -8,27 +8,40 @@ else: every path not in the table gets 404.
 Bound to a loopback address the page lives at ``/`` (as asciinema 3 has it). Bound to any
 other address everything lives under ``/s/<token>/``, with a token too long to guess; a
 missing or wrong token gets the same 404 as any unknown path.
+
+Caching as asciinema 3.1 does it: each player file is also served at a name with its
+digest in it (``asciinema-player.min.<16 hex of its SHA-256>.js``), which never changes
+meaning and so may be cached for a year; the page refers to those names, and it and the
+plain names are revalidated on every use (ETag and If-None-Match).
+
+The session's process imports this module for :func:`parse_address` only, so what the
+rest needs (hashlib, which loads OpenSSL, gzip, hmac) is imported where it is used.
 """
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import hmac
 import ipaddress
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from asciinema.errors import UsageError
+from asciinema.hashing import fnv1a_128
 from asciinema.player_assets import PLAYER_CSS, PLAYER_JS, fill_options, read_asset
 
 #: our page (the player's files are named in asciinema.player_assets)
 PAGE = "index.html"
+#: what the page refers to, by the names in its ``src``/``href`` attributes
+PLAYER_FILES = (PLAYER_JS, PLAYER_CSS)
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
 }
+
+#: the digest names: their content never changes
+IMMUTABLE = "public, max-age=31536000, immutable"
+#: the page and the plain names: cached, but asked about again on every use
+REVALIDATE = "public, max-age=0, must-revalidate"
 
 Headers = Sequence[Tuple[str, str]]
 
@@ -37,6 +50,7 @@ class Asset(NamedTuple):
     content_type: str
     body: bytes
     etag: str  #: weak: the gzip and identity forms share it
+    digest_name: Optional[str] = None  #: the name it is also served at, cached for good
 
 
 class Reply(NamedTuple):
@@ -45,18 +59,45 @@ class Reply(NamedTuple):
     body: bytes
 
 
+def _content_type(name: str) -> str:
+    return CONTENT_TYPES.get(name[name.rfind("."):], "application/octet-stream")
+
+
 def make_asset(name: str, body: bytes) -> Asset:
-    ext = name[name.rfind("."):]
-    etag = 'W/"%s"' % hashlib.sha256(body).hexdigest()[:16]
-    return Asset(CONTENT_TYPES.get(ext, "application/octet-stream"), body, etag)
+    """A player file: its ETag and its digest name both come from its SHA-256."""
+    import hashlib
+
+    digest = hashlib.sha256(body).hexdigest()[:16]
+    base, dot, ext = name.rpartition(".")
+    return Asset(_content_type(name), body, f'W/"{digest}"', f"{base}.{digest}.{ext}" if dot else f"{name}.{digest}")
+
+
+def make_page(html: str, assets: Dict[str, Asset]) -> Asset:
+    """The page, its references to the player's files turned into their digest names;
+    its ETag is the FNV-1a-128 of what it became, as asciinema 3.1 makes it."""
+    for name, asset in assets.items():
+        if asset.digest_name is not None:
+            html = html.replace(f'"{name}"', f'"{asset.digest_name}"')
+    body = html.encode("utf-8")
+    return Asset(_content_type(PAGE), body, 'W/"%032x"' % fnv1a_128(body))
+
+
+def read_files() -> Dict[str, bytes]:
+    """The page and the player's files as they are in the package (source tree or archive);
+    an AsciinemaError when the player is missing."""
+    return {name: read_asset(name) for name in (PAGE,) + PLAYER_FILES}
+
+
+def build_assets(files: Dict[str, bytes]) -> Dict[str, Asset]:
+    """What :class:`Site` serves, made from :func:`read_files`' files."""
+    assets = {name: make_asset(name, files[name]) for name in PLAYER_FILES}
+    assets[PAGE] = make_page(fill_options(files[PAGE].decode("utf-8")), assets)
+    return assets
 
 
 def load_assets() -> Dict[str, Asset]:
-    """The page and the player, read from the package (source tree or archive)."""
-    assets = {name: make_asset(name, read_asset(name)) for name in (PLAYER_JS, PLAYER_CSS)}
-    page = fill_options(read_asset(PAGE).decode("utf-8")).encode("utf-8")
-    assets[PAGE] = make_asset(PAGE, page)
-    return assets
+    """The page and the player, read from the package and ready to serve."""
+    return build_assets(read_files())
 
 
 def is_loopback(host: str) -> bool:
@@ -142,6 +183,12 @@ class Site:
         self.assets = assets
         self.token = token
         self.prefix = f"/s/{token}" if token else ""
+        #: path -> (asset, served at its digest name)
+        self.paths: Dict[str, Tuple[str, bool]] = {"/": (PAGE, False)}
+        for name, asset in assets.items():
+            self.paths["/" + name] = (name, False)
+            if asset.digest_name is not None:
+                self.paths["/" + asset.digest_name] = (name, True)
         self._gzipped: Dict[str, bytes] = {}
 
     def route(self, target: str, headers: Headers) -> Optional[Reply]:
@@ -155,16 +202,15 @@ class Site:
             return not_found()
         if path == "/ws":
             return self._check_origin(headers)
-        if path in ("/", "/index.html"):
-            name = PAGE
-        else:
-            name = path[1:]
-            if name not in (PLAYER_JS, PLAYER_CSS):
-                return not_found()
-        return self._asset(name, headers)
+        found = self.paths.get(path)
+        if found is None:
+            return not_found()
+        return self._asset(*found, headers)
 
     def _strip_token(self, path: str) -> Optional[str]:
         """The path below ``/s/<token>``; "" for exactly ``/s/<token>``; None otherwise."""
+        import hmac
+
         if not path.startswith("/s/"):
             return None
         token, slash, rest = path[3:].partition("/")
@@ -183,12 +229,12 @@ class Site:
             return WEBSOCKET
         return Reply(403, _plain_headers(b"403"), b"403")
 
-    def _asset(self, name: str, headers: Headers) -> Reply:
+    def _asset(self, name: str, immutable: bool, headers: Headers) -> Reply:
         asset = self.assets[name]
         common = [
             ("Content-Type", asset.content_type),
             ("ETag", asset.etag),
-            ("Cache-Control", "no-cache"),
+            ("Cache-Control", IMMUTABLE if immutable else REVALIDATE),
             ("Vary", "Accept-Encoding"),
         ] + _SECURITY
         inm = header(headers, "If-None-Match")
@@ -203,6 +249,8 @@ class Site:
     def _gzip(self, name: str) -> bytes:
         data = self._gzipped.get(name)
         if data is None:
+            import gzip
+
             data = self._gzipped[name] = gzip.compress(self.assets[name].body, 9, mtime=0)
         return data
 

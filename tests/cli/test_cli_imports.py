@@ -82,6 +82,8 @@ def test_a_parser_declaring_one_command_parses_it_like_the_full_parser() -> None
         "stream": ["stream", "-l", "-c", "ls", "-t", "T", "--headless"],
         "session": ["session", "-o", "x.cast", "--stream-local", "0.0.0.0:8080", "-a", "FOO=bar"],
         "play": ["play", "-s", "2", "-l", "x.cast"],
+        "upload": ["upload", "--server-url", "https://example.com", "x.cast"],
+        "auth": ["auth", "--server-url", "https://example.com"],
         "cat": ["cat", "a.cast", "b.cast"],
         "convert": ["convert", "-f", "raw", "--overwrite", "a.cast", "b.raw"],
     }

@@ -224,6 +224,8 @@ def test_top_level_help_lists_commands_as_asciinema_3_does(cli) -> None:
             "  stream   Stream a terminal session\n"
             "  session  Record and stream a terminal session\n"
             "  play     Play back a terminal session\n"
+            "  upload   Upload a recording to an asciinema server\n"
+            "  auth     Authenticate this CLI with an asciinema server account\n"
             "  cat      Concatenate multiple recordings\n"
             "  convert  Convert a recording to another format\n"
             "  help     Print this message or the help of the given command\n"
@@ -237,10 +239,10 @@ def test_top_level_help_lists_commands_as_asciinema_3_does(cli) -> None:
 def test_top_level_help_follows_the_command_table(monkeypatch: pytest.MonkeyPatch) -> None:
     from asciinema import cli
 
-    extra = ("upload", (), "Upload a recording to an asciinema server", "upload", lambda p: None, "")
+    extra = ("extra", (), "A command added later", "extra", lambda p: None, "")
     monkeypatch.setattr(cli, "COMMANDS", cli.COMMANDS + [extra])
     text = cli.build_parser(()).format_help()
-    assert "  convert  Convert a recording to another format\n  upload   Upload a recording to an asciinema server\n" in text
+    assert "  convert  Convert a recording to another format\n  extra    A command added later\n" in text
 
 
 def test_one_check_for_non_negative_numbers() -> None:

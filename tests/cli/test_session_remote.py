@@ -102,7 +102,8 @@ def check_connection(conn: Connection, events: List[str]) -> None:
     """Each Init of ``conn`` shows the session's screen after one of its output ``events``,
     and the output after it is the session's output from there on."""
     assert conn.error is None, conn.error
-    assert conn.subprotocol == "v1.alis" and conn.user_agent and conn.user_agent.startswith("asciinema")
+    assert conn.subprotocol == "v1.alis" and conn.user_agent and conn.user_agent.startswith("asciinema/")
+    assert " target/" in conn.user_agent  # the one User-Agent of every request (asciinema.http_client)
     printed = "".join(events)
     ends = [0]
     for text in events:

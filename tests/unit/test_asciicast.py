@@ -315,12 +315,20 @@ def test_utf8_batch_encoding_is_the_text_encoding(rows: List[Tuple[int, str, str
     for mod in (v2, v3):
         text_enc, utf8_enc = mod.Encoder(), mod.Encoder()
         text_enc.time_offset = utf8_enc.time_offset = offset
-        expected, got = b"", b""
+        bytes_enc = mod.Encoder()  # data that came as UTF-8 (from the parent of a conversion)
+        bytes_enc.time_offset = offset
+        expected, got, got_from_bytes = b"", b"", b""
         for k in range(batches):  # several batches: v3 carries its last time from one to the next
             times, codes, datas = (list(c) for c in zip(*events[k::batches])) if events[k::batches] else ([], [], [])
             expected += text_enc.encode_columns(times, codes, datas).encode("utf-8", "replace")
             got += utf8_enc.encode_columns_utf8(times, codes, datas)
+            try:
+                utf8: List[object] = [d.encode() for d in datas]
+            except UnicodeEncodeError:  # a lone surrogate: the parent sends text
+                utf8 = datas  # type: ignore[assignment]  # text, as the parent sends it then
+            got_from_bytes += bytes_enc.encode_columns_utf8(times, codes, utf8)  # type: ignore[arg-type]  # bytes or text, as the parent sends them
         assert got == expected
+        assert got_from_bytes == expected
 
 
 @pytest.mark.parametrize("data", ["ok", "é✓" * 50, "\x1b[0m" * 30 + "x", '"\\' * 40, "".join(map(chr, range(1, 32)))],

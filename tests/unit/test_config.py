@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import stat
 from pathlib import Path
 from typing import Dict
 
@@ -10,6 +12,7 @@ import pytest
 from asciinema.config import (
     DEFAULT_PAUSE_KEY,
     config_home,
+    install_id,
     load,
     parse_key,
     state_home,
@@ -122,11 +125,10 @@ def test_precedence(env: Dict[str, str], tmp_path: Path) -> None:
     assert c.session.idle_time_limit == 1.0
     assert c.session.capture_env == "A"
     assert c.files == [str(system), str(tmp_path / "home" / "defaults.toml"), str(tmp_path / "home" / "config.toml")]
-    c = load(dict(env, ASCIINEMA_API_URL="https://api"), system_path=str(system))
-    assert c.server_url == "https://api"
+    # the server URL's environment variables are weighed by server_url.choose, not here
     c = load(dict(env, ASCIINEMA_API_URL="https://api", ASCIINEMA_SERVER_URL="https://server"),
              system_path=str(system))
-    assert c.server_url == "https://server"
+    assert c.server_url == "https://defaults"
 
 
 def test_xdg_fallback_is_read(tmp_path: Path) -> None:
@@ -193,3 +195,60 @@ def test_legacy_config_warning(env: Dict[str, str], tmp_path: Path, capsys: pyte
     write(tmp_path / "home" / "config.toml", "")
     warn_legacy_config(env)
     assert capsys.readouterr().err == ""
+
+
+# -- install ID -------------------------------------------------------------------------------
+
+UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+
+
+def ids_env(tmp_path: Path) -> Dict[str, str]:
+    return {"ASCIINEMA_CONFIG_HOME": str(tmp_path / "config"), "ASCIINEMA_STATE_HOME": str(tmp_path / "state" / "a")}
+
+
+def test_install_id_is_created_once_private_and_without_newline(tmp_path: Path) -> None:
+    env = ids_env(tmp_path)
+    value = install_id(env)
+    path = tmp_path / "state" / "a" / "install-id"
+    assert UUID4.fullmatch(value)
+    assert path.read_bytes() == value.encode()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert install_id(env) == value
+    path.write_text(" kept-as-written \n")
+    assert install_id(env) == "kept-as-written"
+
+
+def test_install_id_of_asciinema_2_is_read(tmp_path: Path) -> None:
+    env = ids_env(tmp_path)
+    write(tmp_path / "config" / "install-id", "legacy-id\n")
+    assert install_id(env) == "legacy-id"
+    assert not (tmp_path / "state" / "a" / "install-id").exists()
+
+
+def test_an_empty_install_id_file_is_replaced_with_a_private_one(tmp_path: Path) -> None:
+    env = ids_env(tmp_path)
+    path = write(tmp_path / "state" / "a" / "install-id", "")
+    path.chmod(0o644)
+    value = install_id(env)
+    assert UUID4.fullmatch(value) and path.read_text() == value
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_unreadable_install_id_is_one_error(tmp_path: Path) -> None:
+    env = ids_env(tmp_path)
+    (tmp_path / "state" / "a" / "install-id").mkdir(parents=True)
+    with pytest.raises(ConfigError) as e:
+        install_id(env)
+    assert str(e.value) == f"can't read install ID {tmp_path}/state/a/install-id: Is a directory"
+    (tmp_path / "state" / "a" / "install-id").rmdir()
+    write(tmp_path / "state" / "a" / "install-id", "").write_bytes(b"\xff\xfe")
+    with pytest.raises(ConfigError) as e:
+        install_id(env)
+    assert str(e.value) == f"can't read install ID {tmp_path}/state/a/install-id: not UTF-8 text"
+
+
+def test_install_id_under_a_file_is_one_error(tmp_path: Path) -> None:
+    write(tmp_path / "state", "a file where the directory should be")
+    with pytest.raises(ConfigError) as e:
+        install_id(ids_env(tmp_path))
+    assert str(e.value) == f"can't read install ID {tmp_path}/state/a/install-id: Not a directory"

@@ -72,3 +72,43 @@ def test_an_error_takes_the_place_of_an_unfinished_line(monkeypatch: pytest.Monk
     assert err.getvalue().endswith("\r\x1b[KError: x.cast:21: broken\n")
     cli._print_error("again")  # the line is erased once
     assert err.getvalue().endswith("\r\x1b[KError: x.cast:21: broken\nError: again\n")
+
+
+def test_upload_body_draws_progress_as_it_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    from asciinema.commands.upload import FileBody
+
+    clock: List[float] = [0.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: clock[0])
+    err = FakeTerminal()
+    monkeypatch.setattr(progress.sys, "stderr", err)
+    size = 4_000_000
+    meter = progress.Meter("uploading big.cast", size)
+    body = FileBody(b"HEAD", io.BytesIO(b"x" * size), size, b"TAIL", "big.cast", meter)
+    assert body.length == size + 8
+    data = []
+    while True:
+        chunk = body.read(1 << 16)
+        if not chunk:
+            break
+        data.append(chunk)
+        clock[0] += 0.05
+    meter.finish(body.sent)
+    joined = b"".join(data)
+    assert joined[:4] == b"HEAD" and joined[-4:] == b"TAIL" and len(joined) == size + 8
+    out = err.getvalue()
+    assert "\r\x1b[Kuploading big.cast: " in out
+    assert out.endswith("uploading big.cast: 100% (4.0 MB / 4.0 MB)\n")
+
+
+def test_upload_body_stops_when_aborted_and_refuses_a_shrunk_file() -> None:
+    from asciinema.commands.upload import FileBody
+    from asciinema.errors import LoadError
+
+    body = FileBody(b"H", io.BytesIO(b"abc"), 3, b"T", "f.cast")
+    assert body.read(2) == b"Ha"
+    body.abort()
+    assert body.read(10) == b""
+    short = FileBody(b"H", io.BytesIO(b"ab"), 3, b"T", "f.cast")
+    with pytest.raises(LoadError) as e:
+        short.read()
+    assert str(e.value) == "can't upload f.cast: the file got shorter while it was sent"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import os
+import re
 import socket
 import sys
 import threading
@@ -103,13 +104,21 @@ def test_page_and_player(stream: Stream) -> None:
         status, headers, body = get(stream.port, path)
         assert status == 200, path
         assert headers["content-type"] == "text/html; charset=utf-8"
-        assert b'src="asciinema-player.min.js"' in body and b'new URL("ws", location.href)' in body
+        assert b'new URL("ws", location.href)' in body
         assert int(headers["content-length"]) == len(body)
         assert headers["connection"] == "close"
-    status, headers, js = get(stream.port, "/asciinema-player.min.js")
+        assert headers["cache-control"] == "public, max-age=0, must-revalidate"
+    # the page names the player's files by their digests, served to be cached for good
+    js_name = re.search(rb'src="(asciinema-player\.min\.[0-9a-f]{16}\.js)"', body)
+    css_name = re.search(rb'href="(asciinema-player\.[0-9a-f]{16}\.css)"', body)
+    assert js_name is not None and css_name is not None
+    status, headers, js = get(stream.port, "/" + js_name.group(1).decode())
     assert status == 200 and headers["content-type"].startswith("text/javascript") and b"AsciinemaPlayer" in js
-    status, headers, css = get(stream.port, "/asciinema-player.css")
+    assert headers["cache-control"] == "public, max-age=31536000, immutable"
+    status, headers, css = get(stream.port, "/" + css_name.group(1).decode())
     assert status == 200 and headers["content-type"].startswith("text/css") and b".ap-" in css
+    assert get(stream.port, "/asciinema-player.min.js")[2] == js
+    assert get(stream.port, "/asciinema-player.css")[2] == css
 
 
 def test_304_and_gzip(stream: Stream) -> None:
@@ -184,11 +193,17 @@ def test_bad_clients_are_answered_and_the_server_goes_on(stream: Stream) -> None
     # a plain HTTP client on /ws: told to upgrade
     response = raw_request(port, b"GET /ws HTTP/1.1\r\nHost: x\r\n\r\n")
     assert response.startswith(b"HTTP/1.1 426 ")
-    # garbage instead of a request, an unfinished request, a non-GET method, a bad version:
-    # the connection is closed
-    for data in (os.urandom(4096), b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(300),
-                 b"GET /ws HTTP/1.1\r\nHost", b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc",
-                 b"GET / HTTP/0.9\r\n\r\n", b"\r\n\r\n", b"GET /\r\n\r\n"):
+    # garbage instead of a request, a non-GET method, a bad version, a bad header: 400
+    for data in (os.urandom(4096) + b"\r\n", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(300) + b"\r\n",
+                 b"GET / HTTP/1.1\nHost: x\n\n",
+                 b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", b"HEAD / HTTP/1.1\r\n\r\n",
+                 b"GET / HTTP/0.9\r\n\r\n", b"\r\n\r\n", b"GET /\r\n\r\n", b"GET / HTTP/1.1\r\nno colon\r\n\r\n",
+                 b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nTransfer-Encoding: chunked\r\n\r\n"):
+        for half_close in (False, True):
+            response = raw_request(port, data, half_close=half_close)
+            assert response.startswith(b"HTTP/1.1 400 Bad Request\r\n") and response.endswith(b"\r\n\r\n400"), data
+    # a request cut short by the client's end of file: nobody to answer
+    for data in (b"GET /ws HTTP/1.1\r\nHost", b"GET / HTTP/1.1\r\n", b"", b"\x16\x03\x01\x02\x00" + bytes(300)):
         assert raw_request(port, data, half_close=True) == b""
     # garbage after a good WebSocket handshake: the connection is failed, others live on
     with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as s:
@@ -198,11 +213,13 @@ def test_bad_clients_are_answered_and_the_server_goes_on(stream: Stream) -> None
         s.shutdown(socket.SHUT_WR)
         while s.recv(65536):
             pass
-    # oversized request line and headers
+    # oversized request line and headers: 400 too, unless the client is still sending when
+    # the server gives up (then the kernel resets the connection, and the answer may be lost)
     for data in (b"GET /" + b"a" * 100_000 + b" HTTP/1.1\r\n\r\n",
                  b"GET / HTTP/1.1\r\nX-Big: " + b"b" * 100_000 + b"\r\n\r\n",
                  b"GET / HTTP/1.1\r\n" + b"".join(b"X-%d: y\r\n" % i for i in range(1000)) + b"\r\n"):
-        assert raw_request(port, data) == b""
+        response = raw_request(port, data)
+        assert response == b"" or response.startswith(b"HTTP/1.1 400 Bad Request\r\n")
     assert get(port, "/")[0] == 200
     with connect(stream.ws_url(), subprotocols=["v1.alis"], open_timeout=TIMEOUT) as ws:
         assert ws.recv(timeout=TIMEOUT) == MAGIC
@@ -422,6 +439,49 @@ def test_busy_port_is_one_clear_error() -> None:
         with pytest.raises(AsciinemaError, match="^cannot start listener: Address already in use$"):
             server.start()
         server.close()
+
+
+def test_missing_player_is_an_error_at_bind(monkeypatch: pytest.MonkeyPatch) -> None:
+    from asciinema.errors import AsciinemaError
+    from asciinema.stream import web
+
+    def missing(name: str) -> bytes:
+        raise AsciinemaError(f"the web player is missing ({name})")
+
+    monkeypatch.setattr(web, "read_asset", missing)
+    server = StreamServer(None, "127.0.0.1", 0)  # type: ignore[arg-type]
+    with pytest.raises(AsciinemaError, match="^the web player is missing"):
+        server.bind()
+    assert server._sock is None  # nothing bound, nothing to close
+
+
+#: What the session's process does with ``--stream-local``: bind, fork the stream process,
+#: and keep only the pipe. Prints the modules it then holds and the player files it keeps.
+SESSION_SIDE = """
+import sys
+from asciinema.asciicast import Header, make_event
+from asciinema.stream.live import LiveStreamOutput
+out = LiveStreamOutput(sys.argv[1])
+out.open()
+out.start(Header(80, 24), lambda: None)
+out.send(make_event(1000, "o", "hello"))
+heavy = sorted(m for m in ("asyncio", "websockets", "logging", "hashlib", "_hashlib", "_ssl", "gzip", "secrets")
+               if m in sys.modules)
+print(heavy, out.server._files is None, out.server.site is None, out.server.port > 0, flush=True)
+out.close(10)
+"""
+
+
+@pytest.mark.parametrize("listen", ["127.0.0.1:0", "0.0.0.0:0"])
+def test_the_session_process_holds_no_server_code_nor_player(listen: str) -> None:
+    # The stream process serves; the session's process would otherwise carry websockets,
+    # asyncio and OpenSSL (about 12 MB) for nothing.
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent.parent
+    result = subprocess.run([sys.executable, "-c", SESSION_SIDE, listen], cwd=root, capture_output=True, text=True,
+                            timeout=TIMEOUT, env=dict(os.environ, PYTHONPATH=str(root)))
+    assert result.stdout == "[] True True True\n", result.stderr
 
 
 def test_no_stray_output_on_stderr(capfd: pytest.CaptureFixture[str], stream: Stream) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 from typing import Dict, List, Tuple
 
 import pytest
 
 from asciinema.errors import UsageError
+from asciinema.hashing import fnv1a_128
 from asciinema.player_assets import FRAGMENT_OPTIONS_JS, OPTIONS_SLOT
 from asciinema.stream.web import (
     PAGE,
@@ -16,6 +18,7 @@ from asciinema.stream.web import (
     Asset,
     Site,
     accepts_gzip,
+    build_assets,
     etag_matches,
     is_loopback,
     load_assets,
@@ -82,7 +85,7 @@ def test_etag_and_304() -> None:
     first = site.route("/asciinema-player.min.js", [])
     assert first is not None
     etag = dict(first.headers)["ETag"]
-    assert etag.startswith('W/"') and ("Cache-Control", "no-cache") in first.headers
+    assert etag.startswith('W/"') and ("Cache-Control", "public, max-age=0, must-revalidate") in first.headers
     for inm in (etag, etag[2:], f'"nope", {etag}', "*"):
         again = site.route("/asciinema-player.min.js", [("If-None-Match", inm)])
         assert again is not None and again.status == 304 and again.body == b""
@@ -156,8 +159,51 @@ def test_parse_address() -> None:
 def test_real_assets_load_from_the_package() -> None:
     assets = load_assets()
     assert b"AsciinemaPlayer" in assets[PLAYER_JS].body
-    assert b"asciinema-player.min.js" in assets[PAGE].body
+    # the page refers to the player's files by their digest names
+    for name in (PLAYER_JS, PLAYER_CSS):
+        digest_name = assets[name].digest_name
+        assert digest_name is not None and f'"{digest_name}"'.encode() in assets[PAGE].body
+        assert f'"{name}"'.encode() not in assets[PAGE].body
     # the page's shared option-reading code is filled in, not left as its slot
     assert FRAGMENT_OPTIONS_JS.encode() in assets[PAGE].body
     assert OPTIONS_SLOT.encode() not in assets[PAGE].body
     assert assets[PLAYER_CSS].content_type == "text/css; charset=utf-8"
+
+
+PAGE_HTML = b'<link rel="stylesheet" href="asciinema-player.css"><script src="asciinema-player.min.js"></script>'
+
+
+def test_digest_paths_as_asciinema_3_1_serves_them() -> None:
+    js, css = b"var player;" * 100, b".p{}"
+    assets = build_assets({PAGE: PAGE_HTML, PLAYER_JS: js, PLAYER_CSS: css})
+    js_hex, css_hex = hashlib.sha256(js).hexdigest()[:16], hashlib.sha256(css).hexdigest()[:16]
+    assert assets[PLAYER_JS].digest_name == f"asciinema-player.min.{js_hex}.js"
+    assert assets[PLAYER_CSS].digest_name == f"asciinema-player.{css_hex}.css"
+    assert assets[PLAYER_JS].etag == f'W/"{js_hex}"'
+    # the page refers to the digest names, and its ETag is the FNV-1a-128 of what it became
+    page = assets[PAGE].body
+    assert page == (f'<link rel="stylesheet" href="asciinema-player.{css_hex}.css">'
+                    f'<script src="asciinema-player.min.{js_hex}.js"></script>').encode()
+    assert assets[PAGE].etag == 'W/"%032x"' % fnv1a_128(page)
+    for token in (None, TOKEN):
+        site = Site(assets, token)
+        prefix = f"/s/{token}" if token else ""
+        for path, body, immutable in ((f"/asciinema-player.min.{js_hex}.js", js, True),
+                                      (f"/asciinema-player.{css_hex}.css", css, True),
+                                      ("/asciinema-player.min.js", js, False), ("/asciinema-player.css", css, False),
+                                      ("/", page, False), ("/index.html", page, False)):
+            reply = site.route(prefix + path, [])
+            assert reply is not None and reply.status == 200 and reply.body == body, path
+            headers = dict(reply.headers)
+            assert headers["Cache-Control"] == ("public, max-age=31536000, immutable" if immutable
+                                                else "public, max-age=0, must-revalidate"), path
+            assert headers["Vary"] == "Accept-Encoding"
+            again = site.route(prefix + path, [("If-None-Match", f'"x", {headers["ETag"]}')])
+            assert again is not None and again.status == 304 and again.body == b""
+            assert dict(again.headers)["Cache-Control"] == headers["Cache-Control"]
+            zipped = site.route(prefix + path, [("Accept-Encoding", "gzip")])
+            assert zipped is not None and gzip.decompress(zipped.body) == body
+        # a digest that is not the file's, or the page under a digest name, is not there
+        for path in (f"/asciinema-player.min.{css_hex}.js", f"/asciinema-player.min.{js_hex}.css",
+                     f"/asciinema-player.{js_hex}.js", "/index.0123456789abcdef.html", f"/{js_hex}"):
+            assert status(site, prefix + path) == 404, path
