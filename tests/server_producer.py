@@ -21,10 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import http
-import shutil
 import socket
 import ssl
-import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
@@ -52,20 +50,6 @@ class Plan(NamedTuple):
     after: int = 0
     code: int = 1000
     status: int = 503
-
-
-def self_signed(directory: str) -> Tuple[str, ssl.SSLContext]:
-    """A certificate for 127.0.0.1 made with the openssl command (the caller skips the
-    test without it): the certificate's path (for SSL_CERT_FILE) and a server context."""
-    if shutil.which("openssl") is None:
-        raise FileNotFoundError("openssl")
-    cert, key = f"{directory}/cert.pem", f"{directory}/key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-keyout", key,
-                    "-out", cert, "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-                   check=True, capture_output=True, timeout=TIMEOUT)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    return cert, context
 
 
 class AlisError(AssertionError):

@@ -10,12 +10,11 @@ bind 127.0.0.1 port 0.
 
 from __future__ import annotations
 
+import json
 import os
-import select
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple
@@ -28,8 +27,8 @@ from asciinema.vt import Terminal
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from server_producer import CLOSE, HANG, NO_SUBPROTOCOL, REFUSE, STALL, Connection, Plan, ProducerServer, \
-    self_signed  # noqa: E402
+from server_api import ApiServer, Certificates, ConnectProxy, server_context  # noqa: E402
+from server_producer import CLOSE, HANG, NO_SUBPROTOCOL, REFUSE, STALL, Connection, Plan, ProducerServer  # noqa: E402
 from test_session_stream import Viewer, output_of, read_url  # noqa: E402
 
 TIMEOUT = 60
@@ -268,102 +267,146 @@ def test_a_stalled_server_costs_the_session_nothing(cli: object, cli_argv: List[
     assert server.connections and server.connections[0].error is None
 
 
-class ConnectProxy:
-    """An HTTP CONNECT proxy on 127.0.0.1 port 0 that records the targets it tunnels to."""
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.targets: List[str] = []
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                client, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._tunnel, args=(client,), daemon=True).start()
-
-    def _tunnel(self, client: socket.socket) -> None:
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = client.recv(4096)
-            if not chunk:
-                client.close()
-                return
-            head += chunk
-        line = head.split(b"\r\n", 1)[0].decode()
-        method, target, _ = line.split(" ", 2)
-        self.targets.append(f"{method} {target}")
-        host, port = target.rsplit(":", 1)
-        upstream = socket.create_connection((host, int(port)))
-        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-        pair: Tuple[socket.socket, socket.socket] = (client, upstream)
-        try:
-            while True:
-                ready, _, _ = select.select(pair, [], [], TIMEOUT)
-                if not ready:
-                    return
-                for s in ready:
-                    chunk = s.recv(65536)
-                    if not chunk:
-                        return
-                    (upstream if s is client else client).sendall(chunk)
-        except OSError:
-            pass
-        finally:
-            client.close()
-            upstream.close()
-
-    def close(self) -> None:
-        self.sock.close()
-
-
 def test_the_producer_connection_goes_through_the_proxy_from_the_environment(
-        cli: object, cli_argv: List[str], env: Dict[str, str], tmp_path: Path, procs: list) -> None:
-    proxy = ConnectProxy()
-    try:
-        with ProducerServer() as server:
-            r = subprocess.run(cli_argv + ["stream", "-r", server.url, "--headless", "-c", "echo through"],
-                               stdin=subprocess.DEVNULL, capture_output=True,
-                               env=dict(env, HTTPS_PROXY=f"http://127.0.0.1:{proxy.port}"),
-                               cwd=str(tmp_path), timeout=TIMEOUT, start_new_session=True)
-            assert (r.returncode, r.stderr) == (0, b"")
-            conn = server.connections[0]
-            assert conn.closed.wait(TIMEOUT)
-    finally:
-        proxy.close()
-    assert proxy.targets == [f"CONNECT 127.0.0.1:{server.port}"]
+        cli: object, cli_argv: List[str], env: Dict[str, str], tmp_path: Path, connect_proxy: ConnectProxy) -> None:
+    with ProducerServer() as server:
+        r = subprocess.run(cli_argv + ["stream", "-r", server.url, "--headless", "-c", "echo through"],
+                           stdin=subprocess.DEVNULL, capture_output=True, env=dict(env, HTTPS_PROXY=connect_proxy.url),
+                           cwd=str(tmp_path), timeout=TIMEOUT, start_new_session=True)
+        assert (r.returncode, r.stderr) == (0, b"")
+        conn = server.connections[0]
+        assert conn.closed.wait(TIMEOUT)
+    assert connect_proxy.requests == [("CONNECT", f"127.0.0.1:{server.port}")]
     assert "through" in conn.output() and conn.close == (1000, "ended")
 
 
 def test_wss_through_the_proxy_with_the_certificate_from_ssl_cert_file(
-        cli: object, cli_argv: List[str], env: Dict[str, str], tmp_path: Path, procs: list) -> None:
-    try:
-        cert, tls = self_signed(str(tmp_path))
-    except FileNotFoundError:
-        pytest.skip("needs the openssl command for a test certificate")
-    proxy = ConnectProxy()
-    try:
-        with ProducerServer(tls=tls) as server:
-            assert server.url.startswith("wss://")
-            run_env = dict(env, HTTPS_PROXY=f"http://127.0.0.1:{proxy.port}")
-            # not trusted: the forwarder retries (with a notice) and the session goes on
-            r = subprocess.run(cli_argv + ["stream", "-r", server.url, "--headless", "-c",
-                                           "while [ ! -e notices ]; do sleep 0.02; done; echo untrusted"],
-                               stdin=subprocess.DEVNULL, capture_output=True, env=run_env, cwd=str(tmp_path),
-                               timeout=TIMEOUT, start_new_session=True)
-            assert (r.returncode, r.stderr) == (0, b"") and b"untrusted" in r.stdout
-            assert notices(tmp_path)[0] == "Cannot connect to the server, retrying..."
-            assert server.connections == []
-            r = subprocess.run(cli_argv + ["stream", "-r", server.url, "--headless", "-c", "echo trusted"],
-                               stdin=subprocess.DEVNULL, capture_output=True, env=dict(run_env, SSL_CERT_FILE=cert),
-                               cwd=str(tmp_path), timeout=TIMEOUT, start_new_session=True)
-            assert (r.returncode, r.stderr) == (0, b"")
-            conn = server.connections[0]
-            assert conn.closed.wait(TIMEOUT)
-    finally:
-        proxy.close()
-    assert set(proxy.targets) == {f"CONNECT 127.0.0.1:{server.port}"}
+        cli: object, cli_argv: List[str], env: Dict[str, str], tmp_path: Path, connect_proxy: ConnectProxy,
+        certificates: Certificates) -> None:
+    run_env = dict(env, HTTPS_PROXY=connect_proxy.url)
+    with ProducerServer(tls=server_context(certificates)) as server:
+        assert server.url.startswith("wss://")
+        # not trusted: the forwarder retries (with a notice) and the session goes on
+        r = subprocess.run(cli_argv + ["stream", "-r", server.url, "--headless", "-c",
+                                       "while [ ! -e notices ]; do sleep 0.02; done; echo untrusted"],
+                           stdin=subprocess.DEVNULL, capture_output=True, env=run_env, cwd=str(tmp_path),
+                           timeout=TIMEOUT, start_new_session=True)
+        assert (r.returncode, r.stderr) == (0, b"") and b"untrusted" in r.stdout
+        assert notices(tmp_path)[0] == "Cannot connect to the server, retrying..."
+        assert server.connections == []
+        r = subprocess.run(cli_argv + ["stream", "-r", server.url, "--headless", "-c", "echo trusted"],
+                           stdin=subprocess.DEVNULL, capture_output=True,
+                           env=dict(run_env, SSL_CERT_FILE=certificates.ca), cwd=str(tmp_path), timeout=TIMEOUT,
+                           start_new_session=True)
+        assert (r.returncode, r.stderr) == (0, b"")
+        conn = server.connections[0]
+        assert conn.closed.wait(TIMEOUT)
+    assert set(connect_proxy.requests) == {("CONNECT", f"127.0.0.1:{server.port}")}
     assert "trusted" in conn.output() and conn.close == (1000, "ended") and conn.error is None
+
+
+# ---------------------------------------------------------------------------- through the server's API
+
+
+def api_env(env: Dict[str, str], api: ApiServer) -> Dict[str, str]:
+    return dict(env, ASCIINEMA_SERVER_URL=api.url, USER="alice")
+
+
+def status_lines(stdout: bytes, *program_output: str) -> List[str]:
+    text = stdout.decode()
+    for piece in program_output:
+        text = text.replace(piece, "")
+    return text.splitlines()
+
+
+def test_a_new_stream_through_the_api(cli: object, cli_argv: List[str], env: Dict[str, str], tmp_path: Path,
+                                      api_server: ApiServer) -> None:
+    with ProducerServer() as producer:
+        api_server.producer_url = producer.url.replace(producer.token, "{token}")
+        r = subprocess.run(cli_argv + ["stream", "-r", "--headless", "-t", "live", "-c",
+                                       "echo $ASCIINEMA_RELAY_ID > relay; echo hi"],
+                           stdin=subprocess.DEVNULL, capture_output=True, env=api_env(env, api_server),
+                           cwd=str(tmp_path), timeout=TIMEOUT, start_new_session=True)
+        assert (r.returncode, r.stderr) == (0, b"")
+        conn = producer.connections[0]
+        assert conn.closed.wait(TIMEOUT)
+    (request,) = api_server.requests
+    assert (request.method, request.path) == ("POST", "/api/v1/streams")
+    assert request.auth is not None and request.auth[0] == "alice" and request.auth[1]
+    assert request.body == {"live": True, "title": "live", "term_type": None, "term_version": None,
+                            "shell": "/bin/sh", "env": {"SHELL": "/bin/sh"}}
+    assert list(json.loads(json.dumps(request.body))) == ["live", "title", "term_type", "term_version", "shell", "env"]
+    stream = next(iter(api_server.streams.values()))
+    assert status_lines(r.stdout, "hi\r\n") == [
+        "::: asciinema session started", f"::: Live streaming at {stream['url']}", "::: asciinema session ended"]
+    assert conn.path == f"/ws/S/{stream['token']}" and conn.error is None
+    assert "hi" in conn.output() and conn.close == (1000, "ended")
+    assert (tmp_path / "relay").read_text() == relay_id(stream["ws_producer_url"]) + "\n"
+
+
+def test_an_existing_stream_by_prefix_with_a_file_and_a_local_stream(
+        cli: object, cli_argv: List[str], env: Dict[str, str], tmp_path: Path, api_server: ApiServer,
+        procs: list) -> None:
+    with ProducerServer() as producer:
+        api_server.producer_url = producer.url.replace(producer.token, "{token}")
+        stream = api_server.add_stream(token="k3xb9q")
+        proc = start(cli_argv, api_env(env, api_server), tmp_path, procs, "session", "-o", "x.cast", "-l", "-r",
+                     "k3x", "--headless", "-c", wait("go") + "echo hi")
+        out = bytearray()
+        assert proc.stdout is not None
+        url = read_url(proc.stdout.fileno(), out)
+        (tmp_path / "go").touch()
+        rest, stderr = proc.communicate(timeout=TIMEOUT)
+        assert (proc.returncode, stderr) == (0, b"")
+        conn = producer.connections[0]
+        assert conn.closed.wait(TIMEOUT)
+    get, patch = api_server.requests
+    assert (get.method, get.path, get.query) == ("GET", "/api/v1/user/streams", {"prefix": ["k3x"], "limit": ["10"]})
+    assert (patch.method, patch.path) == ("PATCH", f"/api/v1/streams/{stream['id']}")
+    assert patch.body == {"live": True, "term_type": None, "term_version": None, "shell": "/bin/sh",
+                          "env": {"SHELL": "/bin/sh"}}  # no title: the stream keeps its own
+    assert status_lines(bytes(out) + rest, "hi\r\n") == [
+        "::: asciinema session started", "::: Recording to x.cast", f"::: Live streaming at {url}",
+        f"::: Live streaming at {stream['url']}", "::: asciinema session ended", "::: Recorded to x.cast"]
+    assert "hi" in conn.output() and conn.close == (1000, "ended")
+    assert recorded_output(tmp_path / "x.cast") == "hi\r\n"
+
+
+def test_api_errors_are_one_line_before_the_session(cli: object, cli_argv: List[str], env: Dict[str, str],
+                                                     tmp_path: Path, api_server: ApiServer) -> None:
+    first = api_server.add_stream(token="aa1")
+    second = api_server.add_stream(token="aa2")
+
+    def run(*args: str, extra: Optional[Dict[str, str]] = None) -> "subprocess.CompletedProcess[bytes]":
+        return subprocess.run(cli_argv + list(args) + ["--headless", "-c", "echo ran > ran"],
+                              stdin=subprocess.DEVNULL, capture_output=True,
+                              env=dict(api_env(env, api_server), **(extra or {})), cwd=str(tmp_path),
+                              timeout=TIMEOUT, start_new_session=True)
+
+    r = run("stream", "-r", "zz")
+    assert (r.returncode, r.stdout, r.stderr) == (1, b"", b'Error: no stream matches "zz"\n')
+    r = run("stream", "--remote", "aa")
+    assert (r.returncode, r.stdout) == (1, b"")
+    # (how the lines of this message are printed is cli.main's business: it keeps errors on one line)
+    assert r.stderr.decode().startswith('Error: multiple streams match "aa" prefix:')
+    assert first["url"] in r.stderr.decode() and second["url"] in r.stderr.decode()
+    # the nested-stream guard, with the public URL
+    r = run("stream", "-r", "aa1", extra={"ASCIINEMA_RELAY_ID": relay_id(first["ws_producer_url"])})
+    assert (r.returncode, r.stdout) == (1, b"")
+    assert r.stderr.decode() == f"Error: This shell is already being streamed at {first['url']}\n"
+    # no server at that address
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    r = run("session", "-o", "x.cast", "-r", extra={"ASCIINEMA_SERVER_URL": f"http://127.0.0.1:{port}"})
+    assert (r.returncode, r.stdout) == (1, b"")
+    assert r.stderr.decode().startswith("Error: cannot obtain stream producer endpoint - is the server down?")
+    assert len(r.stderr.splitlines()) == 1
+    assert (tmp_path / "x.cast").stat().st_size == 0  # created before the API was asked, as asciinema 3 does
+    # a ws:// target needs no server URL; anything else does, and there is no terminal to ask on
+    no_url = {k: v for k, v in api_env(env, api_server).items() if k != "ASCIINEMA_SERVER_URL"}
+    r = subprocess.run(cli_argv + ["stream", "-r", "--headless", "-c", "echo ran > ran"], stdin=subprocess.DEVNULL,
+                       capture_output=True, env=no_url, cwd=str(tmp_path), timeout=TIMEOUT, start_new_session=True)
+    assert r.returncode == 1 and r.stdout == b"" and len(r.stderr.splitlines()) == 1
+    assert r.stderr.startswith(b"Error: ")
+    assert not (tmp_path / "ran").exists()
