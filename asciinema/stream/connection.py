@@ -5,7 +5,8 @@ stream process imports this module (see :mod:`asciinema.stream.server`).
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, cast
+import asyncio
+from typing import Awaitable, Callable, List, Optional, Sequence, TypeVar, cast
 
 from websockets.asyncio.connection import Connection, broadcast
 from websockets.asyncio.server import ServerConnection
@@ -16,7 +17,12 @@ from websockets.protocol import CONNECTING
 from websockets.typing import Subprotocol
 
 from asciinema.stream.alis import SUBPROTOCOL
-from asciinema.stream.hub import Subscriber
+from asciinema.stream.hub import Hub, Subscriber
+
+#: a connection whose socket buffer holds less than this is written to straight from the hub
+DIRECT_WRITE_LIMIT = 1 << 15
+
+T = TypeVar("T")
 
 
 class ViewerConnection(ServerConnection):
@@ -68,3 +74,33 @@ async def discard_incoming(ws: Connection) -> None:
             pass
     except ConnectionClosed:
         pass
+
+
+async def send_stream(hub: Hub, ws: Connection, at_end: Callable[[Subscriber, bool], Awaitable[T]],
+                      send_timeout: Optional[float] = None) -> Optional[T]:
+    """Send ``hub``'s stream to ``ws`` as a subscriber of its own (a viewer, the remote
+    forwarder), discarding what the peer sends, until the stream ends or the connection
+    does; then ``at_end(subscriber, peer_still_there)`` (still subscribed and reading, so
+    that it can close the connection cleanly) and its result. Raises what ``ws.send``
+    raises (ConnectionClosed), and asyncio.TimeoutError after ``send_timeout`` seconds of a
+    send."""
+    hub.write_now = write_now
+    sub = hub.subscribe()
+    sub.channel = ws
+    sub.writable = lambda: ws.transport.get_write_buffer_size() < DIRECT_WRITE_LIMIT
+    reader = asyncio.ensure_future(discard_incoming(ws))
+    # A peer that goes away ends the subscription at once, not at the next event.
+    reader.add_done_callback(lambda _: sub.close())
+    try:
+        while True:
+            message = await sub.next()
+            if message is None:
+                break
+            if send_timeout is None:
+                await ws.send(message)
+            else:
+                await asyncio.wait_for(ws.send(message), send_timeout)
+        return await at_end(sub, not reader.done())
+    finally:
+        hub.unsubscribe(sub)
+        reader.cancel()

@@ -33,7 +33,7 @@ from asciinema.stream.reconnect import ESTABLISHED, FAILED, FINISHED, HALTED, IN
 if TYPE_CHECKING:
     from websockets.asyncio.client import ClientConnection
 
-    from asciinema.stream.hub import Hub
+    from asciinema.stream.hub import Hub, Subscriber
 
 log = logging.getLogger("asciinema.stream.forwarder")
 
@@ -48,8 +48,6 @@ OPEN_TIMEOUT = 10.0
 CLOSE_TIMEOUT = 2.0
 #: the server sends us nothing we read: anything bigger than this ends the connection
 MAX_INCOMING = 1 << 16
-#: while the socket's buffer holds less than this, events are written straight from the hub
-DIRECT_WRITE_LIMIT = 1 << 15
 
 
 class Forwarder:
@@ -214,35 +212,25 @@ class Forwarder:
     async def _forward(self, ws: "ClientConnection") -> str:
         from websockets.exceptions import ConnectionClosed
 
-        from asciinema.stream.connection import discard_incoming, write_now
+        from asciinema.stream.connection import send_stream
 
-        hub = self.hub
-        hub.write_now = write_now
-        sub = hub.subscribe()
-        sub.channel = ws
-        sub.writable = lambda: ws.transport.get_write_buffer_size() < DIRECT_WRITE_LIMIT
-        reader = asyncio.ensure_future(discard_incoming(ws))
-        # A connection that ends wakes the sender at once, not at the next event.
-        reader.add_done_callback(lambda _: sub.close())
-        try:
-            while True:
-                message = await sub.next()
-                if message is None:
-                    break
-                await asyncio.wait_for(ws.send(message), SEND_TIMEOUT)
-            if hub.ended and not reader.done():
+        async def end(sub: "Subscriber", peer_open: bool) -> Optional[str]:
+            if self.hub.ended and peer_open:
                 await ws.close(1000, "ended")
                 log.info("stream ended")
                 return FINISHED
+            return None
+
+        try:
+            finished = await send_stream(self.hub, ws, end, SEND_TIMEOUT)
+            if finished is not None:
+                return finished
         except ConnectionClosed:
             pass
         except asyncio.TimeoutError:
             log.info("the server did not take a message within %.0f s", SEND_TIMEOUT)
             ws.transport.abort()
             return FAILED
-        finally:
-            hub.unsubscribe(sub)
-            reader.cancel()
         rcvd = ws.protocol.close_rcvd
         if rcvd is None:
             log.info("the connection to the server was lost")

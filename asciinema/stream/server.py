@@ -42,8 +42,6 @@ if TYPE_CHECKING:
 LINGER = 3.0
 #: viewers send nothing we want: anything bigger than this closes their connection
 MAX_INCOMING = 1 << 16
-#: a viewer whose socket buffer holds less than this is written to straight from the hub
-DIRECT_WRITE_LIMIT = 1 << 15
 
 
 def _log() -> logging.Logger:
@@ -252,37 +250,26 @@ class StreamServer:
         return Response(reply.status, http.HTTPStatus(reply.status).phrase, headers, reply.body)
 
     async def _handle(self, ws: ServerConnection) -> None:
-        import asyncio
-
         from websockets.exceptions import ConnectionClosed
 
         from asciinema.stream.alis import SUBPROTOCOL
-        from asciinema.stream.connection import discard_incoming
+        from asciinema.stream.connection import send_stream
+        from asciinema.stream.hub import Subscriber
 
         if ws.subprotocol != SUBPROTOCOL:
             await ws.close(1002, "Subprotocol negotiation failed")
             return
-        sub = self.hub.subscribe()
-        sub.channel = ws
-        sub.writable = lambda: ws.transport.get_write_buffer_size() < DIRECT_WRITE_LIMIT
-        reader = asyncio.ensure_future(discard_incoming(ws))
-        # A viewer that goes away ends its subscription at once, not at the next event.
-        reader.add_done_callback(lambda _: sub.close())
-        try:
-            while True:
-                message = await sub.next()
-                if message is None:
-                    break
-                await ws.send(message)
+
+        async def end(sub: Subscriber, peer_open: bool) -> None:
             if sub.failed:
                 await ws.close(1011, "Cannot snapshot the terminal")
             elif self.hub.ended:
                 await ws.close(1000, "Stream ended")
+
+        try:
+            await send_stream(self.hub, ws, end)
         except ConnectionClosed:
             pass
-        finally:
-            self.hub.unsubscribe(sub)
-            reader.cancel()
 
 
 def _log_loop_error(loop: asyncio.AbstractEventLoop, context: dict) -> None:
