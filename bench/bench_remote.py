@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from common import ROOT, clean_env, ours, parser, warm_code_cache
+from common import ROOT, ours, parser, session_env
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT / "tests"))
@@ -109,13 +109,7 @@ def main() -> None:
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
     work = Path(tempfile.mkdtemp(prefix="bench-remote-"))
     base = ours(args.pyz)
-    env = clean_env()
-    env["TERM"] = "dumb"  # `cat` as the terminal answers no probe
-    env["SHELL"] = "/bin/sh"
-    (work / "config").mkdir()
-    (work / "config" / "config.toml").write_text("[notifications]\nenabled = false\n")
-    env["ASCIINEMA_CONFIG_HOME"] = str(work / "config")
-    env = warm_code_cache([base + ["rec", "-q", "--overwrite", "--headless", "-c", "true", str(work / "w.cast")]], env)
+    env = session_env(work, base)
     data = work / f"input-{args.size_mb}.txt"
     make_input(data, args.size_mb)
     size = data.stat().st_size

@@ -43,7 +43,7 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from common import ROOT, clean_env, ours, parser, warm_code_cache
+from common import ROOT, ours, parser, session_env
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_rec import make_input, run_with_terminal  # noqa: E402
@@ -559,13 +559,7 @@ def main() -> None:
     if "1" in only:
         work = Path(tempfile.mkdtemp(prefix="bench-stream-"))
         base = ours(args.pyz)
-        env = clean_env()
-        env["TERM"] = "dumb"  # `cat` as the terminal answers no probe
-        env["SHELL"] = "/bin/sh"
-        (work / "config").mkdir()
-        (work / "config" / "config.toml").write_text("[notifications]\nenabled = false\n")
-        env["ASCIINEMA_CONFIG_HOME"] = str(work / "config")
-        env = warm_code_cache([base + ["rec", "-q", "--overwrite", "--headless", "-c", "true", str(work / "w.cast")]], env)
+        env = session_env(work, base)
         throughput(args, work, base, env)
     if "2" in only:
         print(f"\n2. flood replay: {args.size_mb} MB in {CHUNK // 1000} KB events paced at {PTY_RATE / 1e6:.0f} MB/s "

@@ -72,3 +72,16 @@ def best(argv: Sequence[str], repeat: int, **kw) -> float:  # type: ignore[no-un
 def check_ref(path: str) -> None:
     if not os.path.exists(path):
         sys.exit(f"asciinema 2.4.0 not found at {path}; run `make test` (or pass --ref)")
+
+
+def session_env(work: Path, base: Sequence[str]) -> dict:
+    """The environment for timing rec/stream/session runs of ``base`` (our command) in
+    ``work``: ``cat`` as the terminal (it answers no probe), /bin/sh, no notifications, and
+    a warm compiled-code cache."""
+    env = clean_env()
+    env["TERM"] = "dumb"
+    env["SHELL"] = "/bin/sh"
+    (work / "config").mkdir(exist_ok=True)
+    (work / "config" / "config.toml").write_text("[notifications]\nenabled = false\n")
+    env["ASCIINEMA_CONFIG_HOME"] = str(work / "config")
+    return warm_code_cache([list(base) + ["rec", "-q", "--overwrite", "--headless", "-c", "true", str(work / "w.cast")]], env)
