@@ -1,0 +1,373 @@
+"""Redaction: secrets in the output (and captured input) become ``*`` before any output sees them.
+
+Matching is on the *visible text*: the text with escape sequences (CSI, OSC, DCS and the
+other strings, charset designations, ESC 7...) taken out, so a token printed in colour or
+with ``ESC[K`` in the middle is still one string to the patterns. Control characters (line
+breaks, tabs) stay in the visible text and are never masked. Each visible character of a
+match becomes ``*`` of the same display width (``**`` for a wide character, nothing for a
+zero-width one), so the layout on the screen is kept; the escape sequences inside a match
+are kept too (colours still apply).
+
+Text comes in pieces (reads) and a secret can be split between them, so each stream (output
+and input separately) holds back the last :data:`MAX_MATCH` visible characters, which could
+still be the start of a match, and lets them go when more text pushes them out, or
+:data:`HOLD_US` after they came, or at a flush. Released text keeps the times of the events it
+came in (moved no earlier than the last event passed on).
+
+Limits, by design:
+
+* A match is at most :data:`MAX_MATCH` visible characters long: a longer one (a user pattern
+  such as ``secret=.*``) is cut into pieces, and the pieces after the first are caught only if
+  the pattern matches them on their own.
+* Text that stops for more than :data:`HOLD_US` in the middle of a secret is released as it
+  stands: the two halves are matched apart.
+* Matching is on the order in which characters are written, not on where they land: a secret
+  drawn out of order by cursor addressing, or erased and redrawn, is not recognised.
+* At most :data:`MAX_HELD` characters (escape sequences included) are held: beyond that, held
+  text goes out at once, as at the deadline.
+
+A PEM private key is a block: its ``-----BEGIN ... PRIVATE KEY-----`` line starts it, and the
+body lines (base64, ``Proc-Type:``-style headers) are masked as they come, with no limit of
+length, until the ``-----END`` line or any other line; the BEGIN and END lines stay.
+
+Pure: no I/O, the time is passed in.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from itertools import accumulate
+from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Pattern, Sequence, Tuple
+
+from asciinema.asciicast import INPUT, OUTPUT, Event, make_event
+from asciinema.errors import AsciinemaError
+from asciinema.redact_presets import BLOCK_PRESET, PRESETS
+
+if TYPE_CHECKING:
+    from asciinema.capture import Filter
+
+#: the longest match supported, in visible characters; also what each stream holds back
+MAX_MATCH = 1024
+#: held text goes out this long (µs of session time) after it came
+HOLD_US = 1_000_000
+#: at most this many characters (escape sequences included) are held per stream
+MAX_HELD = 1 << 18
+#: an unfinished escape sequence longer than this (an inline image) goes out unfinished
+MAX_ESCAPE = 1 << 16
+#: visible characters kept after the released text, for the patterns' look-behinds
+_CONTEXT = 16
+
+# One complete escape sequence. An OSC, DCS, SOS, PM or APC string ends with BEL (OSC only)
+# or ST, or where another ESC starts (terminals abort the string there).
+_ESCAPE = re.compile(
+    r"(\x1b(?:\[[0-?]*[ -/]*[@-~]"
+    r"|\][^\x07\x1b]*(?:\x07|\x1b\\|(?=\x1b))"
+    r"|[PX^_][^\x1b]*(?:\x1b\\|(?=\x1b))"
+    r"|[ -/]*[0-~]))"
+)
+# An escape sequence that the end of the text cuts short (matched from its ESC).
+_UNFINISHED = re.compile(r"\x1b(?:\[[0-?]*[ -/]*|\][^\x07\x1b]*|[PX^_][^\x1b]*|[ -/]*)\Z")
+_ASCII_PRINTABLE = re.compile(r"[ -~]+")
+# The body of a PEM block: base64 lines, RFC 1421 headers, line breaks.
+_PEM_BODY = re.compile(r"(?:[A-Za-z][A-Za-z-]*:[^\r\n]*|[A-Za-z0-9+/=]+|[ \t\r\n]+)*")
+_PEM_END = re.compile(r"-----END (?:[A-Z0-9]+ ){0,4}PRIVATE KEY-----")
+
+
+class PatternError(AsciinemaError):
+    """A --redact pattern that doesn't compile, or an unknown preset."""
+
+
+def mask(text: str) -> str:
+    """``text`` with each printable character replaced by ``*`` of its display width."""
+    if text.isascii():
+        return _ASCII_PRINTABLE.sub(lambda m: "*" * len(m.group()), text)
+    # the width tables load only when a match is not ASCII; pyte, which has types, re-exports it
+    from pyte.screens import wcwidth
+
+    out = []
+    for ch in text:
+        if ch < " " or "\x7f" <= ch < "\xa0":
+            out.append(ch)
+            continue
+        w = wcwidth(ch)
+        out.append("*" * w if w > 0 else "" if w == 0 else ch)
+    return "".join(out)
+
+
+class Patterns:
+    """The compiled patterns of one session: the presets in one alternation, then each
+    pattern of the user on its own (theirs may use numbered groups)."""
+
+    def __init__(self, regexes: Sequence[str] = (), presets: Sequence[str] = ()) -> None:
+        self.matchers: List[Pattern[str]] = []
+        #: group name of a preset's match -> the group to mask (None: the whole match)
+        self.secret_group: Dict[str, Optional[str]] = {}
+        self.block_group: Optional[str] = None
+        parts = []
+        for i, name in enumerate(dict.fromkeys(presets)):
+            if name not in PRESETS:
+                raise PatternError(f"unknown redaction preset {name!r} (known: {', '.join(PRESETS)})")
+            pattern = PRESETS[name]
+            group = f"_p{i}"
+            if "(?P<s>" in pattern:
+                pattern = pattern.replace("(?P<s>", f"(?P<_s{i}>")
+                self.secret_group[group] = f"_s{i}"
+            else:
+                self.secret_group[group] = None
+            if name == BLOCK_PRESET:
+                self.block_group = group
+            parts.append(f"(?P<{group}>{pattern})")
+        if parts:
+            self.matchers.append(re.compile("|".join(parts)))
+        for regex in regexes:
+            try:
+                compiled = re.compile(regex)
+            except (re.error, OverflowError, RecursionError) as e:
+                raise PatternError(f"invalid --redact pattern {regex!r}: {e}") from None
+            if compiled.fullmatch("") is not None:
+                raise PatternError(f"invalid --redact pattern {regex!r}: it matches the empty string")
+            self.matchers.append(compiled)
+
+    def __bool__(self) -> bool:
+        return bool(self.matchers)
+
+    def scan(self, text: str, pos: int, cut: int, block: bool) -> Tuple[List[Tuple[int, int]], int, bool]:
+        """The spans to mask in ``text[pos:]`` among matches that start before ``cut``.
+
+        Returns the spans (in order, not overlapping), the new cut (moved to the end of a
+        match or block that started before it) and whether a PEM block is still open there.
+        """
+        spans: List[Tuple[int, int]] = []
+        end = len(text)
+        found: List[Optional["re.Match[str]"]] = [None] * len(self.matchers)
+        exhausted = [False] * len(self.matchers)
+        while pos < cut:
+            if block:
+                body_end = _PEM_BODY.match(text, pos).end()  # type: ignore[union-attr]  # it can match nothing
+                if body_end == end:  # the body may go on in the text to come
+                    spans.append((pos, cut))
+                    return spans, cut, True
+                if pos < body_end:
+                    spans.append((pos, body_end))
+                block = False
+                pos = body_end
+                cut = max(cut, pos)
+                continue
+            best: Optional["re.Match[str]"] = None
+            for i, matcher in enumerate(self.matchers):
+                if exhausted[i]:
+                    continue
+                m = found[i]
+                if m is None or m.start() < pos:
+                    m = found[i] = matcher.search(text, pos)
+                    if m is None:
+                        exhausted[i] = True
+                        continue
+                if best is None or m.start() < best.start() or (m.start() == best.start() and m.end() > best.end()):
+                    best = m
+            if best is None or best.start() >= cut:
+                break
+            if best.end() == best.start():  # an empty match of a user pattern: step over it
+                pos = best.start() + 1
+                continue
+            group = best.lastgroup if best.re is self.matchers[0] and self.secret_group else None
+            if group is not None and group == self.block_group:
+                block = True
+            else:
+                secret = self.secret_group.get(group) if group is not None else None
+                a, b = best.span(secret) if secret is not None else best.span()
+                if spans and spans[-1][1] > a:  # overlapping matches of different patterns
+                    a = spans[-1][1]
+                if a < b:
+                    spans.append((a, b))
+            pos = best.end()
+            cut = max(cut, pos)
+        return spans, cut, block
+
+    def redact_text(self, text: str) -> str:
+        """All of ``text`` at once (a title, a command line)."""
+        stream = _Stream(self)
+        stream.add(0, text)
+        return "".join(t for _, t in stream.release(True))
+
+
+class _Stream:
+    """The held text of one stream (output or input) and where a PEM block is open."""
+
+    def __init__(self, patterns: Patterns) -> None:
+        self.patterns = patterns
+        self.chunks: List[Tuple[int, str]] = []  #: held (time, text), in order
+        self.held = 0  #: characters held
+        self.opener = ""  #: the start of an escape sequence whose rest is held
+        self.context = ""  #: the last visible characters released
+        self.block = False
+
+    def add(self, time: int, text: str) -> None:
+        self.chunks.append((time, text))
+        self.held += len(text)
+
+    def since(self) -> Optional[int]:
+        """The time of the oldest held text, or None."""
+        return self.chunks[0][0] if self.chunks else None
+
+    def release(self, final: bool) -> List[Tuple[int, str]]:
+        """The (time, text) that can go now: all if ``final``; else all but what could still
+        be part of a match."""
+        if not self.chunks:
+            return []
+        if self.held > MAX_HELD:
+            final = True
+        base = len(self.opener)
+        s = self.opener + "".join(t for _, t in self.chunks) if base else "".join(t for _, t in self.chunks)
+        end = len(s)
+        unfinished = None
+        i = s.rfind("\x1b")
+        if i >= 0 and _UNFINISHED.match(s, i):
+            unfinished = end = i
+            if len(s) - i > MAX_ESCAPE:
+                final = True
+        has_escapes = "\x1b" in s[:end] if unfinished is None else s.find("\x1b", 0, end) >= 0
+        if has_escapes:
+            parts = _ESCAPE.split(s[:end])
+            texts = parts[0::2]
+            visible = "".join(texts)
+        else:
+            parts = texts = [s[:end]]
+            visible = texts[0]
+        n = len(visible)
+        cut = n if final else max(0, n - MAX_MATCH)
+
+        spans: List[Tuple[int, int]] = []
+        if self.patterns:
+            ctx = len(self.context)
+            spans, cut, self.block = self.patterns.scan(self.context + visible, ctx, cut + ctx, self.block)
+            cut -= ctx
+            spans = [(a - ctx, b - ctx) for a, b in spans]
+        self.context = (self.context + visible[:cut])[-_CONTEXT:]
+
+        # visible positions to positions in s
+        if has_escapes:
+            vstarts = list(accumulate(map(len, texts), initial=0))
+            rstarts = list(accumulate(map(len, parts), initial=0))
+        else:
+            vstarts = rstarts = [0, n]
+
+        def piece_of(v: int) -> int:
+            """The text piece that holds visible character ``v`` (< n)."""
+            return bisect_right(vstarts, v) - 1
+
+        if final:
+            raw_cut = len(s)
+        elif cut >= n:
+            raw_cut = end
+        else:
+            k = piece_of(cut)
+            raw_cut = rstarts[2 * k] + cut - vstarts[k]
+        edits: List[Tuple[int, int]] = []
+        for a, b in spans:
+            while a < b:  # one edit per text piece the span crosses
+                k = piece_of(a)
+                stop = min(b, vstarts[k + 1])
+                ra = rstarts[2 * k] + a - vstarts[k]
+                edits.append((ra, ra + stop - a))
+                a = stop
+
+        out: List[Tuple[int, str]] = []
+        ei = 0
+        pos = 0
+        keep: List[Tuple[int, str]] = []
+        for time, text in self.chunks:
+            c0 = pos + base
+            c1 = c0 + len(text)
+            pos += len(text)
+            if c0 >= raw_cut:
+                keep.append((time, text))
+                continue
+            hi = min(c1, raw_cut)
+            seg = []
+            p = c0
+            while ei < len(edits) and edits[ei][0] < hi:
+                a, b = edits[ei]
+                a = max(a, p)
+                bb = min(b, hi)
+                seg.append(s[p:a])
+                seg.append(mask(s[a:bb]))
+                p = bb
+                if b <= hi:
+                    ei += 1
+                else:
+                    break
+            seg.append(s[p:hi])
+            piece = "".join(seg)
+            if piece:
+                out.append((time, piece))
+            if hi < c1:
+                keep.append((time, text[hi - c0:]))
+        if raw_cut > base:
+            self.opener = s[unfinished:unfinished + 2] if unfinished is not None and raw_cut > unfinished else ""
+        self.chunks = keep
+        self.held = sum(len(t) for _, t in keep)
+        return out
+
+
+class RedactFilter:
+    """A capture filter (see :class:`asciinema.capture.Filter`) that redacts output and input.
+
+    Other events (a resize, a marker, the exit) first let all held text go, so that they
+    keep their place after the output before them.
+    """
+
+    def __init__(self, patterns: Patterns) -> None:
+        self.streams = {OUTPUT: _Stream(patterns), INPUT: _Stream(patterns)}
+        self.last = 0
+
+    def _events(self, code: str, released: Iterable[Tuple[int, str]]) -> List[Event]:
+        events = []
+        for time, text in released:
+            if time < self.last:
+                time = self.last
+            self.last = time
+            events.append(make_event(time, code, text))
+        return events
+
+    def feed(self, event: Event) -> List[Event]:
+        time, code, data = event[0], event[1], event[2]
+        stream = self.streams.get(code)
+        if stream is not None:
+            stream.add(time, data)
+            return self._events(code, stream.release(False))
+        events = self.flush()
+        events.extend(self._events(code, [(time, data)]))
+        return events
+
+    def deadline(self) -> Optional[int]:
+        times = [t for t in (s.since() for s in self.streams.values()) if t is not None]
+        return min(times) + HOLD_US if times else None
+
+    def tick(self, now: int) -> List[Event]:
+        events: List[Event] = []
+        for code, stream in self.streams.items():
+            since = stream.since()
+            if since is not None and since + HOLD_US <= now:
+                events.extend(self._events(code, stream.release(True)))
+        return events
+
+    def flush(self) -> List[Event]:
+        events: List[Event] = []
+        for code, stream in self.streams.items():
+            events.extend(self._events(code, stream.release(True)))
+        return events
+
+
+def make_filters(patterns: Patterns, strip_osc: bool = False) -> List[Filter]:
+    """The capture filters for these options, in order (OSC stripping first: what it drops
+    is not scanned)."""
+    filters: List[Filter] = []
+    if strip_osc:
+        from asciinema.strip_osc import StripOscFilter
+
+        filters.append(StripOscFilter())
+    if patterns:
+        filters.append(RedactFilter(patterns))
+    return filters
