@@ -9,16 +9,17 @@ zero-width one), so the layout on the screen is kept; the escape sequences insid
 are kept too (colours still apply).
 
 Text comes in pieces (reads) and a secret can be split between them, so each stream (output
-and input separately) holds back the last :data:`MAX_MATCH` visible characters, which could
-still be the start of a match, and lets them go when more text pushes them out, or
-:data:`HOLD_US` after they came, or at a flush. Released text keeps the times of the events it
+and input separately) holds back its last :data:`HOLD` characters (escape sequences
+included), which could still be the start of a match, and lets them go when more text
+pushes them out, or :data:`HOLD_US` after they came, or at a flush. Released text keeps the times of the events it
 came in (moved no earlier than the last event passed on).
 
 Limits, by design:
 
-* A match is at most :data:`MAX_MATCH` visible characters long: a longer one (a user pattern
-  such as ``secret=.*``) is cut into pieces, and the pieces after the first are caught only if
-  the pattern matches them on their own.
+* A match is caught whole if it spans at most :data:`HOLD` characters of output (escape
+  sequences inside it included); the presets match at most :data:`MAX_MATCH` visible
+  characters. A longer one (a user pattern such as ``secret=.*``) can be cut into pieces,
+  and the pieces after the first are caught only if the pattern matches them on their own.
 * Text that stops for more than :data:`HOLD_US` in the middle of a secret is released as it
   stands: the two halves are matched apart.
 * Matching is on the order in which characters are written, not on where they land: a secret
@@ -47,8 +48,11 @@ from asciinema.redact_presets import BLOCK_PRESET, PRESETS
 if TYPE_CHECKING:
     from asciinema.capture import Filter
 
-#: the longest match supported, in visible characters; also what each stream holds back
+#: the longest match of a preset, in visible characters
 MAX_MATCH = 1024
+#: what each stream holds back, in characters of output: a match of MAX_MATCH visible
+#: characters with as many characters of escape sequences inside it
+HOLD = 2 * MAX_MATCH
 #: held text goes out this long (µs of session time) after it came
 HOLD_US = 1_000_000
 #: at most this many characters (escape sequences included) are held per stream
@@ -96,30 +100,18 @@ def mask(text: str) -> str:
 
 
 class Patterns:
-    """The compiled patterns of one session: the presets in one alternation, then each
-    pattern of the user on its own (theirs may use numbered groups)."""
+    """The compiled patterns of one session, each searched on its own (see
+    :mod:`asciinema.redact_presets` for why they are not joined into one)."""
 
     def __init__(self, regexes: Sequence[str] = (), presets: Sequence[str] = ()) -> None:
-        self.matchers: List[Pattern[str]] = []
-        #: group name of a preset's match -> the group to mask (None: the whole match)
-        self.secret_group: Dict[str, Optional[str]] = {}
-        self.block_group: Optional[str] = None
-        parts = []
-        for i, name in enumerate(dict.fromkeys(presets)):
+        #: (pattern, the group to mask or None for the whole match, whether it opens a block)
+        self.matchers: List[Tuple[Pattern[str], Optional[str], bool]] = []
+        for name in dict.fromkeys(presets):
             if name not in PRESETS:
                 raise PatternError(f"unknown redaction preset {name!r} (known: {', '.join(PRESETS)})")
-            pattern = PRESETS[name]
-            group = f"_p{i}"
-            if "(?P<s>" in pattern:
-                pattern = pattern.replace("(?P<s>", f"(?P<_s{i}>")
-                self.secret_group[group] = f"_s{i}"
-            else:
-                self.secret_group[group] = None
-            if name == BLOCK_PRESET:
-                self.block_group = group
-            parts.append(f"(?P<{group}>{pattern})")
-        if parts:
-            self.matchers.append(re.compile("|".join(parts)))
+            for pattern in PRESETS[name]:
+                compiled = re.compile(pattern)
+                self.matchers.append((compiled, "s" if "s" in compiled.groupindex else None, name == BLOCK_PRESET))
         for regex in regexes:
             try:
                 compiled = re.compile(regex)
@@ -127,7 +119,7 @@ class Patterns:
                 raise PatternError(f"invalid --redact pattern {regex!r}: {e}") from None
             if compiled.fullmatch("") is not None:
                 raise PatternError(f"invalid --redact pattern {regex!r}: it matches the empty string")
-            self.matchers.append(compiled)
+            self.matchers.append((compiled, None, False))
 
     def __bool__(self) -> bool:
         return bool(self.matchers)
@@ -155,7 +147,8 @@ class Patterns:
                 cut = max(cut, pos)
                 continue
             best: Optional["re.Match[str]"] = None
-            for i, matcher in enumerate(self.matchers):
+            best_i = 0
+            for i, (matcher, _, _) in enumerate(self.matchers):
                 if exhausted[i]:
                     continue
                 m = found[i]
@@ -165,17 +158,16 @@ class Patterns:
                         exhausted[i] = True
                         continue
                 if best is None or m.start() < best.start() or (m.start() == best.start() and m.end() > best.end()):
-                    best = m
+                    best, best_i = m, i
             if best is None or best.start() >= cut:
                 break
             if best.end() == best.start():  # an empty match of a user pattern: step over it
                 pos = best.start() + 1
                 continue
-            group = best.lastgroup if best.re is self.matchers[0] and self.secret_group else None
-            if group is not None and group == self.block_group:
+            _, secret, opens_block = self.matchers[best_i]
+            if opens_block:
                 block = True
             else:
-                secret = self.secret_group.get(group) if group is not None else None
                 a, b = best.span(secret) if secret is not None else best.span()
                 if spans and spans[-1][1] > a:  # overlapping matches of different patterns
                     a = spans[-1][1]
@@ -202,6 +194,9 @@ class _Stream:
         self.opener = ""  #: the start of an escape sequence whose rest is held
         self.context = ""  #: the last visible characters released
         self.block = False
+        #: the first known_length characters of what is held parse to known_visible
+        self.known_length = 0
+        self.known_visible = ""
 
     def add(self, time: int, text: str) -> None:
         self.chunks.append((time, text))
@@ -219,96 +214,127 @@ class _Stream:
         if self.held > MAX_HELD:
             final = True
         base = len(self.opener)
-        s = self.opener + "".join(t for _, t in self.chunks) if base else "".join(t for _, t in self.chunks)
-        end = len(s)
+        joined = "".join([t for _, t in self.chunks]) if len(self.chunks) > 1 else self.chunks[0][1]
+        s = self.opener + joined if base else joined
+        body = s
         unfinished = None
         i = s.rfind("\x1b")
         if i >= 0 and _UNFINISHED.match(s, i):
-            unfinished = end = i
+            unfinished = i
+            body = s[:i]
             if len(s) - i > MAX_ESCAPE:
                 final = True
-        has_escapes = "\x1b" in s[:end] if unfinished is None else s.find("\x1b", 0, end) >= 0
-        if has_escapes:
-            parts = _ESCAPE.split(s[:end])
-            texts = parts[0::2]
-            visible = "".join(texts)
+        escapes = "\x1b" in body
+        # The text before `hold` goes out unless a match that starts there runs on past it.
+        if final:
+            hold = len(body)
         else:
-            parts = texts = [s[:end]]
-            visible = texts[0]
+            hold = max(0, len(body) - HOLD)
+            if escapes and hold > 0:  # not inside an escape sequence
+                e = body.rfind("\x1b", 0, hold + 1)
+                if e >= 0:
+                    m = _ESCAPE.match(body, e)
+                    if m is not None and m.end() > hold:
+                        hold = e
+        if not escapes:
+            visible = body
+            cut = hold
+        else:
+            # what the last call left held parses as it did then: no need to do it again
+            known = self.known_length if self.known_length <= hold else 0
+            head = self.known_visible + _ESCAPE.sub("", body[known:hold]) if known else _ESCAPE.sub("", body[:hold])
+            tail = _ESCAPE.sub("", body[hold:])
+            visible = head + tail
+            cut = len(head)
+        self.known_length, self.known_visible = 0, ""
         n = len(visible)
-        cut = n if final else max(0, n - MAX_MATCH)
-
         spans: List[Tuple[int, int]] = []
+        moved = False
         if self.patterns:
             ctx = len(self.context)
-            spans, cut, self.block = self.patterns.scan(self.context + visible, ctx, cut + ctx, self.block)
-            cut -= ctx
-            spans = [(a - ctx, b - ctx) for a, b in spans]
-        self.context = (self.context + visible[:cut])[-_CONTEXT:]
+            spans, new_cut, self.block = self.patterns.scan(self.context + visible, ctx, cut + ctx, self.block)
+            new_cut -= ctx
+            moved = new_cut != cut
+            cut = new_cut
+            if spans:
+                spans = [(a - ctx, b - ctx) for a, b in spans]
+        self.context = (self.context + visible[max(0, cut - _CONTEXT):cut])[-_CONTEXT:]
 
-        # visible positions to positions in s
-        if has_escapes:
-            vstarts = list(accumulate(map(len, texts), initial=0))
-            rstarts = list(accumulate(map(len, parts), initial=0))
-        else:
-            vstarts = rstarts = [0, n]
-
-        def piece_of(v: int) -> int:
-            """The text piece that holds visible character ``v`` (< n)."""
-            return bisect_right(vstarts, v) - 1
-
-        if final:
-            raw_cut = len(s)
-        elif cut >= n:
-            raw_cut = end
-        else:
-            k = piece_of(cut)
-            raw_cut = rstarts[2 * k] + cut - vstarts[k]
         edits: List[Tuple[int, int]] = []
-        for a, b in spans:
-            while a < b:  # one edit per text piece the span crosses
-                k = piece_of(a)
-                stop = min(b, vstarts[k + 1])
-                ra = rstarts[2 * k] + a - vstarts[k]
-                edits.append((ra, ra + stop - a))
-                a = stop
+        if not escapes:
+            edits = spans
+            raw_cut = len(s) if final else cut
+        else:
+            if final:
+                raw_cut = len(s)
+            elif cut >= n:
+                raw_cut = len(body)
+            elif not moved and not spans:
+                raw_cut = hold
+                self.known_length, self.known_visible = len(body) - hold, tail
+            else:
+                raw_cut = -1
+            if spans or raw_cut < 0:
+                raw_cut, edits = _map(body, cut, spans, raw_cut)
 
         out: List[Tuple[int, str]] = []
-        ei = 0
-        pos = 0
         keep: List[Tuple[int, str]] = []
+        ei = 0
+        c0 = base
         for time, text in self.chunks:
-            c0 = pos + base
             c1 = c0 + len(text)
-            pos += len(text)
             if c0 >= raw_cut:
                 keep.append((time, text))
-                continue
-            hi = min(c1, raw_cut)
-            seg = []
-            p = c0
-            while ei < len(edits) and edits[ei][0] < hi:
-                a, b = edits[ei]
-                a = max(a, p)
-                bb = min(b, hi)
-                seg.append(s[p:a])
-                seg.append(mask(s[a:bb]))
-                p = bb
-                if b <= hi:
-                    ei += 1
+            else:
+                hi = min(c1, raw_cut)
+                if ei < len(edits) and edits[ei][0] < hi:
+                    seg = []
+                    p = c0
+                    while ei < len(edits) and edits[ei][0] < hi:
+                        a, b = edits[ei]
+                        a = max(a, p)
+                        bb = min(b, hi)
+                        seg.append(s[p:a])
+                        seg.append(mask(s[a:bb]))
+                        p = bb
+                        if b > hi:
+                            break
+                        ei += 1
+                    seg.append(s[p:hi])
+                    piece = "".join(seg)
                 else:
-                    break
-            seg.append(s[p:hi])
-            piece = "".join(seg)
-            if piece:
-                out.append((time, piece))
-            if hi < c1:
-                keep.append((time, text[hi - c0:]))
+                    piece = text if hi == c1 else text[:hi - c0]
+                if piece:
+                    out.append((time, piece))
+                if hi < c1:
+                    keep.append((time, text[hi - c0:]))
+            c0 = c1
         if raw_cut > base:
             self.opener = s[unfinished:unfinished + 2] if unfinished is not None and raw_cut > unfinished else ""
         self.chunks = keep
-        self.held = sum(len(t) for _, t in keep)
+        self.held = sum([len(t) for _, t in keep])
         return out
+
+
+def _map(body: str, cut: int, spans: List[Tuple[int, int]], raw_cut: int) -> Tuple[int, List[Tuple[int, int]]]:
+    """Visible positions to positions in ``body``: the cut (unless ``raw_cut`` is already
+    known, >= 0) and the spans to mask, as one edit per text piece a span crosses."""
+    parts = _ESCAPE.split(body)
+    texts = parts[0::2]
+    vstarts = list(accumulate(map(len, texts), initial=0))
+    rstarts = list(accumulate(map(len, parts), initial=0))
+    if raw_cut < 0:
+        k = bisect_right(vstarts, cut) - 1
+        raw_cut = rstarts[2 * k] + cut - vstarts[k]
+    edits: List[Tuple[int, int]] = []
+    for a, b in spans:
+        while a < b:
+            k = bisect_right(vstarts, a) - 1
+            stop = min(b, vstarts[k + 1])
+            ra = rstarts[2 * k] + a - vstarts[k]
+            edits.append((ra, ra + stop - a))
+            a = stop
+    return raw_cut, edits
 
 
 class RedactFilter:

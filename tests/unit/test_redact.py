@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from asciinema.asciicast import Event
 from asciinema.capture import Capture
-from asciinema.redact import HOLD_US, MAX_MATCH, Patterns, PatternError, RedactFilter, mask
+from asciinema.redact import HOLD, HOLD_US, MAX_MATCH, Patterns, PatternError, RedactFilter, mask
 from asciinema.redact_presets import PRESETS
 from asciinema.strip_osc import StripOscFilter
 
@@ -67,6 +67,16 @@ def test_secret_split_at_every_position(cut: int) -> None:
     assert redacted(p, [LINE[:cut], LINE[cut:]]) == WANT
 
 
+def test_secret_split_at_every_position_after_long_output() -> None:
+    # what was held back is pushed out in pieces, the rest parsed once and kept
+    filler = "\x1b[32mok\x1b[0m build " * 300
+    p = Patterns(["hunter2"])
+    text, want = filler + LINE + filler, filler + WANT + filler
+    for cut in range(len(filler) - 10, len(filler) + len(LINE) + 10):
+        assert redacted(p, [text[:cut - 2500], text[cut - 2500:cut], text[cut:]]) == want, cut
+        assert redacted(p, [text[:cut], text[cut:cut + 3], text[cut + 3:]]) == want, cut
+
+
 def test_secret_one_character_per_read() -> None:
     assert redacted(Patterns(["hunter2"]), list(LINE)) == WANT
 
@@ -114,13 +124,22 @@ def test_held_text_goes_at_the_deadline() -> None:
     assert text_of(f.feed((2 * HOLD_US, "o", "ter2")) + f.flush()) == "ter2"
 
 
-def test_only_the_last_max_match_characters_are_held() -> None:
+def test_only_the_last_hold_characters_are_held() -> None:
     f = RedactFilter(Patterns(["hunter2"]))
-    out = f.feed((0, "o", "a" * (MAX_MATCH + 100)))
+    out = f.feed((0, "o", "a" * (HOLD + 100)))
     assert text_of(out) == "a" * 100
-    out = f.feed((1, "o", "\x1b[31m" * 10000))  # escape sequences alone add nothing held
-    assert text_of(out) == ""
-    assert text_of(f.flush()) == "a" * MAX_MATCH + "\x1b[31m" * 10000
+    escapes = "\x1b[31m" * 10000
+    out += f.feed((1, "o", escapes + "b"))  # escape sequences count in what is held
+    assert HOLD <= f.streams["o"].held < HOLD + 5
+    out += f.feed((2, "o", escapes))  # but no match can start in them alone
+    assert f.streams["o"].held == 0
+    assert text_of(out) == "a" * (HOLD + 100) + escapes + "b" + escapes
+    # held text is never cut inside an escape sequence
+    f = RedactFilter(Patterns(["hunter2"]))
+    for n in range(1, 12):
+        out = f.feed((0, "o", "x" * n + escapes[:HOLD + 3]))
+        assert ESC_RE.sub("", text_of(out)).strip("x") == ""
+        f.flush()
 
 
 def test_capture_drives_the_filter_with_its_clock() -> None:
@@ -277,6 +296,9 @@ PLAIN = st.lists(
     max_size=6,
 ).map("".join)
 DECOR = st.sampled_from(["", "\x1b[1m", "\x1b[K", "\x1b[38;5;208m"])
+FILLER_WORDS = ["build", "\x1b[32mok\x1b[0m", "日本", "\r\n", "\x1b[2K", "x" * 40, "\x1b]0;t\x07"]
+#: long runs of output, so that what is held back is pushed out by what comes after
+FILLER = st.lists(st.sampled_from(FILLER_WORDS), max_size=400).map(" ".join)
 
 
 @st.composite
@@ -284,7 +306,7 @@ def sessions(draw: st.DrawFn) -> Tuple[str, str, List[str]]:
     """(output, what it must become, the output cut into reads)."""
     out, want = [], []
     for _ in range(draw(st.integers(0, 5))):
-        plain = " " + draw(PLAIN) + " "
+        plain = " " + draw(st.one_of(PLAIN, FILLER)) + " "
         out.append(plain)
         want.append(plain)
         secret = draw(st.sampled_from(SECRETS))
