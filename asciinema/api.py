@@ -272,8 +272,9 @@ def matching_stream(body: bytes, url: str, prefix: str) -> StreamInfo:
     if not streams:
         raise NetworkError(f'no stream matches "{prefix}"')
     if len(streams) > 1:
-        urls = "\n".join(str(s.get("url", s.get("id"))) for s in streams)
-        raise NetworkError(f'multiple streams match "{prefix}" prefix:\n\n{urls}')
+        # one line, as every error is (asciinema 3 lists them one a line)
+        urls = ", ".join(str(s.get("url", s.get("id"))) for s in streams)
+        raise NetworkError(f'multiple streams match "{prefix}" prefix: {urls}')
     return _stream_of(streams[0], url)
 
 

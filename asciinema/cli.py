@@ -229,11 +229,16 @@ with --local, a built-in HTTP server serves a page with the asciinema player tha
 the session as it happens (its URL is printed at start; viewers are read-only). On
 loopback (the default, 127.0.0.1 with a free port) the page is at /; on any other address
 (0.0.0.0:8080 to share on the network) it is under a secret /s/TOKEN/ path, and every
-other path is 404. Keys during the session:
+other path is 404. With --remote, the session goes to an asciinema server, which shows it
+at the public URL printed at start (a new stream, or the stream of yours with that ID);
+to a ws:// or wss:// producer URL it goes directly. While the server is away the session
+goes on, and the stream reconnects by itself and resumes from the current screen.
+Keys during the session:
   ctrl+d or 'exit'   end the session (the shell's own ways out)
   ctrl+\\             pause / resume the stream (session.pause_key)
   session.add_marker_key, session.prefix_key in config.toml: add a marker; prefix mode
-During the session, ASCIINEMA_SESSION (a unique session ID) is set.
+During the session, ASCIINEMA_SESSION (a unique session ID) is set, and with --remote
+ASCIINEMA_RELAY_ID (a session inside it won't stream to the same place again).
 
 Exit status: 0; with --return the program's status (128+N after signal N); 1 on errors.
 
@@ -241,24 +246,28 @@ Examples:
   asciinema stream --local                             # a free port on 127.0.0.1
   asciinema stream --local 0.0.0.0:8080                # on the network, under a secret path
   asciinema stream -l -c "htop"
+  asciinema stream --remote                            # a new stream on the asciinema server
+  asciinema stream -r 3xb9 -l                          # your stream 3xb9..., and locally too
 """
 
 _SESSION_EPILOG = """\
 Records to a file (--output-file, as `rec` does: the same formats, --append and
---overwrite) and/or streams live (--stream-local, as `stream --local` does) the shell
-($SHELL), or the --command, running on a new pseudo-terminal. At least one of them is
-needed. NAME=VALUE arguments are added to the program's environment. Keys during the
-session:
+--overwrite) and/or streams live (--stream-local and --stream-remote, as `stream --local`
+and `stream --remote` do) the shell ($SHELL), or the --command, running on a new
+pseudo-terminal. At least one of them is needed. NAME=VALUE arguments are added to the
+program's environment. Keys during the session:
   ctrl+d or 'exit'   end the session (the shell's own ways out)
   ctrl+\\             pause / resume the capture (session.pause_key)
   session.add_marker_key, session.prefix_key in config.toml: add a marker; prefix mode
-During the session, ASCIINEMA_SESSION (a unique session ID) is set.
+During the session, ASCIINEMA_SESSION (a unique session ID) is set, and with
+--stream-remote ASCIINEMA_RELAY_ID.
 
 Exit status: 0; with --return the program's status (128+N after signal N); 1 on errors.
 
 Examples:
   asciinema session --output-file demo.cast --stream-local
   asciinema session -o demo.cast -l 0.0.0.0:9000 -t "Live coding"
+  asciinema session -o demo.cast --stream-remote wss://example.org/ws/S/TOKEN
   asciinema session -o demo.cast --idle-time-limit 1.5
 """
 

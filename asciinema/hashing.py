@@ -1,4 +1,5 @@
-"""FNV-1a, 128-bit: the session ID in ``ASCIINEMA_SESSION`` and the relay ID, as asciinema 3 makes them.
+"""FNV-1a, 128-bit: the session ID in ``ASCIINEMA_SESSION`` and the relay ID in
+``ASCIINEMA_RELAY_ID``, as asciinema 3 makes them.
 
 Pure arithmetic, no I/O. Rendered as lowercase hex without zero padding, as asciinema 3 does.
 """
@@ -27,3 +28,9 @@ def fnv1a_128_hex(text: str) -> str:
 def session_id(pid: int) -> str:
     """``ASCIINEMA_SESSION`` for the recorder process ``pid``: the hash of its decimal form."""
     return fnv1a_128_hex(str(pid))
+
+
+def relay_id(producer_url: str) -> str:
+    """``ASCIINEMA_RELAY_ID`` of a session streaming to ``producer_url``: the hash of the URL,
+    so that a session inside it streaming to the same place can tell."""
+    return fnv1a_128_hex(producer_url)

@@ -166,7 +166,10 @@ def one_line(reason: object) -> str:
 
 
 def _netloc(parts: Any) -> str:
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:  # out of range (99999): http.client still tried it
+        return parts.netloc
     return f"{parts.hostname}:{port}"
 
 

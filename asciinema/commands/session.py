@@ -1,20 +1,22 @@
 """``rec``, ``stream`` and ``session``: one command, three presets (as asciinema 3 has it).
 
 ``session`` records to a file (``-o``) and/or streams (``-l`` to viewers of a built-in HTTP
-server; ``-r`` to an asciinema server, not yet supported); ``rec FILE`` is ``session -o FILE``
+server; ``-r`` to an asciinema server); ``rec FILE`` is ``session -o FILE``
 with ``ASCIINEMA_REC=1`` set for the program, and ``stream`` is ``session`` without a file or
 an idle time limit. A :class:`Preset` says which of these a command has; the flags, the
 set-up, the status lines and the exit status are the same code for all three.
 
 Wiring only: locale check, log file, config, terminal, header, outputs, status lines, then
-:class:`asciinema.session.Session`. The local stream's output (asyncio, websockets) is
-imported only when a stream is asked for, so that ``rec`` starts without them.
+:class:`asciinema.session.Session`. The live stream's output (asyncio, websockets) and the
+server's API client are imported only when a stream is asked for, so that ``rec`` starts
+without them.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from typing import TYPE_CHECKING, Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple
@@ -24,17 +26,20 @@ from asciinema.asciicast import Header
 from asciinema.asciicast.header import os_text
 from asciinema.config import Config, SessionConfig, load
 from asciinema.errors import AsciinemaError, OutputError
-from asciinema.hashing import session_id
+from asciinema.hashing import relay_id, session_id
 from asciinema.keys import Hotkeys
 from asciinema.session_terminal import SessionTerminal, WindowSize
 
 if TYPE_CHECKING:
+    from asciinema.notifier import Notifier
     from asciinema.outputs import Output
 
 ACCEPTED_CODESETS = ("US-ASCII", "UTF-8")
 
 #: where ``-l`` with no address listens: loopback, a port the system picks
 DEFAULT_LISTEN = "127.0.0.1:0"
+#: the start of an absolute URL (its scheme): a ``-r`` value without one is a stream ID
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 
 
 
@@ -81,8 +86,11 @@ def declare(p: argparse.ArgumentParser, name: str) -> None:
                        help=f"stream via the local HTTP server, listening on IP:PORT (default: {DEFAULT_LISTEN}, "
                        "a free port on loopback); on an address other than loopback the page is served under "
                        "a secret /s/TOKEN/ path, printed at start")
-        p.add_argument("-r", preset.remote, dest="remote", nargs="?", const="", metavar="STREAM-ID|WS-URL",
-                       help="stream via a remote asciinema server (not supported yet)")
+        p.add_argument("-r", preset.remote, dest="remote", nargs="?", const="", type=remote_target,
+                       metavar="STREAM-ID|WS-URL",
+                       help="stream via a remote asciinema server: to a new stream (no value), to your stream "
+                       "with this ID (or ID prefix), or straight to a producer WebSocket URL (ws:// or wss://, "
+                       "no server URL needed)")
     p.add_argument("-c", "--command", metavar="COMMAND",
                    help="command to start in the session (default: session.command from the config, else $SHELL)")
     aliases = ("--stdin",) if name == "record" else ()  # 2.x's name, kept for rec
@@ -103,7 +111,9 @@ def declare(p: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("--return", dest="return_", action="store_true", help="return the session's exit status")
     p.add_argument("--log-file", metavar="PATH", help="append a log of the session to this file")
     if preset.remote:
-        p.add_argument("--server-url", metavar="URL", help="asciinema server URL (for --remote)")
+        p.add_argument("--server-url", metavar="URL",
+                       help=f"asciinema server URL for {preset.remote} without a ws:// or wss:// URL (default: "
+                       "$ASCIINEMA_SERVER_URL, else server.url in the config, else asked on first use)")
     if preset.env_args:
         p.add_argument("env", nargs="*", metavar="ENV", help=argparse.SUPPRESS)
     if name == "record":
@@ -143,6 +153,52 @@ def _listen_address(value: str) -> str:
     except UsageError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
     return value
+
+
+def remote_target(value: str) -> str:
+    """The ``-r`` value (argparse ``type``), trimmed: a stream ID or ID prefix ("" for a new
+    stream), or a ws:// or wss:// URL in its usual form (see :func:`normal_url`); any other
+    absolute URL is refused."""
+    value = value.strip()
+    if not _SCHEME.match(value):
+        return value
+    if not is_websocket_url(value):
+        raise argparse.ArgumentTypeError("must be a WebSocket URL (ws:// or wss://)")
+    try:
+        return normal_url(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def normal_url(url: str) -> str:
+    """``url`` as asciinema 3 writes it (the relay ID is a hash of this text, so that a
+    nested session recognises its parent's target however it was typed): scheme and host
+    in lowercase, no default port, ``/`` for an empty path.
+
+    Raises ValueError for a URL without a host or with a bad port or IPv6 address.
+    """
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as e:  # "Invalid IPv6 URL", "Port out of range 0-65535"...
+        raise ValueError(f"invalid URL: {e}") from None
+    host = parts.hostname
+    if not host:
+        raise ValueError("empty host")
+    scheme = parts.scheme.lower()
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None and port != {"ws": 80, "wss": 443}.get(scheme):
+        netloc += f":{port}"
+    userinfo = parts.netloc.rpartition("@")[0]
+    if userinfo:
+        netloc = f"{userinfo}@{netloc}"
+    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, parts.fragment))
+
+
+def is_websocket_url(target: str) -> bool:
+    return target[:5].lower() == "ws://" or target[:6].lower() == "wss://"
 
 
 def parse_window_size(value: str) -> WindowSize:
@@ -349,10 +405,7 @@ def run(args: argparse.Namespace) -> int:
     preset = PRESETS[args.preset]
     file: Optional[str] = getattr(args, "file", None)
     local: Optional[str] = getattr(args, "local", None)
-    if getattr(args, "remote", None) is not None:
-        # refused before anything is created; once supported, its output is opened after the
-        # local stream's (below), as asciinema 3 does
-        raise AsciinemaError(f"streaming to an asciinema server ({preset.remote}) is not supported yet")
+    remote: Optional[str] = getattr(args, "remote", None)
     env: Dict[str, str] = dict(os.environ)
     check_locale(env)
     check_log = open_log(args.log_file)
@@ -373,14 +426,32 @@ def run(args: argparse.Namespace) -> int:
             terminal, env, sc, command=command, title=args.title, idle_time_limit=idle,
             capture_env=args.capture_env,
         )
-        # in asciinema 3's order: the file is created before the listener is bound (a port
-        # in use leaves an empty file, which the next run may overwrite), then the remote
-        if file is not None:
-            outputs.append(_file_output(args, file))
-        url = _local_stream(outputs, local) if local is not None else None
         child_env = dict(env)
         child_env.update(preset.child_env)
         child_env["ASCIINEMA_SESSION"] = session_id(os.getpid())
+        # in asciinema 3's order: the file is created before the listener is bound (a port
+        # in use leaves an empty file, which the next run may overwrite), then the remote
+        # stream is asked for (which may prompt for the server's URL)
+        if file is not None:
+            outputs.append(_file_output(args, file))
+        url = public_url = None
+        if local is not None or remote is not None:
+            from asciinema.stream.live import LiveStreamOutput, Remote
+
+            live = LiveStreamOutput(local)
+            outputs.append(live)
+            live.bind()  # before the server's API, as asciinema 3 does: a taken port asks nothing
+            if remote is not None:
+                producer_url, public_url = _remote_endpoint(remote, args, env, config, header)
+                relay = relay_id(producer_url)
+                if env.get("ASCIINEMA_RELAY_ID") == relay:
+                    where = f" at {public_url}" if public_url else ""
+                    raise AsciinemaError(f"This shell is already being streamed{where}")
+                child_env["ASCIINEMA_RELAY_ID"] = relay
+                notifications = config.notifications
+                live.remote = Remote(producer_url, _user_agent(),
+                                     lambda: _notifier(env, notifications.enabled, notifications.command))
+            url = live.open()
         if preset.env_args:
             for pair in args.env:
                 name, sep, value = pair.partition("=")
@@ -399,6 +470,8 @@ def run(args: argparse.Namespace) -> int:
             info(f"Recording to {file}")
         if url is not None:
             info(f"Live streaming at {url}")
+        if public_url is not None:
+            info(f"Live streaming at {public_url}")
         if command is None:
             info("Press <ctrl+d> or type 'exit' to end")
         _flush_stdout()
@@ -430,15 +503,36 @@ def _file_output(args: argparse.Namespace, path: str) -> "Output":
                                           overwrite=args.overwrite))
 
 
-def _local_stream(outputs: "List[Output]", listen: str) -> str:
-    """Bind the local stream's server (before the session starts, so that a taken port is
-    an error line, not a session without its stream); its URL."""
-    from asciinema.stream.live import LiveStreamOutput
+def _remote_endpoint(target: str, args: argparse.Namespace, env: Mapping[str, str], config: Config,
+                     header: Header) -> Tuple[str, Optional[str]]:
+    """The producer WebSocket URL of ``-r target`` and the stream's public URL: a ws:// or
+    wss:// target is the producer URL itself (no server URL, no public URL); otherwise the
+    server's API creates the stream (``""``) or finds the one whose ID starts with it."""
+    if is_websocket_url(target):
+        return target, None
+    from asciinema.api import changeset, obtain_stream
+    from asciinema.server_url import access
 
-    live = LiveStreamOutput(listen)
-    url = live.open()
-    outputs.append(live)
-    return url
+    server = access(env, getattr(args, "server_url", None), config)
+    changes = changeset(header.title, header.term_type, header.term_version, env.get("SHELL"), header.env or None)
+    stream = obtain_stream(server.server_url, server.install_id, server.user, target, changes)
+    try:
+        producer_url = normal_url(stream.producer_url)
+    except ValueError as e:
+        raise AsciinemaError(f"the server gave a producer URL that is not valid ({e}): {stream.producer_url}") from None
+    return producer_url, stream.public_url
+
+
+def _user_agent() -> str:
+    from asciinema.http_client import user_agent
+
+    return user_agent()
+
+
+def _notifier(env: Mapping[str, str], enabled: bool, command: Optional[str]) -> "Notifier":
+    from asciinema.notifier import make_notifier
+
+    return make_notifier(env, enabled, command)
 
 
 def info(message: str) -> None:

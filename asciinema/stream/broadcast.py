@@ -1,5 +1,9 @@
-"""The stream process's side of the local live stream: the events the session sent it,
-the virtual terminal that late joiners start from, the hub and the HTTP server.
+"""The stream process's side of the live stream: the events the session sent it, the
+virtual terminal that late joiners start from, and the consumers it feeds: the local HTTP
+server (:mod:`asciinema.stream.server`), the remote forwarder
+(:mod:`asciinema.stream.forwarder`), or both. Each consumer has a hub of its own
+(:mod:`asciinema.stream.hub`: bounded queues, a fresh Init for whoever falls behind or
+(re)connects); the terminal and the backlog are shared.
 
 :meth:`Broadcast.send` does no terminal work: it appends the event to an in-memory
 backlog and hands it to the hub, both O(1). The virtual terminal (:mod:`asciinema.vt`, a
@@ -36,12 +40,11 @@ from __future__ import annotations
 import collections
 import threading
 import time
-from typing import TYPE_CHECKING, Deque, Optional, Tuple
+from typing import TYPE_CHECKING, Deque, List, Optional, Protocol, Sequence, Tuple
 
 from asciinema.asciicast import OUTPUT, RESIZE, Event, Theme, parse_size
 from asciinema.stream.alis import Init
 from asciinema.stream.hub import Hub, Limits
-from asciinema.stream.server import StreamServer
 
 #: characters of output waiting for the terminal beyond which the oldest are skipped
 MAX_BACKLOG = 2 << 20
@@ -70,14 +73,27 @@ if TYPE_CHECKING:
 _Pending = Tuple[int, Event]
 
 
-class Broadcast:
-    """Events in (:meth:`send`, from one thread), viewers out through ``server``, which
-    must be bound and not started (its hub is set here). See the module docstring."""
+class Consumer(Protocol):
+    """Where the stream goes: a local server (bound, not started) or a remote forwarder."""
 
-    def __init__(self, server: StreamServer, limits: Limits = Limits()) -> None:
-        self.hub = Hub(self._snapshot, limits)
-        server.hub = self.hub
-        self.server = server
+    hub: Hub  #: set by the Broadcast before start()
+
+    def start(self) -> None: ...
+
+    def close(self, timeout: float) -> None:
+        """End the stream (the hub has ended it) within about ``timeout`` seconds."""
+
+
+class Broadcast:
+    """Events in (:meth:`send`, from one thread), out through each of ``consumers`` (their
+    hubs are set here). See the module docstring."""
+
+    def __init__(self, consumers: Sequence[Consumer], limits: Limits = Limits()) -> None:
+        self.consumers = list(consumers)
+        self.hubs: List[Hub] = []
+        for consumer in self.consumers:
+            consumer.hub = Hub(self._snapshot, limits)
+            self.hubs.append(consumer.hub)
         self.theme: Optional[Theme] = None
         self._closing = threading.Event()
         # The sender's thread only: the backlog's intake.
@@ -107,7 +123,8 @@ class Broadcast:
         self._start_wall = time.monotonic()
         self._thread = threading.Thread(target=self._run, name="asciinema-stream-vt", daemon=True)
         self._thread.start()
-        self.server.start()
+        for consumer in self.consumers:
+            consumer.start()
 
     def send(self, event_id: int, event: Event) -> None:
         """One event; IDs go up, by one unless events were lost on the way. Never blocks."""
@@ -115,7 +132,8 @@ class Broadcast:
         self._sent += len(event[2])
         self._last = (event[0], time.monotonic())
         self._last_id = event_id  # after the append: a snapshot that sees this ID finds the event
-        self.hub.publish(event_id, event)
+        for hub in self.hubs:
+            hub.publish(event_id, event)
         if not self._armed:
             self._armed = True
             self._signal.set()
@@ -137,7 +155,15 @@ class Broadcast:
         deadline = time.monotonic() + timeout
         self._closing.set()
         self._signal.set()
-        self.server.close(timeout)
+        if len(self.consumers) == 1:
+            self.consumers[0].close(timeout)
+        else:  # at once: the wait is the slowest one's
+            closers = [threading.Thread(target=c.close, args=(timeout,), name="asciinema-stream-close", daemon=True)
+                       for c in self.consumers]
+            for closer in closers:
+                closer.start()
+            for closer in closers:
+                closer.join(max(0.0, deadline - time.monotonic()))
         thread = self._thread
         if thread is not None:
             thread.join(max(0.0, deadline - time.monotonic()))

@@ -1,13 +1,13 @@
 """The stream server's pieces that need websockets as soon as they are defined: the class
-of its connections, and the helpers its loop calls. Only the stream process imports this
-module (see :mod:`asciinema.stream.server`).
+of its connections, and the helpers its loop calls (the remote forwarder's too). Only the
+stream process imports this module (see :mod:`asciinema.stream.server`).
 """
 
 from __future__ import annotations
 
 from typing import List, Optional, Sequence, cast
 
-from websockets.asyncio.connection import broadcast
+from websockets.asyncio.connection import Connection, broadcast
 from websockets.asyncio.server import ServerConnection
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed, InvalidMessage
@@ -56,12 +56,13 @@ def select_subprotocol(connection: ServerConnection, offered: Sequence[Subprotoc
 
 
 def write_now(subs: List[Subscriber], message: bytes) -> None:
+    """The hub's direct write (Hub.write_now), for viewers and the remote forwarder alike."""
     # websockets' broadcast: frames and writes to each connection without awaiting; those
     # that are not open any more are skipped (their handlers are ending).
-    broadcast([cast(ServerConnection, s.channel) for s in subs], message)
+    broadcast([cast(Connection, s.channel) for s in subs], message)
 
 
-async def discard_incoming(ws: ServerConnection) -> None:
+async def discard_incoming(ws: Connection) -> None:
     try:
         async for _ in ws:
             pass

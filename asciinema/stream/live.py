@@ -1,6 +1,7 @@
-"""The local live stream as a session output: the session's side is a pipe to a stream
-process, which runs everything else (the virtual terminal, the hub, the HTTP server; see
-:mod:`asciinema.stream.broadcast`).
+"""The live stream as a session output: the session's side is a pipe to a stream process,
+which runs everything else (the virtual terminal, and the local HTTP server, the remote
+forwarder or both, each with its hub; see :mod:`asciinema.stream.broadcast`). One process
+and one pipe, whether the stream goes to local viewers, to an asciinema server or to both.
 
 Why a process: serving viewers is Python work (framing, the hub, snapshots of the screen)
 that grows with their number, and in the session's process it would hold the GIL that the
@@ -35,7 +36,7 @@ import collections
 import os
 import threading
 import time
-from typing import Deque, List, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, Deque, List, NamedTuple, Optional, Tuple
 
 from asciinema.asciicast import OUTPUT, Event, Header, Theme, make_event
 from asciinema.outputs import Failure, Wake
@@ -43,6 +44,10 @@ from asciinema.stream.frames import Item, Start, encode_events, encode_start
 from asciinema.stream.hub import Limits
 from asciinema.stream.web import parse_address
 from asciinema.write_all import write_all
+
+if TYPE_CHECKING:
+    from asciinema.notifier import Notifier
+    from asciinema.stream.server import StreamServer
 
 #: characters of event data waiting for the pipe beyond which the oldest are dropped
 MAX_QUEUE = 4 << 20
@@ -66,23 +71,40 @@ LIMITS = Limits(queue_bytes=512 << 10, queue_messages=1024, backlog_bytes=4 << 2
 _F_SETPIPE_SZ = 1031
 
 
-class LiveStreamOutput:
-    """The output of ``--stream-local`` / ``stream --local``; see the module docstring.
+class Remote(NamedTuple):
+    """Where ``--stream-remote`` / ``stream --remote`` sends the stream."""
 
-    ``listen`` is ``IP:PORT`` (port 0: any free one). ``header_theme`` is the theme viewers
-    get in the Init, when it should differ from the session header's (which is the default).
+    url: str  #: the producer WebSocket URL
+    user_agent: str
+    #: makes the notifier for the forwarder's notices, in the stream process (a notifier
+    #: runs a thread, and threads do not survive the fork)
+    notifier: Callable[[], "Notifier"]
+
+
+class LiveStreamOutput:
+    """The output of ``--stream-local`` and ``--stream-remote`` (``stream --local/--remote``);
+    see the module docstring.
+
+    ``listen`` is ``IP:PORT`` (port 0: any free one), or None for no local server;
+    ``remote`` where to forward the stream, if anywhere (it may be set until :meth:`open`).
+    ``header_theme`` is the theme viewers get in the Init, when it should differ from the
+    session header's (which is the default).
     """
 
     fatal = False  #: a stream that stops never ends the session
-    name = "local stream"
 
-    def __init__(self, listen: str, *, header_theme: Optional[Theme] = None, limits: Limits = LIMITS) -> None:
-        from asciinema.stream.server import StreamServer
-
-        self.host, self.port = parse_address(listen)
+    def __init__(self, listen: Optional[str] = None, *, remote: Optional[Remote] = None,
+                 header_theme: Optional[Theme] = None, limits: Limits = LIMITS) -> None:
         self.theme = header_theme
         self.limits = limits
-        self.server = StreamServer(None, self.host, self.port)  # type: ignore[arg-type]  # its hub is in the stream process
+        self.remote = remote
+        self.server: Optional[StreamServer] = None
+        if listen is not None:
+            from asciinema.stream.server import StreamServer
+
+            host, port = parse_address(listen)
+            self.server = StreamServer(None, host, port)  # type: ignore[arg-type]  # its hub is in the stream process
+        self.name = self._name()
         self.pid: Optional[int] = None  #: the stream process
         self._fd = -1  #: the pipe's end we write
         self._wake: Wake = _nothing
@@ -100,15 +122,30 @@ class LiveStreamOutput:
         self._signal = threading.Event()
         self.dropped_events = 0
 
+    def _name(self) -> str:
+        return "local stream" if self.remote is None else "remote stream" if self.server is None else "live stream"
+
     # ------------------------------------------------------------------ session thread
 
-    def open(self) -> str:
-        """Bind the port and start the stream process now, before the session starts;
-        the URL viewers open.
+    def bind(self) -> None:
+        """Take the local server's port, if there is one (done by :meth:`open` otherwise).
 
         Raises :class:`~asciinema.errors.AsciinemaError` ("cannot start listener: ...").
         """
-        self.server.bind()
+        if self.server is not None:
+            self.server.bind()
+
+    def open(self) -> Optional[str]:
+        """Bind the port (if any) and start the stream process now, before the session
+        starts; the URL local viewers open (None without a local server).
+
+        Raises :class:`~asciinema.errors.AsciinemaError` ("cannot start listener: ...").
+        """
+        if self.server is None and self.remote is None:
+            raise ValueError("a live stream goes to a local server, a remote one or both")
+        self.name = self._name()  # the remote may have been set since
+        self.bind()
+        server = self.server
         read_fd, write_fd = os.pipe()
         try:
             import fcntl
@@ -119,17 +156,19 @@ class LiveStreamOutput:
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the stream process, which never returns
             os.close(write_fd)
-            _stream_process(self.server, read_fd, self.limits)
+            _stream_process(server, self.remote, read_fd, self.limits)
         os.close(read_fd)
         os.set_blocking(write_fd, False)
         self.pid = pid
         self._fd = write_fd
-        self.server.close_socket()  # the stream process serves it
-        return self.server.url
+        if server is None:
+            return None
+        server.close_socket()  # the stream process serves it
+        return server.url
 
     @property
-    def url(self) -> str:
-        return self.server.url
+    def url(self) -> Optional[str]:
+        return None if self.server is None else self.server.url
 
     def start(self, header: Header, wake: Wake) -> None:
         if self.pid is None:
@@ -200,7 +239,8 @@ class LiveStreamOutput:
             thread.join(max(0.0, deadline - time.monotonic()))
         if thread is None or not thread.is_alive():
             self._close_pipe()  # end of file: the stream process ends the stream
-        self.server.close_socket()
+        if self.server is not None:
+            self.server.close_socket()
         if self.pid is not None:
             if not _wait(self.pid, deadline):
                 _kill(self.pid)  # a writer waiting for room in the pipe gets EPIPE and ends
@@ -224,7 +264,9 @@ class LiveStreamOutput:
     def _stopped(self, e: OSError) -> None:
         if self._failure is None and not self._closing.is_set():
             reason = "its process ended" if isinstance(e, BrokenPipeError) else (e.strerror or str(e))
-            self._failure = Failure(f"the local stream stopped ({reason}); viewers see no more of the session",
+            who = "viewers see" if self.remote is None else "the server sees" if self.server is None \
+                else "viewers and the server see"
+            self._failure = Failure(f"the {self.name} stopped ({reason}); {who} no more of the session",
                                     "Live stream stopped")
             self._wake()
 
@@ -271,9 +313,11 @@ class LiveStreamOutput:
         write_all(self._fd, data)
 
 
-def _stream_process(server: object, read_fd: int, limits: Limits) -> None:  # pragma: no cover - in the child
+def _stream_process(server: Optional["StreamServer"], remote: Optional[Remote], read_fd: int,
+                    limits: Limits) -> None:  # pragma: no cover - in the child
     """The stream process: frames from ``read_fd`` into a Broadcast until end of file."""
     status = 1
+    notifier: Optional[Notifier] = None
     try:
         import signal
 
@@ -297,10 +341,18 @@ def _stream_process(server: object, read_fd: int, limits: Limits) -> None:  # pr
             os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))  # Linux only: AttributeError elsewhere
         except (AttributeError, OSError):
             pass
-        from asciinema.stream.broadcast import Broadcast
+        from asciinema.stream.broadcast import Broadcast, Consumer
         from asciinema.stream.frames import FrameDecoder
 
-        broadcast = Broadcast(server, limits)  # type: ignore[arg-type]  # bound before the fork: not None
+        consumers: List[Consumer] = []
+        if server is not None:
+            consumers.append(server)  # bound before the fork
+        if remote is not None:
+            from asciinema.stream.forwarder import Forwarder
+
+            notifier = remote.notifier()
+            consumers.append(Forwarder(remote.url, remote.user_agent, notifier.notify))
+        broadcast = Broadcast(consumers, limits)
         decoder = FrameDecoder()
         merger = Merger()
         send = broadcast.send
@@ -313,7 +365,7 @@ def _stream_process(server: object, read_fd: int, limits: Limits) -> None:  # pr
                     broadcast.start(item.cols, item.rows, item.theme)
                 else:
                     send(*item)
-        broadcast.close(STREAM_CLOSE - 0.5)
+        broadcast.close(STREAM_CLOSE - 1.0)
         status = 0
     except BaseException:
         try:
@@ -323,6 +375,11 @@ def _stream_process(server: object, read_fd: int, limits: Limits) -> None:  # pr
         except BaseException:
             pass
     finally:
+        if notifier is not None:
+            try:
+                notifier.close()  # the last notices go out (half a second at most)
+            except BaseException:
+                pass
         os._exit(status)
 
 

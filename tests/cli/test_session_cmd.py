@@ -133,15 +133,20 @@ def test_flags_a_preset_does_not_have(run: Run, tmp_path: Path, argv: List[str])
     assert list(tmp_path.glob("*.cast")) == []
 
 
-@pytest.mark.parametrize("argv", [["stream", "-r"], ["stream", "--remote", "abc"], ["session", "-o", "x.cast", "-r"],
-                                  ["session", "-l", "--stream-remote", "wss://example.org/ws"]])
-def test_remote_streaming_is_not_there_yet(run: Run, tmp_path: Path, argv: List[str]) -> None:
-    r = run(*argv, "-c", "true")
-    assert r.returncode == 1
-    flag = "--remote" if argv[0] == "stream" else "--stream-remote"
-    assert r.stderr == f"Error: streaming to an asciinema server ({flag}) is not supported yet\n".encode()
+@pytest.mark.parametrize("argv, message", [
+    (["stream", "-r", "http://example.org/ws"], "argument -r/--remote: must be a WebSocket URL (ws:// or wss://)"),
+    (["session", "-o", "x.cast", "--stream-remote", " https://example.org "],
+     "argument -r/--stream-remote: must be a WebSocket URL (ws:// or wss://)"),
+    (["stream", "-r", "localhost:8080"], "argument -r/--remote: must be a WebSocket URL (ws:// or wss://)"),
+    (["stream", "--remote", "ws:///path"], "argument -r/--remote: empty host"),
+    (["stream", "--remote", "wss://[::1/x"], "argument -r/--remote: invalid URL: Invalid IPv6 URL"),
+])
+def test_remote_target_that_is_not_a_websocket_url(run: Run, tmp_path: Path, argv: List[str], message: str) -> None:
+    r = run(*argv, "-c", "echo ran > ran")
+    assert r.returncode == 2
+    assert r.stderr.decode().splitlines()[-1] == f"asciinema {argv[0]}: error: {message}"
     assert r.stdout == b""
-    assert not (tmp_path / "x.cast").exists()
+    assert not (tmp_path / "x.cast").exists() and not (tmp_path / "ran").exists()
 
 
 def test_session_status_lines_and_exit_status(run: Run, tmp_path: Path) -> None:

@@ -196,7 +196,7 @@ def test_obtain_stream_refuses_no_match_and_several(api_server: ApiServer) -> No
     assert str(e.value) == 'no stream matches "zzz"'
     with pytest.raises(NetworkError) as e:
         obtain_stream(api_server.url, INSTALL_ID, "alice", "ab", CHANGES)
-    assert str(e.value) == f'multiple streams match "ab" prefix:\n\n{a["url"]}\n{b["url"]}'
+    assert str(e.value) == f'multiple streams match "ab" prefix: {a["url"]}, {b["url"]}'
     assert all(r.method == "GET" for r in api_server.requests)
 
 

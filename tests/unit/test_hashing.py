@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from asciinema.hashing import fnv1a_128, fnv1a_128_hex, session_id
+from asciinema.hashing import fnv1a_128, fnv1a_128_hex, relay_id, session_id
 
 
 def test_spec_vectors() -> None:
@@ -21,3 +21,8 @@ def test_empty_is_offset_basis() -> None:
 
 def test_session_id_hashes_decimal_pid() -> None:
     assert session_id(1234) == fnv1a_128_hex("1234")
+
+
+def test_relay_id_hashes_the_producer_url() -> None:
+    assert relay_id("Hello World!") == "d2d42892ede872031d2593366229c2d2"
+    assert relay_id("wss://example.org/ws/S/abc") == fnv1a_128_hex("wss://example.org/ws/S/abc")

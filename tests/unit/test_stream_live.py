@@ -93,7 +93,7 @@ def out() -> Iterator[LiveStreamOutput]:
 def make_broadcast(limits: Limits = Limits()) -> Broadcast:
     server = StreamServer(None, "127.0.0.1", 0)  # type: ignore[arg-type]
     server.bind()
-    return Broadcast(server, limits)
+    return Broadcast([server], limits)
 
 
 @pytest.fixture
@@ -105,8 +105,14 @@ def b() -> Iterator[Broadcast]:
         o.close(TIMEOUT)
 
 
+def port_of(out: Output) -> int:
+    server = out.consumers[0] if isinstance(out, Broadcast) else out.server
+    assert isinstance(server, StreamServer)
+    return server.port
+
+
 def ws_url(out: Output) -> str:
-    return f"ws://127.0.0.1:{out.server.port}/ws"
+    return f"ws://127.0.0.1:{port_of(out)}/ws"
 
 
 def state(term: Terminal) -> object:
@@ -155,11 +161,13 @@ class Viewer:
                 self.term.resize(cols, rows)
 
 
-def joiner(out: Output, last_id: int, reference: Optional[Terminal] = None) -> Tuple[Init, Terminal]:
-    """A viewer that joins now: its Init, and a fresh terminal fed with it and with the
-    events after it that the stream had not taken in yet: up to ``last_id`` (a Broadcast,
+def joiner(out: Output, last_id: int, reference: Optional[Terminal] = None,
+           resyncs: bool = False) -> Tuple[Init, Terminal]:
+    """A viewer that joins now: its (last) Init, and a fresh terminal fed with it and with
+    the events after it that the stream had not taken in yet: up to ``last_id`` (a Broadcast,
     whose IDs are the sender's), or until its screen is ``reference``'s (the stream process
-    numbers events on its own)."""
+    numbers events on its own). With ``resyncs``, the viewer may be re-synced with a fresh
+    Init meanwhile (it joins while the stream process catches up on a flood)."""
     with connect(ws_url(out), subprotocols=["v1.alis"], open_timeout=TIMEOUT, max_size=None) as ws:
         assert ws.recv(timeout=TIMEOUT) == MAGIC
         viewer = Viewer()
@@ -176,8 +184,8 @@ def joiner(out: Output, last_id: int, reference: Optional[Terminal] = None) -> T
                     viewer.feed(ws.recv(timeout=0.1))  # type: ignore[arg-type]
                 except TimeoutError:
                     pass
-    assert len(viewer.inits) == 1
-    return viewer.inits[0], viewer.term
+    assert len(viewer.inits) == 1 or (resyncs and viewer.inits), viewer.inits
+    return viewer.inits[-1], viewer.term
 
 
 # ---------------------------------------------------------------------------- the stream
@@ -443,11 +451,11 @@ def test_a_viewer_that_never_reads_costs_bounded_memory_and_changes_nothing_for_
     try:
         stalled = socket.socket()
         stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        stalled.connect(("127.0.0.1", out.server.port))
-        stalled.sendall(handshake(out.server.port))
+        stalled.connect(("127.0.0.1", port_of(out)))
+        stalled.sendall(handshake(port_of(out)))
 
         def subscribers() -> int:
-            return len(in_loop(out, out.hub.stats))
+            return len(in_loop(out, out.hubs[0].stats))
 
         wait_for(lambda: subscribers() == 1, TIMEOUT, "the stalled viewer")
         stats: List[object] = []
@@ -457,7 +465,7 @@ def test_a_viewer_that_never_reads_costs_bounded_memory_and_changes_nothing_for_
                 s.output(chunk.replace("row", f"{n:4d}", 1))
             s.output("done\r\n")
             s.send("x", "0")
-            stats.extend(in_loop(out, out.hub.stats))
+            stats.extend(in_loop(out, out.hubs[0].stats))
 
         results = run_viewers(out, 3, produce)
         for viewer, code, _ in results:
@@ -480,8 +488,9 @@ def in_loop(out: Broadcast, fn: Callable[[], object]) -> object:
         box.append(fn())
         done.set()
 
-    assert out.server._loop is not None
-    out.server._loop.call_soon_threadsafe(call)
+    server = out.consumers[0]
+    assert isinstance(server, StreamServer) and server._loop is not None
+    server._loop.call_soon_threadsafe(call)
     assert done.wait(TIMEOUT)
     return box[0]
 
@@ -585,7 +594,9 @@ def test_a_stopped_stream_process_costs_the_session_nothing_but_bounded_memory(o
     print(f"64 MB to a stopped stream process: slowest send {worst * 1e3:.2f} ms, largest queue {peak / 1e6:.1f} MB, "
           f"{out.dropped_events} events dropped")
     s.reference.feed("\x1b[H\x1b[2Jthe end\r\n$ ")
-    _, term = joiner(out, s.last_id, s.reference)
+    # the stream process may still be taking in the flood's last megabytes when this viewer
+    # joins, and so re-sync it
+    _, term = joiner(out, s.last_id, s.reference, resyncs=True)
     assert state(term) == state(s.reference)
     assert out.failure() is None
 
