@@ -52,10 +52,11 @@ def _declare_convert(p: argparse.ArgumentParser) -> None:
         "the recording inside, which plays from disk with no server and no network",
     )
     p.add_argument("--overwrite", action="store_true", help="overwrite the output file if it already exists")
-    _declare_redaction(p)
+    declare_redaction(p)
 
 
-def _declare_redaction(p: argparse.ArgumentParser) -> None:
+def declare_redaction(p: argparse.ArgumentParser) -> None:
+    """--redact, --redact-preset and --strip-osc: for convert, rec, stream and session."""
     from asciinema.redact_presets import PRESETS
 
     p.add_argument("--redact", action="append", metavar="REGEX",

@@ -41,7 +41,7 @@ from bisect import bisect_right
 from itertools import accumulate
 from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Pattern, Sequence, Tuple
 
-from asciinema.asciicast import INPUT, OUTPUT, Event, make_event
+from asciinema.asciicast import INPUT, OUTPUT, Event, Header, make_event
 from asciinema.errors import AsciinemaError
 from asciinema.redact_presets import BLOCK_PRESET, PRESETS
 
@@ -397,3 +397,11 @@ def make_filters(patterns: Patterns, strip_osc: bool = False) -> List[Filter]:
     if patterns:
         filters.append(RedactFilter(patterns))
     return filters
+
+
+def redact_header(header: Header, patterns: Patterns) -> Header:
+    """The header with secrets in its command and title masked, as in the events."""
+    return header._replace(
+        command=None if header.command is None else patterns.redact_text(header.command),
+        title=None if header.title is None else patterns.redact_text(header.title),
+    )

@@ -13,9 +13,9 @@ from asciinema.errors import STDOUT, LoadError
 from asciinema.atomic_file import AtomicOutput
 from asciinema.conversion_output import open_sink
 from asciinema.cast_input import display_name, open_input
+from asciinema import redact
 
 if TYPE_CHECKING:
-    from asciinema.asciicast import Header
     from asciinema.capture import Filter
     from asciinema.redact import Patterns
 
@@ -30,7 +30,6 @@ def run(args: argparse.Namespace) -> int:
     patterns: Optional[Patterns] = None
     filters: List[Filter] = []
     if args.redact or args.redact_preset or args.strip_osc:
-        from asciinema import redact
 
         patterns = redact.Patterns(args.redact or (), args.redact_preset or ())  # bad ones fail before any I/O
         filters = redact.make_filters(patterns, args.strip_osc)
@@ -47,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
 
                 recording.set_batches(filter_batches(recording.batches, filters))
             if patterns:
-                recording.header = redact_header(recording.header, patterns)
+                recording.header = redact.redact_header(recording.header, patterns)
             with AtomicOutput(args.output, overwrite=args.overwrite) as out:
                 shown = STDOUT if args.output == "-" else args.output
                 write, flush = text_writer(out, shown), flusher(out, shown)
@@ -59,10 +58,3 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-
-def redact_header(header: Header, patterns: Patterns) -> Header:
-    """The header with secrets in its command and title masked, as in the events."""
-    return header._replace(
-        command=None if header.command is None else patterns.redact_text(header.command),
-        title=None if header.title is None else patterns.redact_text(header.title),
-    )
