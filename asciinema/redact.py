@@ -106,12 +106,15 @@ class Patterns:
     def __init__(self, regexes: Sequence[str] = (), presets: Sequence[str] = ()) -> None:
         #: (pattern, the group to mask or None for the whole match, whether it opens a block)
         self.matchers: List[Tuple[Pattern[str], Optional[str], bool]] = []
+        #: what each match of a matcher contains (see :mod:`asciinema.redact_presets`)
+        self.needles: List[Tuple[str, ...]] = []
         for name in dict.fromkeys(presets):
             if name not in PRESETS:
                 raise PatternError(f"unknown redaction preset {name!r} (known: {', '.join(PRESETS)})")
             for pattern in PRESETS[name]:
-                compiled = re.compile(pattern)
+                compiled = re.compile(pattern.regex)
                 self.matchers.append((compiled, "s" if "s" in compiled.groupindex else None, name == BLOCK_PRESET))
+                self.needles.append(pattern.needles)
         for regex in regexes:
             try:
                 compiled = re.compile(regex)
@@ -120,6 +123,7 @@ class Patterns:
             if compiled.fullmatch("") is not None:
                 raise PatternError(f"invalid --redact pattern {regex!r}: it matches the empty string")
             self.matchers.append((compiled, None, False))
+            self.needles.append(())
 
     def __bool__(self) -> bool:
         return bool(self.matchers)
@@ -133,7 +137,7 @@ class Patterns:
         spans: List[Tuple[int, int]] = []
         end = len(text)
         found: List[Optional["re.Match[str]"]] = [None] * len(self.matchers)
-        exhausted = [False] * len(self.matchers)
+        exhausted = [not all(needle in text for needle in needles) for needles in self.needles]
         while pos < cut:
             if block:
                 body_end = _PEM_BODY.match(text, pos).end()  # type: ignore[union-attr]  # it can match nothing
@@ -236,16 +240,29 @@ class _Stream:
                     m = _ESCAPE.match(body, e)
                     if m is not None and m.end() > hold:
                         hold = e
+        raws: List[int] = []  # where the blocks parsed one at a time start in body...
+        viss: List[int] = []  # ...and in the visible text
         if not escapes:
             visible = body
             cut = hold
         else:
+            pieces: List[str] = []
             # what the last call left held parses as it did then: no need to do it again
             known = self.known_length if self.known_length <= hold else 0
-            head = self.known_visible + _ESCAPE.sub("", body[known:hold]) if known else _ESCAPE.sub("", body[:hold])
-            tail = _ESCAPE.sub("", body[hold:])
-            visible = head + tail
-            cut = len(head)
+            if known:
+                raws.append(0)
+                viss.append(0)
+                pieces.append(self.known_visible)
+            v = len(self.known_visible) if known else 0
+            for r0, r1 in _blocks(body, known, hold) + [(hold, len(body))]:
+                text = _ESCAPE.sub("", body[r0:r1])
+                raws.append(r0)
+                viss.append(v)
+                pieces.append(text)
+                v += len(text)
+            tail = pieces[-1]
+            visible = "".join(pieces)
+            cut = len(visible) - len(tail)
         self.known_length, self.known_visible = 0, ""
         n = len(visible)
         spans: List[Tuple[int, int]] = []
@@ -275,7 +292,15 @@ class _Stream:
             else:
                 raw_cut = -1
             if spans or raw_cut < 0:
-                raw_cut, edits = _map(body, cut, spans, raw_cut)
+                where = _Map(body, raws, viss)
+                if raw_cut < 0:
+                    raw_cut = where.raw(cut)[0]
+                for a, b in spans:
+                    while a < b:  # one edit per piece of text between escape sequences
+                        ra, piece_end = where.raw(a)
+                        stop = min(b, piece_end)
+                        edits.append((ra, ra + stop - a))
+                        a = stop
 
         out: List[Tuple[int, str]] = []
         keep: List[Tuple[int, str]] = []
@@ -316,25 +341,53 @@ class _Stream:
         return out
 
 
-def _map(body: str, cut: int, spans: List[Tuple[int, int]], raw_cut: int) -> Tuple[int, List[Tuple[int, int]]]:
-    """Visible positions to positions in ``body``: the cut (unless ``raw_cut`` is already
-    known, >= 0) and the spans to mask, as one edit per text piece a span crosses."""
-    parts = _ESCAPE.split(body)
-    texts = parts[0::2]
-    vstarts = list(accumulate(map(len, texts), initial=0))
-    rstarts = list(accumulate(map(len, parts), initial=0))
-    if raw_cut < 0:
-        k = bisect_right(vstarts, cut) - 1
-        raw_cut = rstarts[2 * k] + cut - vstarts[k]
-    edits: List[Tuple[int, int]] = []
-    for a, b in spans:
-        while a < b:
-            k = bisect_right(vstarts, a) - 1
-            stop = min(b, vstarts[k + 1])
-            ra = rstarts[2 * k] + a - vstarts[k]
-            edits.append((ra, ra + stop - a))
-            a = stop
-    return raw_cut, edits
+#: the visible text is made a block of this many characters of output at a time, so that a
+#: match maps back to the output by parsing its block again, not all the output
+_BLOCK = 1 << 13
+
+
+def _blocks(body: str, start: int, end: int) -> List[Tuple[int, int]]:
+    """``body[start:end]`` cut into blocks of about :data:`_BLOCK`, none inside an escape
+    sequence (``start`` and ``end`` are not inside one)."""
+    blocks = []
+    r = start
+    while r < end:
+        e = r + _BLOCK
+        if e >= end:
+            e = end
+        else:
+            x = body.rfind("\x1b", r, e + 1)
+            if x >= 0:
+                m = _ESCAPE.match(body, x)
+                if m is not None and m.end() > e:
+                    e = x if x > r else m.end()
+        blocks.append((r, e))
+        r = e
+    return blocks
+
+
+class _Map:
+    """Visible positions to positions in the output, one block parsed again when asked."""
+
+    def __init__(self, body: str, raws: List[int], viss: List[int]) -> None:
+        self.body = body
+        self.raws = raws
+        self.viss = viss
+        self.blocks: Dict[int, Tuple[List[int], List[int]]] = {}
+
+    def raw(self, v: int) -> Tuple[int, int]:
+        """Where visible character ``v`` is in the output, and where the piece of text that
+        holds it ends (a visible position)."""
+        k = bisect_right(self.viss, v) - 1
+        got = self.blocks.get(k)
+        if got is None:
+            end = self.raws[k + 1] if k + 1 < len(self.raws) else len(self.body)
+            parts = _ESCAPE.split(self.body[self.raws[k]:end])
+            got = self.blocks[k] = (list(accumulate(map(len, parts[0::2]), initial=self.viss[k])),
+                                    list(accumulate(map(len, parts), initial=self.raws[k])))
+        vstarts, rstarts = got
+        j = bisect_right(vstarts, v) - 1
+        return rstarts[2 * j] + v - vstarts[j], vstarts[j + 1]
 
 
 class RedactFilter:

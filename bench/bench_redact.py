@@ -4,10 +4,11 @@
 
 Generates the same deterministic coloured output as bench_txt.py (log lines with SGR
 colours, ``ls --color`` listings, compiler diagnostics with ``ESC[K``), or with ``--kind
-base64`` the lines of base64 text that bench_rec.py records, with a secret of
-each preset's kind put in about every 64 KB, cuts it into reads of ``--chunk`` characters
-(a pty read is at most 4 KiB on Linux; the session asks for up to 128 KiB) and measures,
-best of ``--repeat`` runs, the filter's ``feed`` of every read and its final ``flush``:
+base64`` the lines of base64 text that bench_rec.py records, with a secret of one preset's
+kind or another every ``--secret-every`` characters (1 MiB), cuts it into reads of
+``--chunk`` characters (the session reads up to 64 KiB at a time under bulk output; a pty
+gives 4 KiB or less when the program writes slowly) and measures, best of ``--repeat``
+runs, the filter's ``feed`` of every read and its final ``flush``:
 
 (a) none: no filter at all (what a session without --redact does: only the loop);
 (b) hold only: the filter with no pattern, i.e. escape parsing and holding back;
@@ -71,6 +72,8 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=4096, help="characters per read (default 4096)")
     ap.add_argument("--repeat", type=int, default=3, help="runs of each; the best is kept")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--secret-every", type=int, default=1 << 20, metavar="CHARS",
+                    help="put a secret in after this many characters of output (default 1 MiB)")
     ap.add_argument("--kind", choices=["log", "base64"], default="log",
                     help="coloured logs, listings and diagnostics (default), or base64 text as bench_rec.py records")
     args = ap.parse_args()
@@ -84,11 +87,11 @@ def main() -> None:
         plain = base64.encodebytes(random.Random(args.seed).randbytes(size * 3 // 4)).decode().replace("\n", "\r\n")
     else:
         plain = make_stream(size, args.seed)
-    text = with_secrets(plain, 1 << 16, args.seed)
+    text = with_secrets(plain, args.secret_every, args.seed)
     nbytes = len(text.encode("utf-8"))
     events = [make_event(i * 1000, "o", text[i:i + args.chunk]) for i in range(0, len(text), args.chunk)]
     print(f"output: {nbytes / 1e6:.1f} MB, {len(events)} reads of {args.chunk} characters, "
-          f"{text.count(SECRETS[0])} secrets of each kind or so")
+          f"{len(text) // args.secret_every} secrets")
 
     def none() -> None:
         out = []
