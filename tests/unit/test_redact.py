@@ -244,6 +244,16 @@ def test_every_preset_has_examples(name: str) -> None:
     assert POSITIVE[name] and NEGATIVE[name]
 
 
+@pytest.mark.parametrize("name", ALL)
+def test_preset_needles_are_in_every_match(name: str) -> None:
+    # a needle missing from a match would make the preset skip text it should search
+    for text, _ in POSITIVE[name]:
+        matches = [(m.group(), p.needles) for p in PRESETS[name] for m in re.finditer(p.regex, text)]
+        assert matches
+        for match, needles in matches:
+            assert all(needle in match for needle in needles), (match, needles)
+
+
 @pytest.mark.parametrize("name,text,want", [(n, t, w) for n in ALL for t, w in POSITIVE[n]])
 def test_preset_masks_its_secrets(name: str, text: str, want: str) -> None:
     assert Patterns([], [name]).redact_text(text) == want
