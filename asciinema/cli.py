@@ -52,6 +52,19 @@ def _declare_convert(p: argparse.ArgumentParser) -> None:
         "the recording inside, which plays from disk with no server and no network",
     )
     p.add_argument("--overwrite", action="store_true", help="overwrite the output file if it already exists")
+    declare_redaction(p)
+
+
+def declare_redaction(p: argparse.ArgumentParser) -> None:
+    """--redact, --redact-preset and --strip-osc: for convert, rec, stream and session."""
+    from asciinema.redact_presets import PRESETS
+
+    p.add_argument("--redact", action="append", metavar="REGEX",
+                   help="mask the text matching this Python regular expression with * (repeatable)")
+    p.add_argument("--redact-preset", action="append", metavar="NAME",
+                   help="mask a kind of secret (repeatable): " + ", ".join(PRESETS))
+    p.add_argument("--strip-osc", action="store_true",
+                   help="drop the OSC 7, 1337 and 633 sequences (host, directory, command lines)")
 
 
 _CAT_EPILOG = """\

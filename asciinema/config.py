@@ -80,6 +80,8 @@ class SessionConfig:
         self.prefix_key: Optional[bytes] = None
         self.pause_key: Optional[bytes] = DEFAULT_PAUSE_KEY
         self.add_marker_key: Optional[bytes] = None
+        #: regular expressions whose matches are masked in what is recorded and streamed
+        self.redact: List[str] = []
 
 
 class PlaybackConfig:
@@ -107,7 +109,8 @@ class Config:
         self.files: List[str] = []
 
 
-# (section, key) -> (kind, attribute holder name). Kinds: str, bool, float, key.
+# (section, key) -> (kind, attribute holder name). Kinds: str, bool, float, key, patterns (a
+# list of regular expressions).
 _SCHEMA: Dict[Tuple[str, str], str] = {
     ("server", "url"): "str",
     ("session", "command"): "str",
@@ -117,6 +120,7 @@ _SCHEMA: Dict[Tuple[str, str], str] = {
     ("session", "prefix_key"): "key",
     ("session", "pause_key"): "key",
     ("session", "add_marker_key"): "key",
+    ("session", "redact"): "patterns",
     ("playback", "speed"): "float",
     ("playback", "idle_time_limit"): "float",
     ("playback", "pause_key"): "key",
@@ -195,6 +199,19 @@ def _convert(kind: str, value: Any, where: str) -> Any:
             except ValueError:
                 raise ConfigError(f"{where}: expected a non-negative number") from None
         raise ConfigError(f"{where}: expected a number")
+    if kind == "patterns":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: expected a list of strings")
+        import re
+
+        for pattern in value:
+            try:
+                compiled = re.compile(pattern)
+            except (re.error, OverflowError, RecursionError) as e:
+                raise ConfigError(f"{where}: invalid regular expression {pattern!r}: {e}") from None
+            if compiled.fullmatch("") is not None:
+                raise ConfigError(f"{where}: {pattern!r} matches the empty string")
+        return list(value)
     if not isinstance(value, str):
         raise ConfigError(f"{where}: expected a key definition string")
     return parse_key(value, where)

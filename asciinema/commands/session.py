@@ -31,8 +31,10 @@ from asciinema.keys import Hotkeys
 from asciinema.session_terminal import SessionTerminal, WindowSize
 
 if TYPE_CHECKING:
+    from asciinema.capture import Filter
     from asciinema.notifier import Notifier
     from asciinema.outputs import Output
+    from asciinema.redact import Patterns
 
 ACCEPTED_CODESETS = ("US-ASCII", "UTF-8")
 
@@ -69,7 +71,7 @@ PRESETS = {
 
 def declare(p: argparse.ArgumentParser, name: str) -> None:
     """The flags of command ``name`` (a key of :data:`PRESETS`) on its parser."""
-    from asciinema.cli import FORMAT_HELP, FORMATS
+    from asciinema.cli import FORMAT_HELP, FORMATS, declare_redaction
 
     preset = PRESETS[name]
     if preset.file == "FILE":
@@ -105,6 +107,7 @@ def declare(p: argparse.ArgumentParser, name: str) -> None:
     if preset.idle_time_limit:
         p.add_argument("-i", "--idle-time-limit", type=parse_seconds, metavar="SECS",
                        help="limit idle time to a given number of seconds (stored in the header for players)")
+    declare_redaction(p)
     p.add_argument("--headless", action="store_true", help="headless mode: don't use the terminal for I/O")
     p.add_argument("--window-size", type=parse_window_size, metavar="COLSxROWS",
                    help="override the session's terminal size: 80x24, 80x (cols only) or x24 (rows only)")
@@ -416,6 +419,7 @@ def run(args: argparse.Namespace) -> int:
     if preset.idle_time_limit:
         idle = args.idle_time_limit if args.idle_time_limit is not None else sc.idle_time_limit
     hotkeys = make_hotkeys(sc)
+    patterns, filters = _redaction(args, sc)  # a bad pattern stops here, before the session
     notifier = make_notifier(env, config.notifications.enabled, config.notifications.command)
 
     terminal, stdin_fd = prepare_terminal(args.headless, args.window_size, env)
@@ -426,6 +430,10 @@ def run(args: argparse.Namespace) -> int:
             terminal, env, sc, command=command, title=args.title, idle_time_limit=idle,
             capture_env=args.capture_env,
         )
+        if patterns is not None:
+            from asciinema.redact import redact_header
+
+            header = redact_header(header, patterns)
         child_env = dict(env)
         child_env.update(preset.child_env)
         child_env["ASCIINEMA_SESSION"] = session_id(os.getpid())
@@ -464,6 +472,7 @@ def run(args: argparse.Namespace) -> int:
             capture_input=bool(args.capture_input or sc.capture_input),
             hotkeys=hotkeys,
             input_fd=stdin_fd,
+            filters=filters,
         )
         info("asciinema session started")
         if file is not None:
@@ -494,6 +503,19 @@ def run(args: argparse.Namespace) -> int:
         info(f"Recorded to {file}")
     check_log()
     return result.status if args.return_ else 0
+
+
+def _redaction(args: argparse.Namespace, sc: SessionConfig) -> "Tuple[Optional[Patterns], List[Filter]]":
+    """The patterns (None if there are none) and the capture filters of --redact (on top of
+    session.redact), --redact-preset and --strip-osc. The user's terminal gets the program's
+    output before the capture: only what is recorded and streamed goes through them."""
+    regexes = list(sc.redact) + list(args.redact or ())
+    if not (regexes or args.redact_preset or args.strip_osc):
+        return None, []
+    from asciinema.redact import Patterns, make_filters
+
+    patterns = Patterns(regexes, args.redact_preset or ())
+    return (patterns if patterns else None), make_filters(patterns, args.strip_osc)
 
 
 def _file_output(args: argparse.Namespace, path: str) -> "Output":

@@ -35,6 +35,7 @@ def imported(cli_argv: List[str], env: Dict[str, str], tmp_path: Path, *args: st
         ["convert", str(CASTS / "full-v2.cast"), "-"],
         ["convert", "-f", "raw", str(CASTS / "full-v1.json"), "-"],
         ["convert", str(CASTS / "full-v2.cast"), "page.html"],
+        ["convert", "--redact-preset", "aws", "--redact", "file", "--strip-osc", str(CASTS / "full-v2.cast"), "-"],
     ],
 )
 def test_light_commands_import_nothing_heavy(cli, cli_argv: List[str], cli_env: Dict[str, str],

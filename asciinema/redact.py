@@ -1,0 +1,460 @@
+"""Redaction: secrets in the output (and captured input) become ``*`` before any output sees them.
+
+Matching is on the *visible text*: the text with escape sequences (CSI, OSC, DCS and the
+other strings, charset designations, ESC 7...) taken out, so a token printed in colour or
+with ``ESC[K`` in the middle is still one string to the patterns. Control characters (line
+breaks, tabs) stay in the visible text and are never masked. Each visible character of a
+match becomes ``*`` of the same display width (``**`` for a wide character, nothing for a
+zero-width one), so the layout on the screen is kept; the escape sequences inside a match
+are kept too (colours still apply).
+
+Text comes in pieces (reads) and a secret can be split between them, so each stream (output
+and input separately) holds back its last :data:`HOLD` characters (escape sequences
+included), which could still be the start of a match, and lets them go when more text
+pushes them out, or :data:`HOLD_US` after they came, or at a flush. Released text keeps the times of the events it
+came in (moved no earlier than the last event passed on).
+
+Limits, by design:
+
+* A match is caught whole if it spans at most :data:`HOLD` characters of output (escape
+  sequences inside it included); the presets match at most :data:`MAX_MATCH` visible
+  characters. A longer one (a user pattern such as ``secret=.*``) can be cut into pieces,
+  and the pieces after the first are caught only if the pattern matches them on their own.
+* Text that stops for more than :data:`HOLD_US` in the middle of a secret is released as it
+  stands: the two halves are matched apart.
+* Matching is on the order in which characters are written, not on where they land: a secret
+  drawn out of order by cursor addressing, or erased and redrawn, is not recognised.
+* At most :data:`MAX_HELD` characters (escape sequences included) are held: beyond that, held
+  text goes out at once, as at the deadline.
+
+A PEM private key is a block: its ``-----BEGIN ... PRIVATE KEY-----`` line starts it, and the
+body lines (base64, ``Proc-Type:``-style headers) are masked as they come, with no limit of
+length, until the ``-----END`` line or any other line; the BEGIN and END lines stay.
+
+Pure: no I/O, the time is passed in.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from itertools import accumulate
+from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Pattern, Sequence, Tuple
+
+from asciinema.asciicast import INPUT, OUTPUT, Event, Header, make_event
+from asciinema.errors import AsciinemaError
+from asciinema.redact_presets import BLOCK_PRESET, PRESETS
+
+if TYPE_CHECKING:
+    from asciinema.capture import Filter
+
+#: the longest match of a preset, in visible characters
+MAX_MATCH = 1024
+#: what each stream holds back, in characters of output: a match of MAX_MATCH visible
+#: characters with as many characters of escape sequences inside it
+HOLD = 2 * MAX_MATCH
+#: held text goes out this long (µs of session time) after it came
+HOLD_US = 1_000_000
+#: at most this many characters (escape sequences included) are held per stream
+MAX_HELD = 1 << 18
+#: an unfinished escape sequence longer than this (an inline image) goes out unfinished
+MAX_ESCAPE = 1 << 16
+#: visible characters kept after the released text, for the patterns' look-behinds
+_CONTEXT = 16
+
+# One complete escape sequence. An OSC, DCS, SOS, PM or APC string ends with BEL (OSC only)
+# or ST, or where another ESC starts (terminals abort the string there).
+_ESCAPE = re.compile(
+    r"(\x1b(?:\[[0-?]*[ -/]*[@-~]"
+    r"|\][^\x07\x1b]*(?:\x07|\x1b\\|(?=\x1b))"
+    r"|[PX^_][^\x1b]*(?:\x1b\\|(?=\x1b))"
+    r"|[ -/]*[0-~]))"
+)
+# An escape sequence that the end of the text cuts short (matched from its ESC).
+_UNFINISHED = re.compile(r"\x1b(?:\[[0-?]*[ -/]*|\][^\x07\x1b]*|[PX^_][^\x1b]*|[ -/]*)\Z")
+_ASCII_PRINTABLE = re.compile(r"[ -~]+")
+# The body of a PEM block: base64 lines, RFC 1421 headers, line breaks.
+_PEM_BODY = re.compile(r"(?:[A-Za-z][A-Za-z-]*:[^\r\n]*|[A-Za-z0-9+/=]+|[ \t\r\n]+)*")
+_PEM_END = re.compile(r"-----END (?:[A-Z0-9]+ ){0,4}PRIVATE KEY-----")
+
+
+class PatternError(AsciinemaError):
+    """A --redact pattern that doesn't compile, or an unknown preset."""
+
+
+def mask(text: str) -> str:
+    """``text`` with each printable character replaced by ``*`` of its display width."""
+    if text.isascii():
+        return _ASCII_PRINTABLE.sub(lambda m: "*" * len(m.group()), text)
+    # the width tables load only when a match is not ASCII; pyte, which has types, re-exports it
+    from pyte.screens import wcwidth
+
+    out = []
+    for ch in text:
+        if ch < " " or "\x7f" <= ch < "\xa0":
+            out.append(ch)
+            continue
+        w = wcwidth(ch)
+        out.append("*" * w if w > 0 else "" if w == 0 else ch)
+    return "".join(out)
+
+
+class Patterns:
+    """The compiled patterns of one session, each searched on its own (see
+    :mod:`asciinema.redact_presets` for why they are not joined into one)."""
+
+    def __init__(self, regexes: Sequence[str] = (), presets: Sequence[str] = ()) -> None:
+        #: (pattern, the group to mask or None for the whole match, whether it opens a block)
+        self.matchers: List[Tuple[Pattern[str], Optional[str], bool]] = []
+        #: what each match of a matcher contains (see :mod:`asciinema.redact_presets`)
+        self.needles: List[Tuple[str, ...]] = []
+        for name in dict.fromkeys(presets):
+            if name not in PRESETS:
+                raise PatternError(f"unknown redaction preset {name!r} (known: {', '.join(PRESETS)})")
+            for pattern in PRESETS[name]:
+                compiled = re.compile(pattern.regex)
+                self.matchers.append((compiled, "s" if "s" in compiled.groupindex else None, name == BLOCK_PRESET))
+                self.needles.append(pattern.needles)
+        for regex in regexes:
+            try:
+                compiled = re.compile(regex)
+            except (re.error, OverflowError, RecursionError) as e:
+                raise PatternError(f"invalid --redact pattern {regex!r}: {e}") from None
+            if compiled.fullmatch("") is not None:
+                raise PatternError(f"invalid --redact pattern {regex!r}: it matches the empty string")
+            self.matchers.append((compiled, None, False))
+            self.needles.append(())
+
+    def __bool__(self) -> bool:
+        return bool(self.matchers)
+
+    def scan(self, text: str, pos: int, cut: int, block: bool) -> Tuple[List[Tuple[int, int]], int, bool]:
+        """The spans to mask in ``text[pos:]`` among matches that start before ``cut``.
+
+        Returns the spans (in order, not overlapping), the new cut (moved to the end of a
+        match or block that started before it) and whether a PEM block is still open there.
+        """
+        spans: List[Tuple[int, int]] = []
+        end = len(text)
+        found: List[Optional["re.Match[str]"]] = [None] * len(self.matchers)
+        exhausted = [not all(needle in text for needle in needles) for needles in self.needles]
+        while pos < cut:
+            if block:
+                body_end = _PEM_BODY.match(text, pos).end()  # type: ignore[union-attr]  # it can match nothing
+                if body_end == end:  # the body may go on in the text to come
+                    spans.append((pos, cut))
+                    return spans, cut, True
+                if pos < body_end:
+                    spans.append((pos, body_end))
+                block = False
+                pos = body_end
+                cut = max(cut, pos)
+                continue
+            best: Optional["re.Match[str]"] = None
+            best_i = 0
+            for i, (matcher, _, _) in enumerate(self.matchers):
+                if exhausted[i]:
+                    continue
+                m = found[i]
+                if m is None or m.start() < pos:
+                    m = found[i] = matcher.search(text, pos)
+                    if m is None:
+                        exhausted[i] = True
+                        continue
+                if best is None or m.start() < best.start() or (m.start() == best.start() and m.end() > best.end()):
+                    best, best_i = m, i
+            if best is None or best.start() >= cut:
+                break
+            if best.end() == best.start():  # an empty match of a user pattern: step over it
+                pos = best.start() + 1
+                continue
+            _, secret, opens_block = self.matchers[best_i]
+            if opens_block:
+                block = True
+            else:
+                a, b = best.span(secret) if secret is not None else best.span()
+                if spans and spans[-1][1] > a:  # overlapping matches of different patterns
+                    a = spans[-1][1]
+                if a < b:
+                    spans.append((a, b))
+            pos = best.end()
+            cut = max(cut, pos)
+        return spans, cut, block
+
+    def redact_text(self, text: str) -> str:
+        """All of ``text`` at once (a title, a command line)."""
+        stream = _Stream(self)
+        stream.add(0, text)
+        return "".join(t for _, t in stream.release(True))
+
+
+class _Stream:
+    """The held text of one stream (output or input) and where a PEM block is open."""
+
+    def __init__(self, patterns: Patterns) -> None:
+        self.patterns = patterns
+        self.chunks: List[Tuple[int, str]] = []  #: held (time, text), in order
+        self.held = 0  #: characters held
+        self.opener = ""  #: the start of an escape sequence whose rest is held
+        self.context = ""  #: the last visible characters released
+        self.block = False
+        #: the first known_length characters of what is held parse to known_visible
+        self.known_length = 0
+        self.known_visible = ""
+
+    def add(self, time: int, text: str) -> None:
+        self.chunks.append((time, text))
+        self.held += len(text)
+
+    def since(self) -> Optional[int]:
+        """The time of the oldest held text, or None."""
+        return self.chunks[0][0] if self.chunks else None
+
+    def release(self, final: bool) -> List[Tuple[int, str]]:
+        """The (time, text) that can go now: all if ``final``; else all but what could still
+        be part of a match."""
+        if not self.chunks:
+            return []
+        if self.held > MAX_HELD:
+            final = True
+        base = len(self.opener)
+        joined = "".join([t for _, t in self.chunks]) if len(self.chunks) > 1 else self.chunks[0][1]
+        s = self.opener + joined if base else joined
+        body = s
+        unfinished = None
+        i = s.rfind("\x1b")
+        if i >= 0 and _UNFINISHED.match(s, i):
+            unfinished = i
+            body = s[:i]
+            if len(s) - i > MAX_ESCAPE:
+                final = True
+        escapes = "\x1b" in body
+        # The text before `hold` goes out unless a match that starts there runs on past it.
+        if final:
+            hold = len(body)
+        else:
+            hold = max(0, len(body) - HOLD)
+            if escapes and hold > 0:  # not inside an escape sequence
+                e = body.rfind("\x1b", 0, hold + 1)
+                if e >= 0:
+                    m = _ESCAPE.match(body, e)
+                    if m is not None and m.end() > hold:
+                        hold = e
+        raws: List[int] = []  # where the blocks parsed one at a time start in body...
+        viss: List[int] = []  # ...and in the visible text
+        if not escapes:
+            visible = body
+            cut = hold
+        else:
+            pieces: List[str] = []
+            # what the last call left held parses as it did then: no need to do it again
+            known = self.known_length if self.known_length <= hold else 0
+            if known:
+                raws.append(0)
+                viss.append(0)
+                pieces.append(self.known_visible)
+            v = len(self.known_visible) if known else 0
+            for r0, r1 in _blocks(body, known, hold) + [(hold, len(body))]:
+                text = _ESCAPE.sub("", body[r0:r1])
+                raws.append(r0)
+                viss.append(v)
+                pieces.append(text)
+                v += len(text)
+            tail = pieces[-1]
+            visible = "".join(pieces)
+            cut = len(visible) - len(tail)
+        self.known_length, self.known_visible = 0, ""
+        n = len(visible)
+        spans: List[Tuple[int, int]] = []
+        moved = False
+        if self.patterns:
+            ctx = len(self.context)
+            spans, new_cut, self.block = self.patterns.scan(self.context + visible, ctx, cut + ctx, self.block)
+            new_cut -= ctx
+            moved = new_cut != cut
+            cut = new_cut
+            if spans:
+                spans = [(a - ctx, b - ctx) for a, b in spans]
+        self.context = (self.context + visible[max(0, cut - _CONTEXT):cut])[-_CONTEXT:]
+
+        edits: List[Tuple[int, int]] = []
+        if not escapes:
+            edits = spans
+            raw_cut = len(s) if final else cut
+        else:
+            if final:
+                raw_cut = len(s)
+            elif cut >= n:
+                raw_cut = len(body)
+            elif not moved and not spans:
+                raw_cut = hold
+                self.known_length, self.known_visible = len(body) - hold, tail
+            else:
+                raw_cut = -1
+            if spans or raw_cut < 0:
+                where = _Map(body, raws, viss)
+                if raw_cut < 0:
+                    raw_cut = where.raw(cut)[0]
+                for a, b in spans:
+                    while a < b:  # one edit per piece of text between escape sequences
+                        ra, piece_end = where.raw(a)
+                        stop = min(b, piece_end)
+                        edits.append((ra, ra + stop - a))
+                        a = stop
+
+        out: List[Tuple[int, str]] = []
+        keep: List[Tuple[int, str]] = []
+        ei = 0
+        c0 = base
+        for time, text in self.chunks:
+            c1 = c0 + len(text)
+            if c0 >= raw_cut:
+                keep.append((time, text))
+            else:
+                hi = min(c1, raw_cut)
+                if ei < len(edits) and edits[ei][0] < hi:
+                    seg = []
+                    p = c0
+                    while ei < len(edits) and edits[ei][0] < hi:
+                        a, b = edits[ei]
+                        a = max(a, p)
+                        bb = min(b, hi)
+                        seg.append(s[p:a])
+                        seg.append(mask(s[a:bb]))
+                        p = bb
+                        if b > hi:
+                            break
+                        ei += 1
+                    seg.append(s[p:hi])
+                    piece = "".join(seg)
+                else:
+                    piece = text if hi == c1 else text[:hi - c0]
+                if piece:
+                    out.append((time, piece))
+                if hi < c1:
+                    keep.append((time, text[hi - c0:]))
+            c0 = c1
+        if raw_cut > base:
+            self.opener = s[unfinished:unfinished + 2] if unfinished is not None and raw_cut > unfinished else ""
+        self.chunks = keep
+        self.held = sum([len(t) for _, t in keep])
+        return out
+
+
+#: the visible text is made a block of this many characters of output at a time, so that a
+#: match maps back to the output by parsing its block again, not all the output
+_BLOCK = 1 << 13
+
+
+def _blocks(body: str, start: int, end: int) -> List[Tuple[int, int]]:
+    """``body[start:end]`` cut into blocks of about :data:`_BLOCK`, none inside an escape
+    sequence (``start`` and ``end`` are not inside one)."""
+    blocks = []
+    r = start
+    while r < end:
+        e = r + _BLOCK
+        if e >= end:
+            e = end
+        else:
+            x = body.rfind("\x1b", r, e + 1)
+            if x >= 0:
+                m = _ESCAPE.match(body, x)
+                if m is not None and m.end() > e:
+                    e = x if x > r else m.end()
+        blocks.append((r, e))
+        r = e
+    return blocks
+
+
+class _Map:
+    """Visible positions to positions in the output, one block parsed again when asked."""
+
+    def __init__(self, body: str, raws: List[int], viss: List[int]) -> None:
+        self.body = body
+        self.raws = raws
+        self.viss = viss
+        self.blocks: Dict[int, Tuple[List[int], List[int]]] = {}
+
+    def raw(self, v: int) -> Tuple[int, int]:
+        """Where visible character ``v`` is in the output, and where the piece of text that
+        holds it ends (a visible position)."""
+        k = bisect_right(self.viss, v) - 1
+        got = self.blocks.get(k)
+        if got is None:
+            end = self.raws[k + 1] if k + 1 < len(self.raws) else len(self.body)
+            parts = _ESCAPE.split(self.body[self.raws[k]:end])
+            got = self.blocks[k] = (list(accumulate(map(len, parts[0::2]), initial=self.viss[k])),
+                                    list(accumulate(map(len, parts), initial=self.raws[k])))
+        vstarts, rstarts = got
+        j = bisect_right(vstarts, v) - 1
+        return rstarts[2 * j] + v - vstarts[j], vstarts[j + 1]
+
+
+class RedactFilter:
+    """A capture filter (see :class:`asciinema.capture.Filter`) that redacts output and input.
+
+    Other events (a resize, a marker, the exit) first let all held text go, so that they
+    keep their place after the output before them.
+    """
+
+    def __init__(self, patterns: Patterns) -> None:
+        self.streams = {OUTPUT: _Stream(patterns), INPUT: _Stream(patterns)}
+        self.last = 0
+
+    def _events(self, code: str, released: Iterable[Tuple[int, str]]) -> List[Event]:
+        events = []
+        for time, text in released:
+            if time < self.last:
+                time = self.last
+            self.last = time
+            events.append(make_event(time, code, text))
+        return events
+
+    def feed(self, event: Event) -> List[Event]:
+        time, code, data = event[0], event[1], event[2]
+        stream = self.streams.get(code)
+        if stream is not None:
+            stream.add(time, data)
+            return self._events(code, stream.release(False))
+        events = self.flush()
+        events.extend(self._events(code, [(time, data)]))
+        return events
+
+    def deadline(self) -> Optional[int]:
+        times = [t for t in (s.since() for s in self.streams.values()) if t is not None]
+        return min(times) + HOLD_US if times else None
+
+    def tick(self, now: int) -> List[Event]:
+        events: List[Event] = []
+        for code, stream in self.streams.items():
+            since = stream.since()
+            if since is not None and since + HOLD_US <= now:
+                events.extend(self._events(code, stream.release(True)))
+        return events
+
+    def flush(self) -> List[Event]:
+        events: List[Event] = []
+        for code, stream in self.streams.items():
+            events.extend(self._events(code, stream.release(True)))
+        return events
+
+
+def make_filters(patterns: Patterns, strip_osc: bool = False) -> List[Filter]:
+    """The capture filters for these options, in order (OSC stripping first: what it drops
+    is not scanned)."""
+    filters: List[Filter] = []
+    if strip_osc:
+        from asciinema.strip_osc import StripOscFilter
+
+        filters.append(StripOscFilter())
+    if patterns:
+        filters.append(RedactFilter(patterns))
+    return filters
+
+
+def redact_header(header: Header, patterns: Patterns) -> Header:
+    """The header with secrets in its command and title masked, as in the events."""
+    return header._replace(
+        command=None if header.command is None else patterns.redact_text(header.command),
+        title=None if header.title is None else patterns.redact_text(header.title),
+    )

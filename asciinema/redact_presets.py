@@ -1,0 +1,59 @@
+"""Built-in redaction patterns (``--redact-preset NAME``).
+
+Each preset is one or more regular expressions over the visible text (escape sequences
+taken out). Where only part of a match is secret, that part is the group named ``s`` and the
+rest (the words around a token) stays as it is. ``pem`` is not a pattern of its own length:
+its match opens a block (see :mod:`asciinema.redact`) whose body is masked line after line.
+
+Every pattern starts with a literal (its look-behind comes after it), which the regular
+expression engine finds with a fast scan rather than trying the pattern at every
+character: a joined alternation or a leading look-behind is about ten times slower. Each
+also names what every match of it contains (its *needles*): where one is missing from the
+text, the pattern is not searched at all. A single character is found by ``memchr`` at
+many GB/s, so a preset costs next to nothing on output without its ``_``, ``-`` or ``.``
+(base64 text has none of them). Every match stays within
+:data:`asciinema.redact.MAX_MATCH` characters.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, NamedTuple, Tuple
+
+
+class Pattern(NamedTuple):
+    regex: str
+    #: strings that every match contains: the cheapest to look for first
+    needles: Tuple[str, ...]
+
+
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_BEARER = r"[\"']?[ \t]*[:=][ \t]*[\"']?(?i:bearer)[ \t]+(?P<s>[A-Za-z0-9._~+/-]{1,900}=*)"
+
+#: name -> patterns; the order is that of ``--help``
+PRESETS: Dict[str, Tuple[Pattern, ...]] = {
+    # Access key IDs (long-term AKIA, temporary ASIA, and the other documented prefixes).
+    "aws": (Pattern(r"A(?<![A-Za-z0-9]A)(?:KIA|SIA|BIA|CCA)[A-Z0-9]{16}(?![A-Za-z0-9])", ("A",)),),
+    # Classic tokens (ghp_ personal, gho_ OAuth, ghu_ user-to-server, ghs_ server-to-server,
+    # ghr_ refresh: 36 characters today, up to 255 announced) and fine-grained ones.
+    "github": (Pattern(r"g(?<![A-Za-z0-9_]g)(?:h[pousr]_[A-Za-z0-9]{36,251}|ithub_pat_[A-Za-z0-9_]{22,244})"
+                       r"(?![A-Za-z0-9_])", ("_",)),),
+    "gitlab": (Pattern(r"glpat-(?<![A-Za-z0-9_-]glpat-)[A-Za-z0-9_.-]{20,250}(?![A-Za-z0-9_-])", ("-", "glpat-")),),
+    "slack": (Pattern(r"xox(?<![A-Za-z0-9-]xox)[abprs]-[A-Za-z0-9]+-[A-Za-z0-9-]{6,250}(?![A-Za-z0-9-])",
+                      ("-", "xox")),),
+    # header.payload.signature, base64url; the first two are JSON objects ("eyJ" is '{"').
+    "jwt": (Pattern(r"eyJ(?<![A-Za-z0-9_-]eyJ)[A-Za-z0-9_-]{2,200}\.eyJ[A-Za-z0-9_-]{2,500}\.[A-Za-z0-9_-]{0,300}"
+                    r"(?![A-Za-z0-9_-])", (".", "eyJ")),),
+    # The header as written in curl commands, HTTP dumps and JSON: the token goes, the words
+    # stay. "Authorization", "authorization" or "AUTHORIZATION"; "Bearer" in any case.
+    "bearer": (Pattern(r"uthorization(?<=[Aa]uthorization)" + _BEARER, ("uthorization",)),
+               Pattern(r"UTHORIZATION(?<=AUTHORIZATION)" + _BEARER, ("UTHORIZATION",))),
+    "pem": (Pattern(r"-----BEGIN (?:[A-Z0-9]+ ){0,4}PRIVATE KEY-----", ("-----BEGIN ",)),),
+    # 10/8, 172.16/12, 192.168/16, not inside a longer dotted string (a version number).
+    "private-ip": (Pattern((
+        r"1(?<![0-9]1)(?<![0-9]\.1)(?:0(?:\.{o}){{3}}|72\.(?:1[6-9]|2[0-9]|3[01])(?:\.{o}){{2}}"
+        r"|92\.168(?:\.{o}){{2}})(?!\.?[0-9])"
+    ).format(o=_OCTET), (".",)),),
+}
+
+#: the preset whose match opens a block rather than being the secret
+BLOCK_PRESET = "pem"
