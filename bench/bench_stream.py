@@ -353,16 +353,19 @@ def throughput(args: object, work: Path, base: List[str], env: Dict[str, str]) -
 
 
 #: how the stream process is scheduled in this run (--stream-sched, --stream-nice)
-STREAM_SCHED = ["batch", None]
+STREAM_SCHED = ["batch", None, None]
 
 
-def set_stream_scheduling(sched: str, nice: Optional[int]) -> None:
-    """Run the stream process without SCHED_BATCH (``normal``) or at niceness ``nice``:
-    both are set in the forked stream process, which inherits what is patched here."""
+def set_stream_scheduling(sched: str, nice: Optional[int], switch: Optional[float] = None) -> None:
+    """Run the stream process without SCHED_BATCH (``normal``), at niceness ``nice`` or with
+    the switch interval ``switch``: set in the forked stream process, which inherits what
+    is patched here."""
     from asciinema.stream import live
 
     if nice is not None:
         live.NICENESS = nice
+    if switch is not None:
+        live.SWITCH_INTERVAL = switch
     if sched == "normal":
         os.sched_setscheduler = lambda *args: None
 
@@ -521,10 +524,12 @@ def replay_phase(phase: str, viewers: int, stalled: bool, size_mb: int) -> None:
 
 
 def replay(phase: str, viewers: int, stalled: bool, size_mb: int) -> None:
-    sched, nice = STREAM_SCHED
+    sched, nice, switch = STREAM_SCHED
     subprocess.run([sys.executable, __file__, "--phase", phase, "--n", str(viewers), "--size-mb", str(size_mb),
                     "--viewers-nice", str(VIEWERS_NICE[0]), "--stream-sched", str(sched)]
-                   + (["--stream-nice", str(nice)] if nice is not None else []) + (["--stalled"] if stalled else []),
+                   + (["--stream-nice", str(nice)] if nice is not None else [])
+                   + (["--stream-switch", str(switch)] if switch is not None else [])
+                   + (["--stalled"] if stalled else []),
                    check=True)
 
 
@@ -545,10 +550,12 @@ def main() -> None:
     p.add_argument("--stream-sched", choices=("batch", "normal"), default="batch",
                    help="the stream process's scheduling policy (batch: as asciinema.stream.live sets it)")
     p.add_argument("--stream-nice", type=int, help="the stream process's niceness (default: asciinema.stream.live's)")
+    p.add_argument("--stream-switch", type=float,
+                   help="the stream process's switch interval in seconds (default: asciinema.stream.live's)")
     p.set_defaults(repeat=2)
     args = p.parse_args()
     VIEWERS_NICE[0] = args.viewers_nice
-    STREAM_SCHED[:] = [args.stream_sched, args.stream_nice]
+    STREAM_SCHED[:] = [args.stream_sched, args.stream_nice, args.stream_switch]
     if args.phase:
         replay_phase(args.phase, args.n, args.stalled, args.size_mb)
         return
@@ -567,10 +574,11 @@ def main() -> None:
         for viewers, stalled in ((0, False), (1, False), (100, False), (100, True)):
             replay("flood", viewers, stalled, args.size_mb)
     if "3" in only:
-        sched, nice = STREAM_SCHED
+        sched, nice, switch = STREAM_SCHED
         print("\n3. latency, send to viewer (viewers in another process), ours beside the floor (a bare websockets "
               f"server); stream process {'without' if sched == 'normal' else 'with'} SCHED_BATCH"
-              + (f", niceness {nice}" if nice is not None else "") + ":")
+              + (f", niceness {nice}" if nice is not None else "")
+              + (f", switch interval {switch * 1e3:g} ms" if switch is not None else "") + ":")
         for phase in ("typing", "1MB/s"):
             for viewers in (100, 1):
                 replay(phase, viewers, False, args.size_mb)

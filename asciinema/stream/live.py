@@ -62,6 +62,10 @@ STREAM_CLOSE = 5.0
 NICENESS = 5
 #: output events that arrive together are joined up to this many characters
 MERGE = 64 << 10
+#: the stream process's switch interval (s): how long the thread feeding the terminal (pure
+#: Python, a slice of about a millisecond) may keep a thread that has a message to send to
+#: viewers waiting for the GIL (Python's default is 5 ms)
+SWITCH_INTERVAL = 0.0005
 
 #: The hub's bounds in the stream process. A viewer more than half a megabyte behind
 #: (a flood: no browser draws that fast anyway) is re-synced with an Init of the screen,
@@ -334,6 +338,9 @@ def _stream_process(server: Optional["StreamServer"], remote: Optional[Remote], 
         os.setpgid(0, 0)
         for name in ("SIGINT", "SIGQUIT", "SIGHUP", "SIGTSTP", "SIGTTOU", "SIGTTIN"):
             signal.signal(getattr(signal, name), signal.SIG_IGN)
+        import sys
+
+        sys.setswitchinterval(SWITCH_INTERVAL)
         try:
             os.nice(NICENESS)
             # No wake-up preemption: a write to the pipe does not hand the session's CPU
