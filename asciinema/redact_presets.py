@@ -83,7 +83,7 @@ PRESETS: Dict[str, Tuple[Pattern, ...]] = {
     "jwt": (Pattern(r"eyJ(?<![A-Za-z0-9_-]eyJ)[A-Za-z0-9_-]{2,200}\.eyJ[A-Za-z0-9_-]{2,500}\.[A-Za-z0-9_-]{0,300}"
                     r"(?![A-Za-z0-9_-])", (".", "J", "eyJ"),
                     _lit("eyJ") + _run("[A-Za-z0-9_-]", "{2,200}") + f"{_E}\\.{_E}" + _lit("eyJ")
-                    + _run("[A-Za-z0-9_-]", "{2}") + f"{_E}\\."),),
+                    + _run("[A-Za-z0-9_-]", "{2}")),),
     # The header as written in curl commands, HTTP dumps and JSON: the token goes, the words
     # stay. "Authorization", "authorization" or "AUTHORIZATION"; "Bearer" in any case.
     "bearer": (Pattern(r"uthorization(?<=[Aa]uthorization)" + _BEARER, ("z", "uthorization"),
