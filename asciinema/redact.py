@@ -93,6 +93,17 @@ def mask(text: str) -> str:
     return "".join(out)
 
 
+class _Gate:
+    """Where the matches of presets that start with the same character can start in the
+    output; compiled when first needed (they are long, and the needles often keep them idle)."""
+
+    def __init__(self, needles: List[Tuple[str, ...]], source: str, back: int) -> None:
+        self.needles = needles  #: one-character needles of each preset: one of them all there
+        self.source = source
+        self.back = back
+        self.regex: Optional[Pattern[str]] = None
+
+
 class Patterns:
     """The compiled patterns of one session, each searched on its own (see
     :mod:`asciinema.redact_presets` for why they are not joined into one)."""
@@ -104,7 +115,7 @@ class Patterns:
         self.needles: List[Tuple[str, ...]] = []
         #: where the matches of the presets can start in the output with its escape sequences
         #: in (see :meth:`first_start`); None if a pattern can't tell (a user's)
-        self.gates: Optional[List[Tuple[List[Tuple[str, ...]], Pattern[str], int]]] = None
+        self.gates: Optional[List[_Gate]] = None
         #: (first character, back) -> the one-character needles and the rest of each raw pattern:
         #: one search for the presets that start with the same character
         gates: Dict[Tuple[str, int], List[Tuple[Tuple[str, ...], str]]] = {}
@@ -127,8 +138,8 @@ class Patterns:
             self.matchers.append((compiled, None, False))
             self.needles.append(())
         if not regexes:
-            self.gates = [([chars for chars, _ in group],
-                           re.compile(re.escape(first) + "(?:" + "|".join(rest for _, rest in group) + ")"), back)
+            self.gates = [_Gate([chars for chars, _ in group],
+                                re.escape(first) + "(?:" + "|".join(rest for _, rest in group) + ")", back)
                           for (first, back), group in gates.items()]
 
     def __bool__(self) -> bool:
@@ -142,12 +153,14 @@ class Patterns:
         one-character needles are looked for first, at the speed of ``memchr``.
         """
         first = len(output)
-        for needles, gate, back in self.gates or ():
-            if not any(all(c in output for c in chars) for chars in needles):
+        for gate in self.gates or ():
+            if not any(all(c in output for c in chars) for chars in gate.needles):
                 continue
-            m = gate.search(output)
+            if gate.regex is None:
+                gate.regex = re.compile(gate.source)
+            m = gate.regex.search(output)
             if m is not None:
-                at = _back(output, m.start(), back) if back else m.start()
+                at = _back(output, m.start(), gate.back) if gate.back else m.start()
                 if at < first:
                     first = at
         return first
