@@ -97,10 +97,9 @@ class _Gate:
     """Where the matches of presets that start with the same character can start in the
     output; compiled when first needed (they are long, and the needles often keep them idle)."""
 
-    def __init__(self, needles: List[Tuple[str, ...]], source: str, back: int) -> None:
+    def __init__(self, needles: List[Tuple[str, ...]], source: str) -> None:
         self.needles = needles  #: one-character needles of each preset: one of them all there
         self.source = source
-        self.back = back
         self.regex: Optional[Pattern[str]] = None
 
 
@@ -116,9 +115,9 @@ class Patterns:
         #: where the matches of the presets can start in the output with its escape sequences
         #: in (see :meth:`first_start`); None if a pattern can't tell (a user's)
         self.gates: Optional[List[_Gate]] = None
-        #: (first character, back) -> the one-character needles and the rest of each raw pattern:
-        #: one search for the presets that start with the same character
-        gates: Dict[Tuple[str, int], List[Tuple[Tuple[str, ...], str]]] = {}
+        #: first character -> the one-character needles and the rest of each raw pattern: one
+        #: search for the presets that start with the same character
+        gates: Dict[str, List[Tuple[Tuple[str, ...], str]]] = {}
         for name in dict.fromkeys(presets):
             if name not in PRESETS:
                 raise PatternError(f"unknown redaction preset {name!r} (known: {', '.join(PRESETS)})")
@@ -126,7 +125,7 @@ class Patterns:
                 compiled = re.compile(pattern.regex)
                 self.matchers.append((compiled, "s" if "s" in compiled.groupindex else None, name == BLOCK_PRESET))
                 self.needles.append(pattern.needles)
-                gates.setdefault((pattern.raw[0], pattern.back), []).append(
+                gates.setdefault(pattern.raw[0], []).append(
                     (tuple(n for n in pattern.needles if len(n) == 1), pattern.raw[1:]))
         for regex in regexes:
             try:
@@ -139,8 +138,8 @@ class Patterns:
             self.needles.append(())
         if not regexes:
             self.gates = [_Gate([chars for chars, _ in group],
-                                re.escape(first) + "(?:" + "|".join(rest for _, rest in group) + ")", back)
-                          for (first, back), group in gates.items()]
+                                re.escape(first) + "(?:" + "|".join(rest for _, rest in group) + ")")
+                          for first, group in gates.items()]
 
     def __bool__(self) -> bool:
         return bool(self.matchers)
@@ -154,15 +153,19 @@ class Patterns:
         """
         first = len(output)
         for gate in self.gates or ():
-            if not any(all(c in output for c in chars) for chars in gate.needles):
+            for chars in gate.needles:
+                for c in chars:
+                    if c not in output:
+                        break
+                else:  # this preset's needles are all there
+                    break
+            else:
                 continue
             if gate.regex is None:
                 gate.regex = re.compile(gate.source)
             m = gate.regex.search(output)
-            if m is not None:
-                at = _back(output, m.start(), gate.back) if gate.back else m.start()
-                if at < first:
-                    first = at
+            if m is not None and m.start() < first:
+                first = m.start()
         return first
 
     def scan(self, text: str, pos: int, cut: int, block: bool) -> Tuple[List[Tuple[int, int]], int, bool]:
@@ -410,17 +413,6 @@ def _sync(body: str, pos: int) -> int:
         if m is not None and m.end() > pos:
             return x
     return pos
-
-
-def _back(body: str, pos: int, count: int) -> int:
-    """A place in ``body`` at least ``count`` visible characters before ``pos`` (or 0),
-    not inside an escape sequence."""
-    start, step = pos, 4 * count
-    while True:
-        start = _sync(body, max(0, start - step))
-        if start == 0 or len(_ESCAPE.sub("", body[start:pos])) >= count:
-            return start
-        step *= 2
 
 
 def _visible_before(body: str, end: int, context: str) -> str:

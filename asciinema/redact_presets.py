@@ -50,9 +50,8 @@ class Pattern(NamedTuple):
     #: where every match of ``regex`` in the visible text starts (escape sequences allowed
     #: between any two characters, look-arounds left out, lengths cut to their minimum).
     #: Where it finds nothing, no match can start: the visible text need not be made. It
-    #: starts with a character, as it is, that every match has ``back`` characters after its start.
+    #: starts with the first character of every match, as it is (not escaped).
     raw: str
-    back: int = 0
 
 
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
@@ -95,8 +94,9 @@ PRESETS: Dict[str, Tuple[Pattern, ...]] = {
         r"1(?<![0-9]1)(?<![0-9]\.1)(?:0(?:\.{o}){{3}}|72\.(?:1[6-9]|2[0-9]|3[01])(?:\.{o}){{2}}"
         r"|92\.168(?:\.{o}){{2}})(?!\.?[0-9])"
     ).format(o=_OCTET), (".",),
-        # at the first dot, one of the first four characters: fewer places to try than at "1"
-        f".{_OCTET_RAW}{_E}\\.{_OCTET_RAW}{_E}\\.", 3),),
+        f"1{_E}(?:0{_E}\\.{_OCTET_RAW}{_E}\\.{_OCTET_RAW}{_E}\\.{_OCTET_RAW}"
+        f"|{_lit('72.')}{_OCTET_RAW}{_E}\\.{_OCTET_RAW}{_E}\\.{_OCTET_RAW}"
+        f"|{_lit('92.168.')}{_OCTET_RAW}{_E}\\.{_OCTET_RAW})"),),
 }
 
 #: the preset whose match opens a block rather than being the secret
