@@ -22,10 +22,12 @@ import sys
 from typing import Dict, NamedTuple, Tuple
 
 #: one escape sequence, which the visible text leaves out. An OSC, DCS, SOS, PM or APC string
-#: ends with BEL (OSC only) or ST, or where another ESC starts (terminals abort the string there).
+#: ends with BEL (OSC only) or ST, or where another ESC starts (terminals abort the string
+#: there), or at the end of the text parsed: the text is parsed in pieces that end before an
+#: ESC, and one that doesn't run to its end is cut off as unfinished before it is parsed.
 ESCAPE = (r"\x1b(?:\[[0-?]*[ -/]*[@-~]"
-          r"|\][^\x07\x1b]*(?:\x07|\x1b\\|(?=\x1b))"
-          r"|[PX^_][^\x1b]*(?:\x1b\\|(?=\x1b))"
+          r"|\][^\x07\x1b]*(?:\x07|\x1b\\|(?=\x1b)|\Z)"
+          r"|[PX^_][^\x1b]*(?:\x1b\\|(?=\x1b)|\Z)"
           r"|[ -/]*[0-~])")
 # Any escape sequences; possessive where the re module knows it (3.11), which saves the
 # backtracking when the character after them doesn't fit: they are the same either way.

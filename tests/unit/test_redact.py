@@ -330,6 +330,18 @@ def test_presets_leave_near_misses_with_an_escape_sequence_anywhere(name: str, t
         assert p.redact_text(raw) == raw, i
 
 
+def test_a_string_ended_by_the_next_escape_is_left_out_wherever_the_output_is_cut() -> None:
+    # an OSC or APC string ends where the next ESC starts; the visible text is made in pieces,
+    # and a piece that ended right before that ESC took the string for text
+    filler = "\x1b[32mok\x1b[0m build " * 300
+    for string in ("\x1b]0;hunter2", "\x1b_hunter2"):
+        text = filler + string + "\x1b[0m" + filler
+        end = len(filler) + len(string)
+        for p in (Patterns(["hunter2"]), Patterns(["hunter2"], ALL)):
+            for cut in range(end + HOLD - 3, end + HOLD + 4):
+                assert redacted(p, [text[:cut], text[cut:]]) == text, (string, cut)
+
+
 def test_coloured_output_without_secrets_is_not_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
     # taking the escape sequences out costs most of the time on coloured output: only the
     # characters around the cut (for the look-behinds) are parsed, not all of the output
