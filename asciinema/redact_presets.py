@@ -13,6 +13,13 @@ text, the pattern is not searched at all. A single character is found by ``memch
 many GB/s, so a preset costs next to nothing on output without its ``_``, ``-`` or ``.``
 (base64 text has none of them). Every match stays within
 :data:`asciinema.redact.MAX_MATCH` characters.
+
+Each also has a *raw* pattern, for the output with its escape sequences still in: the same
+characters from the start of a match (at least as many as the pattern needs to get past
+where most text fails), with any escape sequences allowed between any two of them and the
+look-arounds left out, so it matches wherever a match in the visible text starts, and more.
+Where it finds nothing, the visible text need not be made at all. The raw patterns of the
+presets that start with the same character are searched as one.
 """
 
 from __future__ import annotations
