@@ -13,46 +13,99 @@ text, the pattern is not searched at all. A single character is found by ``memch
 many GB/s, so a preset costs next to nothing on output without its ``_``, ``-`` or ``.``
 (base64 text has none of them). Every match stays within
 :data:`asciinema.redact.MAX_MATCH` characters.
+
+Each also has a *raw* pattern, for the output with its escape sequences still in: the same
+characters from the start of a match (at least as many as the pattern needs to get past
+where most text fails), with any escape sequences allowed between any two of them and the
+look-arounds left out, so it matches wherever a match in the visible text starts, and more.
+Where it finds nothing, the visible text need not be made at all. The raw patterns of the
+presets that start with the same character are searched as one.
 """
 
 from __future__ import annotations
 
+import re
+import sys
 from typing import Dict, NamedTuple, Tuple
+
+#: one escape sequence, which the visible text leaves out. An OSC, DCS, SOS, PM or APC string
+#: ends with BEL (OSC only) or ST, or where another ESC starts (terminals abort the string
+#: there), or at the end of the text parsed: the text is parsed in pieces that end before an
+#: ESC, and one that doesn't run to its end is cut off as unfinished before it is parsed.
+ESCAPE = (r"\x1b(?:\[[0-?]*[ -/]*[@-~]"
+          r"|\][^\x07\x1b]*(?:\x07|\x1b\\|(?=\x1b)|\Z)"
+          r"|[PX^_][^\x1b]*(?:\x1b\\|(?=\x1b)|\Z)"
+          r"|[ -/]*[0-~])")
+# Any escape sequences; possessive where the re module knows it (3.11), which saves the
+# backtracking when the character after them doesn't fit: they are the same either way.
+_E = f"(?:{ESCAPE})*" + ("+" if sys.version_info >= (3, 11) else "")
+
+
+def _lit(text: str) -> str:
+    """``text`` with any escape sequences between its characters."""
+    return _E.join(c if c.isalnum() or c in "-_ " else re.escape(c) for c in text)
+
+
+def _run(chars: str, count: str) -> str:
+    """``count`` characters of the class ``chars``, escape sequences before each."""
+    return f"(?:{_E}{chars}){count}"
 
 
 class Pattern(NamedTuple):
     regex: str
     #: strings that every match contains: the cheapest to look for first
     needles: Tuple[str, ...]
+    #: a regular expression over the output with its escape sequences still in that matches
+    #: where every match of ``regex`` in the visible text starts (escape sequences allowed
+    #: between any two characters, look-arounds left out, lengths cut to their minimum).
+    #: Where it finds nothing, no match can start: the visible text need not be made. It
+    #: starts with the first character of every match, as it is (not escaped).
+    raw: str
 
 
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _BEARER = r"[\"']?[ \t]*[:=][ \t]*[\"']?(?i:bearer)[ \t]+(?P<s>[A-Za-z0-9._~+/-]{1,900}=*)"
 
+_OCTET_RAW = _run("[0-9]", "{1,3}")
+
 #: name -> patterns; the order is that of ``--help``
 PRESETS: Dict[str, Tuple[Pattern, ...]] = {
     # Access key IDs (long-term AKIA, temporary ASIA, and the other documented prefixes).
-    "aws": (Pattern(r"A(?<![A-Za-z0-9]A)(?:KIA|SIA|BIA|CCA)[A-Z0-9]{16}(?![A-Za-z0-9])", ("A",)),),
+    "aws": (Pattern(r"A(?<![A-Za-z0-9]A)(?:KIA|SIA|BIA|CCA)[A-Z0-9]{16}(?![A-Za-z0-9])", ("A",),
+                    f"A{_E}(?:{_lit('KIA')}|{_lit('SIA')}|{_lit('BIA')}|{_lit('CCA')})" + _run("[A-Z0-9]", "{16}")),),
     # Classic tokens (ghp_ personal, gho_ OAuth, ghu_ user-to-server, ghs_ server-to-server,
     # ghr_ refresh: 36 characters today, up to 255 announced) and fine-grained ones.
     "github": (Pattern(r"g(?<![A-Za-z0-9_]g)(?:h[pousr]_[A-Za-z0-9]{36,251}|ithub_pat_[A-Za-z0-9_]{22,244})"
-                       r"(?![A-Za-z0-9_])", ("_",)),),
-    "gitlab": (Pattern(r"glpat-(?<![A-Za-z0-9_-]glpat-)[A-Za-z0-9_.-]{20,250}(?![A-Za-z0-9_-])", ("-", "glpat-")),),
+                       r"(?![A-Za-z0-9_])", ("_",),
+                       f"g(?:{_E}h{_E}[pousr]{_E}_" + _run("[A-Za-z0-9]", "{36}")
+                       + f"|{_E}{_lit('ithub_pat_')}" + _run("[A-Za-z0-9_]", "{22}") + ")"),),
+    "gitlab": (Pattern(r"glpat-(?<![A-Za-z0-9_-]glpat-)[A-Za-z0-9_.-]{20,250}(?![A-Za-z0-9_-])", ("-", "glpat-"),
+                       _lit("glpat-") + _run("[A-Za-z0-9_.-]", "{20}")),),
     "slack": (Pattern(r"xox(?<![A-Za-z0-9-]xox)[abprs]-[A-Za-z0-9]+-[A-Za-z0-9-]{6,250}(?![A-Za-z0-9-])",
-                      ("-", "xox")),),
+                      ("-", "x", "xox"),
+                      _lit("xox") + f"{_E}[abprs]{_E}-" + _run("[A-Za-z0-9]", "+") + f"{_E}-"
+                      + _run("[A-Za-z0-9-]", "{6}")),),
     # header.payload.signature, base64url; the first two are JSON objects ("eyJ" is '{"').
     "jwt": (Pattern(r"eyJ(?<![A-Za-z0-9_-]eyJ)[A-Za-z0-9_-]{2,200}\.eyJ[A-Za-z0-9_-]{2,500}\.[A-Za-z0-9_-]{0,300}"
-                    r"(?![A-Za-z0-9_-])", (".", "eyJ")),),
+                    r"(?![A-Za-z0-9_-])", (".", "J", "eyJ"),
+                    _lit("eyJ") + _run("[A-Za-z0-9_-]", "{2,200}") + f"{_E}\\.{_E}" + _lit("eyJ")
+                    + _run("[A-Za-z0-9_-]", "{2}")),),
     # The header as written in curl commands, HTTP dumps and JSON: the token goes, the words
     # stay. "Authorization", "authorization" or "AUTHORIZATION"; "Bearer" in any case.
-    "bearer": (Pattern(r"uthorization(?<=[Aa]uthorization)" + _BEARER, ("uthorization",)),
-               Pattern(r"UTHORIZATION(?<=AUTHORIZATION)" + _BEARER, ("UTHORIZATION",))),
-    "pem": (Pattern(r"-----BEGIN (?:[A-Z0-9]+ ){0,4}PRIVATE KEY-----", ("-----BEGIN ",)),),
+    "bearer": (Pattern(r"uthorization(?<=[Aa]uthorization)" + _BEARER, ("z", "uthorization"),
+                       _lit("uthorization")),
+               Pattern(r"UTHORIZATION(?<=AUTHORIZATION)" + _BEARER, ("Z", "UTHORIZATION"),
+                       _lit("UTHORIZATION"))),
+    "pem": (Pattern(r"-----BEGIN (?:[A-Z0-9]+ ){0,4}PRIVATE KEY-----", ("V", "-----BEGIN "),
+                    _lit("-----BEGIN ")),),
     # 10/8, 172.16/12, 192.168/16, not inside a longer dotted string (a version number).
     "private-ip": (Pattern((
         r"1(?<![0-9]1)(?<![0-9]\.1)(?:0(?:\.{o}){{3}}|72\.(?:1[6-9]|2[0-9]|3[01])(?:\.{o}){{2}}"
         r"|92\.168(?:\.{o}){{2}})(?!\.?[0-9])"
-    ).format(o=_OCTET), (".",)),),
+    ).format(o=_OCTET), (".",),
+        f"1{_E}(?:0{_E}\\.{_OCTET_RAW}{_E}\\.{_OCTET_RAW}{_E}\\.{_OCTET_RAW}"
+        f"|{_lit('72.')}{_OCTET_RAW}{_E}\\.{_OCTET_RAW}{_E}\\.{_OCTET_RAW}"
+        f"|{_lit('92.168.')}{_OCTET_RAW}{_E}\\.{_OCTET_RAW})"),),
 }
 
 #: the preset whose match opens a block rather than being the secret

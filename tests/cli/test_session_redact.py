@@ -1,16 +1,20 @@
-"""Redaction in `rec`, `stream` and `session`: the file and the viewers of the local stream get
-the masked text, the user's own terminal (stdout, headless) the program's output unchanged;
-session.redact in the config; bad patterns stop the command before the session."""
+"""Redaction in `rec`, `stream` and `session`: the file, the viewers of the local stream and the
+remote relay get the masked text, the user's own terminal (stdout, headless) the program's
+output unchanged; session.redact in the config; bad patterns stop the command before the session."""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Dict, List
 
 from test_session_stream import (  # noqa: F401  (procs is a fixture)
     TIMEOUT, WAIT_FOR_GO, Viewer, finish, output_of, procs, read_url, start,
 )
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from server_producer import Ev, Init, ProducerServer  # noqa: E402
 
 # a secret split between writes, in colour, then OSC 7
 SCRIPT = (
@@ -46,6 +50,29 @@ def test_session_file_and_viewer_get_masked_text_the_terminal_the_real_one(
     assert header["title"] == "*" * 20
     # what the user saw: byte for byte what the program wrote
     assert SHOWN.encode() in stdout
+
+
+def test_no_secret_byte_reaches_the_relay(cli: object, cli_argv: List[str], rec_env: Dict[str, str],
+                                          tmp_path: Path, procs: list) -> None:
+    env = {k: v for k, v in rec_env.items() if not k.lower().endswith("_proxy")}
+    with ProducerServer() as server:
+        proc = start(cli_argv, env, tmp_path, procs, "session", "-o", "x.cast", "-r", server.url, "--headless",
+                     *FLAGS, "-t", "AKIAIOSFODNN7EXAMPLE", "-c", WAIT_FOR_GO + SCRIPT)
+        server.wait_for(lambda: bool(server.connections and server.connections[0].inits), "the relay's Init")
+        (tmp_path / "go").touch()
+        _, stderr = proc.communicate(timeout=TIMEOUT)
+        assert (proc.returncode, stderr) == (0, b"")
+        conn = server.connections[-1]
+        assert conn.closed.wait(TIMEOUT)
+    assert len(server.connections) == 1 and conn.error is None, server.summary()
+    assert [after for _, after in conn.segments()] == [MASKED]  # all of it after the first Init, as events
+    sent = b"".join(conn.messages)
+    decoded = "".join([item.text if isinstance(item, Init) else str(item.data)
+                       for item in conn.items if isinstance(item, (Init, Ev))])
+    for secret in ("AKIAIOS", "FODNN7EXAMPLE", "hunter", "hun", "ter2", "myhost"):
+        assert secret.encode() not in sent and secret not in decoded, secret
+    assert "*" * 20 in decoded and "*" * 7 in decoded
+    assert recorded_output(tmp_path / "x.cast") == MASKED
 
 
 def test_rec_with_patterns_from_the_config(cli, rec_env: Dict[str, str], tmp_path: Path) -> None:

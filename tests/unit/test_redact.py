@@ -295,6 +295,78 @@ def test_pem_body_of_any_length_is_masked_as_it_comes() -> None:
     assert text_of(out) == want
 
 
+# -- where a match can start, told without the visible text (the presets' raw patterns) ----------
+
+ESCAPES = ["\x1b[1m", "\x1b[K", "\x1b[38;5;208m", "\x1b]0;t\x07", "\x1b]8;;x\x1b\\", "\x1b(B", "\x1b7"]
+
+
+def ungated(patterns: Patterns) -> Patterns:
+    """The same patterns, matched on the visible text made of all the output."""
+    patterns.gates = None
+    return patterns
+
+
+@pytest.mark.parametrize("name,text,want", [(n, t, w) for n in ALL for t, w in POSITIVE[n]])
+def test_presets_find_their_secrets_with_an_escape_sequence_anywhere(name: str, text: str, want: str) -> None:
+    p = Patterns([], ALL)
+    for i in range(len(text) + 1):
+        esc = ESCAPES[i % len(ESCAPES)]
+        assert p.redact_text(text[:i] + esc + text[i:]) == want[:i] + esc + want[i:], i
+    every = ESCAPES[len(text) % len(ESCAPES)]
+    assert p.redact_text(every.join(text)) == every.join(want)
+    # and in a read of its own between coloured output
+    filler = "\x1b[32mok\x1b[0m build " * 200
+    for cut in (1, len(text) // 2, len(text) - 1):
+        raw = filler + text[:cut] + "\x1b[1m" + text[cut:] + " " + filler
+        assert (redacted(p, [raw[:3000], raw[3000:5000], raw[5000:]])
+                == filler + want[:cut] + "\x1b[1m" + want[cut:] + " " + filler)
+
+
+@pytest.mark.parametrize("name,text", [(n, t) for n in ALL for t in NEGATIVE[n]])
+def test_presets_leave_near_misses_with_an_escape_sequence_anywhere(name: str, text: str) -> None:
+    p = Patterns([], ALL)
+    for i in range(len(text) + 1):
+        raw = text[:i] + "\x1b[1m" + text[i:]
+        assert p.redact_text(raw) == raw, i
+
+
+def test_a_string_ended_by_the_next_escape_is_left_out_wherever_the_output_is_cut() -> None:
+    # an OSC or APC string ends where the next ESC starts; the visible text is made in pieces,
+    # and a piece that ended right before that ESC took the string for text
+    filler = "\x1b[32mok\x1b[0m build " * 300
+    for string in ("\x1b]0;hunter2", "\x1b_hunter2"):
+        text = filler + string + "\x1b[0m" + filler
+        end = len(filler) + len(string)
+        for p in (Patterns(["hunter2"]), Patterns(["hunter2"], ALL)):
+            for cut in range(end + HOLD - 3, end + HOLD + 4):
+                assert redacted(p, [text[:cut], text[cut:]]) == text, (string, cut)
+
+
+def test_coloured_output_without_secrets_is_not_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    # taking the escape sequences out costs most of the time on coloured output: only the
+    # characters around the cut (for the look-behinds) are parsed, not all of the output
+    import asciinema.redact as redact
+
+    parsed = []
+
+    class Counting:
+        def __init__(self, pattern: "re.Pattern[str]") -> None:
+            self.pattern = pattern
+
+        def sub(self, repl: str, text: str) -> str:
+            parsed.append(len(text))
+            return self.pattern.sub(repl, text)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.pattern, name)
+
+    monkeypatch.setattr(redact, "_ESCAPE", Counting(redact._ESCAPE))
+    line = "\x1b[2m12:00:01.5\x1b[0m \x1b[32mINFO\x1b[0m [\x1b[35mworker-1\x1b[0m] cache_miss index=3 v1.2\r\n"
+    reads = [line * 200] * 20
+    assert redacted(Patterns([], ALL), reads) == "".join(reads)
+    assert sum(parsed) < len("".join(reads)) // 20
+
+
 # -- property: random output, random secrets, random reads -------------------------------------
 
 SECRETS = [t for n in ALL if n != "pem" for t, w in POSITIVE[n] if w == "*" * len(t)] + ["s3cr3t-1234"]
@@ -312,15 +384,16 @@ FILLER = st.lists(st.sampled_from(FILLER_WORDS), max_size=400).map(" ".join)
 
 
 @st.composite
-def sessions(draw: st.DrawFn) -> Tuple[str, str, List[str]]:
+def sessions(draw: st.DrawFn, secrets: Sequence[str] = SECRETS,
+             decors: "st.SearchStrategy[str]" = DECOR) -> Tuple[str, str, List[str]]:
     """(output, what it must become, the output cut into reads)."""
     out, want = [], []
     for _ in range(draw(st.integers(0, 5))):
         plain = " " + draw(st.one_of(PLAIN, FILLER)) + " "
         out.append(plain)
         want.append(plain)
-        secret = draw(st.sampled_from(SECRETS))
-        at, decor = draw(st.integers(0, len(secret))), draw(DECOR)
+        secret = draw(st.sampled_from(secrets))
+        at, decor = draw(st.integers(0, len(secret))), draw(decors)
         out.append(secret[:at] + decor + secret[at:])
         want.append("*" * at + decor + "*" * (len(secret) - at))
     out.append(" " + draw(PLAIN))
@@ -329,6 +402,19 @@ def sessions(draw: st.DrawFn) -> Tuple[str, str, List[str]]:
     cuts = sorted(draw(st.lists(st.integers(0, len(text)), max_size=12)))
     reads = [text[a:b] for a, b in zip([0] + cuts, cuts + [len(text)]) if a < b]
     return text, "".join(want), reads
+
+
+PRESET_SECRETS = [t for t in SECRETS if not t.startswith("s3cr3t")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(sessions(PRESET_SECRETS, st.sampled_from(ESCAPES + ["", "\x1b[1m\x1b[K"])))
+def test_presets_alone_no_secret_survives_and_nothing_else_changes(session: Tuple[str, str, List[str]]) -> None:
+    # the presets alone tell where a match can start: the output is parsed only from there
+    text, want, reads = session
+    got = redacted(Patterns([], ALL), reads)
+    assert got == want
+    assert got == redacted(ungated(Patterns([], ALL)), reads)
 
 
 @settings(max_examples=300, deadline=None)
