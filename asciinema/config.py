@@ -202,15 +202,13 @@ def _convert(kind: str, value: Any, where: str) -> Any:
     if kind == "patterns":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{where}: expected a list of strings")
-        import re
+        from asciinema.redact import compile_pattern
 
         for pattern in value:
             try:
-                compiled = re.compile(pattern)
-            except (re.error, OverflowError, RecursionError) as e:
+                compile_pattern(pattern)
+            except ValueError as e:
                 raise ConfigError(f"{where}: invalid regular expression {pattern!r}: {e}") from None
-            if compiled.fullmatch("") is not None:
-                raise ConfigError(f"{where}: {pattern!r} matches the empty string")
         return list(value)
     if not isinstance(value, str):
         raise ConfigError(f"{where}: expected a key definition string")

@@ -83,6 +83,18 @@ class PatternError(AsciinemaError):
     """A --redact pattern that doesn't compile, or an unknown preset."""
 
 
+def compile_pattern(regex: str) -> Pattern[str]:
+    """A user's pattern (``--redact``, ``session.redact``) compiled; ValueError saying why it
+    can't be used (one that matches the empty string matches everywhere and masks nothing)."""
+    try:
+        compiled = re.compile(regex)
+    except (re.error, OverflowError, RecursionError) as e:
+        raise ValueError(str(e)) from None
+    if compiled.fullmatch("") is not None:
+        raise ValueError("it matches the empty string")
+    return compiled
+
+
 def mask(text: str) -> str:
     """``text`` with each printable character replaced by ``*`` of its display width."""
     if text.isascii():
@@ -136,11 +148,9 @@ class Patterns:
                     (tuple(n for n in pattern.needles if len(n) == 1), pattern.raw[1:]))
         for regex in regexes:
             try:
-                compiled = re.compile(regex)
-            except (re.error, OverflowError, RecursionError) as e:
+                compiled = compile_pattern(regex)
+            except ValueError as e:
                 raise PatternError(f"invalid --redact pattern {regex!r}: {e}") from None
-            if compiled.fullmatch("") is not None:
-                raise PatternError(f"invalid --redact pattern {regex!r}: it matches the empty string")
             self.matchers.append((compiled, None, False))
             self.needles.append(())
         if not regexes:
