@@ -39,7 +39,6 @@ import random
 import shutil
 import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Callable, Dict, List, Tuple
 
@@ -48,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_txt import make_stream  # noqa: E402
+from common import best_of  # noqa: E402
 
 SECRETS = [
     "AKIAIOSFODNN7EXAMPLE",
@@ -75,15 +75,6 @@ def with_secrets(text: str, every: int, seed: int) -> str:
         start = i
     out.append(text[start:])
     return "".join(out)
-
-
-def best_of(repeat: int, fn: Callable[[], object]) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def make_output(kind: str, size: int, every: int, seed: int) -> str:

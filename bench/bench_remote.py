@@ -34,9 +34,9 @@ from common import ROOT, ours, parser, session_env
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT / "tests"))
 from bench_rec import make_input, spawn_on_pty  # noqa: E402
+from bench_stream import timed_cat  # noqa: E402
 from server_producer import STALL, Plan, ProducerServer  # noqa: E402
 
-FINAL = "FINAL-SCREEN"
 
 
 def hwm_kib(pid: int) -> Optional[int]:
@@ -118,12 +118,7 @@ def main() -> None:
     rows: Dict[str, Tuple[float, float, float, float, float, float]] = {}
     for _ in range(args.repeat):
         for name in ("rec", "session -o -r", "session -o -r, server stalled"):
-            go, done = out_dir / "go", out_dir / "done"
-            for f in (go, done):
-                if f.exists():
-                    f.unlink()
-            command = (f"while [ ! -e {go} ]; do sleep 0.01; done; cat {data}; date +%s.%N > {done}; "
-                       f"printf '\\033[H\\033[2J{FINAL}\\r\\n'")
+            command, go, done = timed_cat(out_dir, data)
             stalled = "stalled" in name
             plan = Plan(STALL, after=2) if stalled else Plan()
             with ProducerServer(default=plan, keep=False) as server:

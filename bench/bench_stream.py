@@ -269,6 +269,18 @@ def session_argv(base: List[str], path: str, listen: Optional[str], command: str
     return [sys.executable, "-c", HARNESS, path, listen or "", mode, command]
 
 
+def timed_cat(out_dir: Path, data: Path) -> Tuple[str, Path, Path]:
+    """A command that waits for the file ``go``, prints ``data``, writes the time it was done
+    to the file ``done`` and clears the screen to :data:`FINAL`; and those two paths (removed)."""
+    go, done = out_dir / "go", out_dir / "done"
+    for f in (go, done):
+        if f.exists():
+            f.unlink()
+    command = (f"while [ ! -e {go} ]; do sleep 0.01; done; cat {data}; date +%s.%N > {done}; "
+               f"printf '\\033[H\\033[2J{FINAL}\\r\\n'")
+    return command, go, done
+
+
 def throughput(args: object, work: Path, base: List[str], env: Dict[str, str]) -> None:
     size_mb: int = args.size_mb  # type: ignore[attr-defined]
     data = work / f"input-{size_mb}.txt"
@@ -294,13 +306,8 @@ def throughput(args: object, work: Path, base: List[str], env: Dict[str, str]) -
         for name, stream, viewers, stalled in variants:
             if stats.exists():
                 stats.unlink()
-            go, done = out_dir / "go", out_dir / "done"
-            for f in (go, done):
-                if f.exists():
-                    f.unlink()
             # The program waits for the viewers, then prints; its own clock says when it ended.
-            command = (f"while [ ! -e {go} ]; do sleep 0.01; done; cat {data}; date +%s.%N > {done}; "
-                       f"printf '\\033[H\\033[2J{FINAL}\\r\\n'")
+            command, go, done = timed_cat(out_dir, data)
             port = free_port()
             listen = f"127.0.0.1:{port}" if stream else None
             if name == "rec":

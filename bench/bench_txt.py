@@ -22,11 +22,13 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-import time
 from pathlib import Path
-from typing import Callable, List
+from typing import List
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import best_of  # noqa: E402
 
 CHUNK = 4096
 COLS, ROWS = 80, 24
@@ -100,15 +102,6 @@ def make_stream(size: int, seed: int = 1) -> str:
         total += len(s)
         n += 1
     return "".join(parts)
-
-
-def best_of(repeat: int, fn: Callable[[], object]) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,3 +85,13 @@ def session_env(work: Path, base: Sequence[str]) -> dict:
     (work / "config" / "config.toml").write_text("[notifications]\nenabled = false\n")
     env["ASCIINEMA_CONFIG_HOME"] = str(work / "config")
     return warm_code_cache([list(base) + ["rec", "-q", "--overwrite", "--headless", "-c", "true", str(work / "w.cast")]], env)
+
+
+def best_of(repeat: int, fn: Callable[[], object]) -> float:
+    """The shortest of ``repeat`` timed calls of ``fn`` (s), in this process."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
