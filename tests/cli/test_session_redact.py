@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Dict, List
 
 from test_session_stream import (  # noqa: F401  (procs is a fixture)
-    TIMEOUT, WAIT_FOR_GO, Viewer, finish, output_of, procs, read_url, start,
+    TIMEOUT, WAIT_FOR_GO, output_of, procs, start, watch,
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -35,14 +35,7 @@ def test_session_file_and_viewer_get_masked_text_the_terminal_the_real_one(
         cli: object, cli_argv: List[str], rec_env: Dict[str, str], tmp_path: Path, procs: list) -> None:
     proc = start(cli_argv, rec_env, tmp_path, procs, "session", "-o", "x.cast", "--stream-local", "--headless",
                  *FLAGS, "-t", "AKIAIOSFODNN7EXAMPLE", "-c", WAIT_FOR_GO + SCRIPT)
-    out = bytearray()
-    assert proc.stdout is not None
-    url = read_url(proc.stdout.fileno(), out)
-    viewer = Viewer(url)
-    assert viewer.init.wait(TIMEOUT)
-    (tmp_path / "go").touch()
-    init, events = viewer.finish()
-    status, stdout, stderr = finish(proc, out)
+    url, viewer, init, events, status, stdout, stderr = watch(proc, tmp_path)
     assert (status, stderr) == (0, b"")
     assert output_of(events) == MASKED
     assert recorded_output(tmp_path / "x.cast") == MASKED

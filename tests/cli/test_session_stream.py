@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, NamedTuple, Optional, Tuple
 
 import pytest
 from websockets.exceptions import ConnectionClosed
@@ -113,6 +113,29 @@ def finish(proc: subprocess.Popen, out: bytearray) -> Tuple[int, bytes, bytes]: 
     return proc.returncode, bytes(out) + rest, err
 
 
+class Watched(NamedTuple):
+    url: str  #: the page's, as the session printed it
+    viewer: Viewer
+    init: Init
+    events: List[Tuple[int, str, str]]
+    status: int
+    stdout: bytes
+    stderr: bytes
+
+
+def watch(proc: subprocess.Popen, tmp_path: Path) -> Watched:  # type: ignore[type-arg]
+    """Join the stream whose URL ``proc`` prints as a viewer, let its program go (it waits
+    for the file ``go``: WAIT_FOR_GO) and wait for both to end."""
+    out = bytearray()
+    assert proc.stdout is not None
+    url = read_url(proc.stdout.fileno(), out)
+    viewer = Viewer(url)
+    assert viewer.init.wait(TIMEOUT)
+    (tmp_path / "go").touch()
+    init, events = viewer.finish()
+    return Watched(url, viewer, init, events, *finish(proc, out))
+
+
 def output_of(events: List[Tuple[int, str, str]]) -> str:
     return "".join(data for _, code, data in events if code == "o")
 
@@ -122,14 +145,7 @@ def test_stream_local_to_a_viewer(cli: object, cli_argv: List[str], rec_env: Dic
     script = WAIT_FOR_GO + "printf 'hello\\n'; printf 'LAST'; exit 3"
     proc = start(cli_argv, rec_env, tmp_path, procs, "stream", "--local", "127.0.0.1:0", "--headless",
                  "--return", "-c", script)
-    out = bytearray()
-    assert proc.stdout is not None
-    url = read_url(proc.stdout.fileno(), out)
-    viewer = Viewer(url)
-    assert viewer.init.wait(TIMEOUT)
-    (tmp_path / "go").touch()
-    init, events = viewer.finish()
-    status, stdout, stderr = finish(proc, out)
+    url, viewer, init, events, status, stdout, stderr = watch(proc, tmp_path)
     assert status == 3, stderr
     assert stderr == b""
     assert (init.cols, init.rows) == (80, 24)
@@ -151,14 +167,7 @@ def test_session_records_and_streams_the_same_events(cli: object, cli_argv: List
         "sleep 0.1; printf '\\274 end'"
     proc = start(cli_argv, rec_env, tmp_path, procs, "session", "-o", "x.cast", "-f", "asciicast-v2",
                  "--stream-local", "--headless", "-c", script, "-t", "both")
-    out = bytearray()
-    assert proc.stdout is not None
-    url = read_url(proc.stdout.fileno(), out)
-    viewer = Viewer(url)
-    assert viewer.init.wait(TIMEOUT)
-    (tmp_path / "go").touch()
-    init, events = viewer.finish()
-    status, stdout, stderr = finish(proc, out)
+    url, viewer, init, events, status, stdout, stderr = watch(proc, tmp_path)
     assert (status, stderr) == (0, b"")
     assert viewer.close_code == (1000, "Stream ended")
     assert init.last_id == 0  # joined before the program wrote anything
