@@ -45,12 +45,11 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from itertools import accumulate
 from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Pattern, Sequence, Tuple
 
 from asciinema.asciicast import INPUT, OUTPUT, Event, Header, make_event
 from asciinema.errors import AsciinemaError
-from asciinema.redact_presets import BLOCK_PRESET, ESCAPE, PRESETS
+from asciinema.redact_presets import BLOCK_PRESET, ESCAPE, ESCAPES, LEAD_MAX, PRESETS
 
 if TYPE_CHECKING:
     from asciinema.capture import Filter
@@ -66,6 +65,10 @@ HOLD_US = 1_000_000
 MAX_HELD = 1 << 18
 #: an unfinished escape sequence longer than this (an inline image) goes out unfinished
 MAX_ESCAPE = 1 << 16
+#: where the raw patterns find a place where a match could start, the visible text is made
+#: of this many characters of output from there (and the :data:`HOLD` after them, where a
+#: match that starts in them could end); the rest is looked at again
+WINDOW = 1 << 13
 #: visible characters kept after the released text, for the patterns' look-behinds
 _CONTEXT = 16
 
@@ -113,13 +116,53 @@ def mask(text: str) -> str:
 
 
 class _Gate:
-    """Where the matches of presets that start with the same character can start in the
-    output; compiled when first needed (they are long, and the needles often keep them idle)."""
+    """Where the matches of presets whose raw patterns start with the same character (and
+    have the same lead) can be in the output; compiled when first needed (they are long, and
+    the needles often keep them idle).
 
-    def __init__(self, needles: List[Tuple[str, ...]], source: str) -> None:
+    The regular expression engine looks for the first character a byte at a time; ``find``
+    does it many bytes at a time. Where that character is rare, each place it is at is tried
+    on its own; where it is not (more than :data:`_FIND_BUDGET` places in a piece of output),
+    the engine looks for it, and goes on doing so for the next :data:`_DENSE_CALLS` pieces.
+    """
+
+    def __init__(self, needles: List[Tuple[str, ...]], first: str, rest: str, lead: str) -> None:
         self.needles = needles  #: one-character needles of each preset: one of them all there
-        self.source = source
+        self.char = first[-1]  #: the first character (``first`` may be escaped)
+        self.source = first + rest
         self.regex: Optional[Pattern[str]] = None
+        #: what the visible text must end with right before a match of ``regex``, or None
+        self.lead = re.compile(f"(?:{lead})\\Z") if lead else None
+        self.dense = 0  #: pieces of output still to search with the engine alone
+
+    def search(self, output: str, pos: int, end: int) -> Optional["re.Match[str]"]:
+        """The first match at or after ``pos`` that starts before ``end``."""
+        if self.regex is None:
+            self.regex = re.compile(self.source)
+        if self.dense:
+            self.dense -= 1
+        else:
+            match, find, char = self.regex.match, output.find, self.char
+            i = find(char, pos, end)
+            for _ in range(_FIND_BUDGET):
+                if i < 0:
+                    return None
+                m = match(output, i)
+                if m is not None:
+                    return m
+                i = find(char, i + 1, end)
+            if i < 0:
+                return None
+            self.dense = _DENSE_CALLS
+            pos = i
+        m = self.regex.search(output, pos)
+        return m if m is not None and m.start() < end else None
+
+
+#: at most this many places of a gate's first character are tried one by one in a piece of output
+_FIND_BUDGET = 48
+#: where there were more, the engine alone looks for it in this many pieces that follow
+_DENSE_CALLS = 16
 
 
 class Patterns:
@@ -134,9 +177,9 @@ class Patterns:
         #: where the matches of the presets can start in the output with its escape sequences
         #: in (see :meth:`first_start`); None if a pattern can't tell (a user's)
         self.gates: Optional[List[_Gate]] = None
-        #: first character -> the one-character needles and the rest of each raw pattern: one
-        #: search for the presets that start with the same character
-        gates: Dict[str, List[Tuple[Tuple[str, ...], str]]] = {}
+        #: (first character, lead) -> the one-character needles and the rest of each raw
+        #: pattern: one search for the presets that start with the same character
+        gates: Dict[Tuple[str, str], List[Tuple[Tuple[str, ...], str]]] = {}
         for name in dict.fromkeys(presets):
             if name not in PRESETS:
                 raise PatternError(f"unknown redaction preset {name!r} (known: {', '.join(PRESETS)})")
@@ -144,8 +187,9 @@ class Patterns:
                 compiled = re.compile(pattern.regex)
                 self.matchers.append((compiled, "s" if "s" in compiled.groupindex else None, name == BLOCK_PRESET))
                 self.needles.append(pattern.needles)
-                gates.setdefault(pattern.raw[0], []).append(
-                    (tuple(n for n in pattern.needles if len(n) == 1), pattern.raw[1:]))
+                first = pattern.raw[:2] if pattern.raw[0] == "\\" else pattern.raw[0]
+                gates.setdefault((first, pattern.lead), []).append(
+                    (tuple(n for n in pattern.needles if len(n) == 1), pattern.raw[len(first):]))
         for regex in regexes:
             try:
                 compiled = compile_pattern(regex)
@@ -154,9 +198,8 @@ class Patterns:
             self.matchers.append((compiled, None, False))
             self.needles.append(())
         if not regexes:
-            self.gates = [_Gate([chars for chars, _ in group],
-                                re.escape(first) + "(?:" + "|".join(rest for _, rest in group) + ")")
-                          for first, group in gates.items()]
+            self.gates = [_Gate([chars for chars, _ in group], first, _alternatives([r for _, r in group]), lead)
+                          for (first, lead), group in gates.items()]
 
     def __bool__(self) -> bool:
         return bool(self.matchers)
@@ -178,11 +221,19 @@ class Patterns:
                     break
             else:
                 continue
-            if gate.regex is None:
-                gate.regex = re.compile(gate.source)
-            m = gate.regex.search(output)
-            if m is not None and m.start() < first:
-                first = m.start()
+            pos = 0
+            # a match that starts after this doesn't start (its lead neither) before `first`
+            end = first + HOLD if gate.lead else first
+            while True:
+                m = gate.search(output, pos, end)
+                if m is None:
+                    break
+                start = m.start() if gate.lead is None else _lead_start(output, m.start(), gate.lead)
+                if start is None:  # not after the lead: look further on
+                    pos = m.start() + 1
+                    continue
+                first = min(first, start)
+                break
         return first
 
     def scan(self, text: str, pos: int, cut: int, block: bool) -> Tuple[List[Tuple[int, int]], int, bool]:
@@ -270,8 +321,19 @@ class _Stream:
     def release(self, final: bool) -> List[Tuple[int, str]]:
         """The (time, text) that can go now: all if ``final``; else all but what could still
         be part of a match."""
+        out: List[Tuple[int, str]] = []
+        while self.chunks:
+            part, more = self._release(final)
+            out.extend(part)
+            if not more:
+                break
+        return out
+
+    def _release(self, final: bool) -> Tuple[List[Tuple[int, str]], bool]:
+        """What :meth:`release` lets go, and whether it stopped short at a :data:`WINDOW` to
+        look at the rest again (the rest to go now may need no visible text at all)."""
         if not self.chunks:
-            return []
+            return [], False
         if self.held > MAX_HELD:
             final = True
         base = len(self.opener)
@@ -302,15 +364,23 @@ class _Stream:
         # The visible text is made from where the first match could start, or not at all (an
         # open PEM block goes on wherever the text is: it is looked at from the start).
         start = 0
+        end = len(body)  # the visible text is made up to here
+        more = False
         context = self.context
         if escapes and self.patterns.gates is not None and not self.block:
             start = self.patterns.first_start(body)
             if start >= hold:  # nothing that can go now starts a match
                 self.known_length, self.known_visible = 0, ""
                 self.context = _visible_before(body, hold, self.context)
-                return self._cut(s, base, unfinished, len(s) if final else hold, [])
+                return self._cut(s, base, unfinished, len(s) if final else hold, []), False
             start = _sync(body, start)
             context = _visible_before(body, start, self.context)
+            if start + WINDOW < hold:  # go up to the window's end, then look at the rest again
+                hold = _sync(body, start + WINDOW)
+                if hold <= start:  # an escape sequence longer than the window
+                    hold = _after_escape(body, start + WINDOW)
+                end = min(len(body), _after_escape(body, hold + HOLD))
+                final, more = False, True
         if not escapes:
             visible = body
             cut = hold
@@ -323,7 +393,7 @@ class _Stream:
                 viss.append(0)
                 pieces.append(self.known_visible)
             v = len(self.known_visible) if known else 0
-            for r0, r1 in _blocks(body, max(known, start), hold) + [(hold, len(body))]:
+            for r0, r1 in _blocks(body, max(known, start), hold) + [(hold, end)]:
                 text = _ESCAPE.sub("", body[r0:r1])
                 raws.append(r0)
                 viss.append(v)
@@ -354,10 +424,10 @@ class _Stream:
             if final:
                 raw_cut = len(s)
             elif cut >= n:
-                raw_cut = len(body)
+                raw_cut = end
             elif not moved and not spans:
                 raw_cut = hold
-                self.known_length, self.known_visible = len(body) - hold, tail
+                self.known_length, self.known_visible = end - hold, tail
             else:
                 raw_cut = -1
             if spans or raw_cut < 0:
@@ -370,7 +440,7 @@ class _Stream:
                         stop = min(b, piece_end)
                         edits.append((ra, ra + stop - a))
                         a = stop
-        return self._cut(s, base, unfinished, raw_cut, edits)
+        return self._cut(s, base, unfinished, raw_cut, edits), more
 
     def _cut(self, s: str, base: int, unfinished: Optional[int], raw_cut: int,
              edits: List[Tuple[int, int]]) -> List[Tuple[int, str]]:
@@ -430,6 +500,36 @@ def _sync(body: str, pos: int) -> int:
     return pos
 
 
+def _alternatives(rests: List[str]) -> str:
+    """One regular expression for any of ``rests``, the escape sequences they all allow
+    first taken out of the alternatives (tried once, not once for each)."""
+    if len(rests) > 1 and all(r.startswith(ESCAPES) for r in rests):
+        return ESCAPES + "(?:" + "|".join(r[len(ESCAPES):] for r in rests) + ")"
+    return "(?:" + "|".join(rests) + ")"
+
+
+def _lead_start(body: str, end: int, lead: Pattern[str]) -> Optional[int]:
+    """Where, at the latest, the visible text that ``lead`` matches right before ``body[end]``
+    starts in ``body``, or None if it doesn't end so (or not within ``body``: a match that
+    starts in text already let go can't be masked)."""
+    start, step = end, 4 * LEAD_MAX
+    while True:
+        start = _sync(body, max(0, start - step))
+        visible = _ESCAPE.sub("", body[start:end])
+        if start == 0 or len(visible) >= LEAD_MAX:
+            return start if lead.search(visible) else None
+        step *= 2
+
+
+def _after_escape(body: str, pos: int) -> int:
+    """``pos``, or the end of the escape sequence that it is inside."""
+    x = _sync(body, pos)
+    if x == pos:
+        return pos
+    m = _ESCAPE.match(body, x)
+    return m.end() if m is not None else pos
+
+
 def _visible_before(body: str, end: int, context: str) -> str:
     """The last :data:`_CONTEXT` visible characters before ``body[end]`` (not inside an
     escape sequence); ``context`` holds those before ``body``."""
@@ -465,27 +565,34 @@ def _blocks(body: str, start: int, end: int) -> List[Tuple[int, int]]:
 
 
 class _Map:
-    """Visible positions to positions in the output, one block parsed again when asked."""
+    """Visible positions to positions in the output: the block that holds one is read again
+    from its start, or from where the last question left off (they mostly come in order)."""
 
     def __init__(self, body: str, raws: List[int], viss: List[int]) -> None:
         self.body = body
         self.raws = raws
         self.viss = viss
-        self.blocks: Dict[int, Tuple[List[int], List[int]]] = {}
+        #: (block, position in the output, visible position) of the last answer's piece of text
+        self.at = (-1, 0, 0)
 
     def raw(self, v: int) -> Tuple[int, int]:
         """Where visible character ``v`` is in the output, and where the piece of text that
         holds it ends (a visible position)."""
         k = bisect_right(self.viss, v) - 1
-        got = self.blocks.get(k)
-        if got is None:
-            end = self.raws[k + 1] if k + 1 < len(self.raws) else len(self.body)
-            parts = _ESCAPE.split(self.body[self.raws[k]:end])
-            got = self.blocks[k] = (list(accumulate(map(len, parts[0::2]), initial=self.viss[k])),
-                                    list(accumulate(map(len, parts), initial=self.raws[k])))
-        vstarts, rstarts = got
-        j = bisect_right(vstarts, v) - 1
-        return rstarts[2 * j] + v - vstarts[j], vstarts[j + 1]
+        end = self.raws[k + 1] if k + 1 < len(self.raws) else len(self.body)
+        block, r, vis = self.at
+        if block != k or vis > v:
+            r, vis = self.raws[k], self.viss[k]
+        # blocks end outside escape sequences: one cut short at `end` is cut short there
+        for m in _ESCAPE.finditer(self.body, r, end):
+            stop = vis + m.start() - r  # the visible position of this escape sequence
+            if stop > v:
+                break
+            vis, r = stop, m.end()
+        else:
+            stop = vis + end - r
+        self.at = (k, r, vis)
+        return r + v - vis, stop
 
 
 class RedactFilter:

@@ -15,11 +15,14 @@ many GB/s, so a preset costs next to nothing on output without its ``_``, ``-`` 
 :data:`asciinema.redact.MAX_MATCH` characters.
 
 Each also has a *raw* pattern, for the output with its escape sequences still in: the same
-characters from the start of a match (at least as many as the pattern needs to get past
-where most text fails), with any escape sequences allowed between any two of them and the
-look-arounds left out, so it matches wherever a match in the visible text starts, and more.
-Where it finds nothing, the visible text need not be made at all. The raw patterns of the
-presets that start with the same character are searched as one.
+characters (at least as many as the pattern needs to get past where most text fails), with
+any escape sequences allowed between any two of them and the look-arounds left out, so it
+matches wherever a match in the visible text does, and more. Where it finds nothing, the
+visible text need not be made at all. It starts with one character, searched for at the speed
+of a byte loop: the first of the match, or, where that one is frequent (``e`` of ``eyJ``, ``1``
+of an IP address, ``u`` of ``uthorization``), a rarer one further in, with the *lead*, what the
+visible text must end with right before it (``ey``, ``10``...). The raw patterns that start
+with the same character and have the same lead are searched as one.
 """
 
 from __future__ import annotations
@@ -36,9 +39,10 @@ ESCAPE = (r"\x1b(?:\[[0-?]*[ -/]*[@-~]"
           r"|\][^\x07\x1b]*(?:\x07|\x1b\\|(?=\x1b)|\Z)"
           r"|[PX^_][^\x1b]*(?:\x1b\\|(?=\x1b)|\Z)"
           r"|[ -/]*[0-~])")
-# Any escape sequences; possessive where the re module knows it (3.11), which saves the
-# backtracking when the character after them doesn't fit: they are the same either way.
-_E = f"(?:{ESCAPE})*" + ("+" if sys.version_info >= (3, 11) else "")
+#: any escape sequences; possessive where the re module knows it (3.11), which saves the
+#: backtracking when the character after them doesn't fit: they are the same either way
+ESCAPES = f"(?:{ESCAPE})*" + ("+" if sys.version_info >= (3, 11) else "")
+_E = ESCAPES
 
 
 def _lit(text: str) -> str:
@@ -59,14 +63,23 @@ class Pattern(NamedTuple):
     #: where every match of ``regex`` in the visible text starts (escape sequences allowed
     #: between any two characters, look-arounds left out, lengths cut to their minimum).
     #: Where it finds nothing, no match can start: the visible text need not be made. It
-    #: starts with the first character of every match, as it is (not escaped).
+    #: starts with one character (escaped only if it must be): the first of every match, or
+    #: the one right after ``lead``.
     raw: str
+    #: a regular expression over the visible text: what comes right before the raw pattern's
+    #: start in every match ("" if the raw pattern starts where the match does). At most
+    #: :data:`LEAD_MAX` characters.
+    lead: str = ""
 
 
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _BEARER = r"[\"']?[ \t]*[:=][ \t]*[\"']?(?i:bearer)[ \t]+(?P<s>[A-Za-z0-9._~+/-]{1,900}=*)"
+_BEARER_RAW = f"(?:{_E}[\"'])?(?:{_E}[ \t])*{_E}[:=]"
 
-_OCTET_RAW = _run("[0-9]", "{1,3}")
+# possessive where the re module knows it: a run of digits is followed by no digit
+_OCTET_RAW = _run("[0-9]", "{1,3}" + ("+" if sys.version_info >= (3, 11) else ""))
+#: the longest a lead can be, in visible characters
+LEAD_MAX = 8
 
 #: name -> patterns; the order is that of ``--help``
 PRESETS: Dict[str, Tuple[Pattern, ...]] = {
@@ -77,8 +90,8 @@ PRESETS: Dict[str, Tuple[Pattern, ...]] = {
     # ghr_ refresh: 36 characters today, up to 255 announced) and fine-grained ones.
     "github": (Pattern(r"g(?<![A-Za-z0-9_]g)(?:h[pousr]_[A-Za-z0-9]{36,251}|ithub_pat_[A-Za-z0-9_]{22,244})"
                        r"(?![A-Za-z0-9_])", ("_",),
-                       f"g(?:{_E}h{_E}[pousr]{_E}_" + _run("[A-Za-z0-9]", "{36}")
-                       + f"|{_E}{_lit('ithub_pat_')}" + _run("[A-Za-z0-9_]", "{22}") + ")"),),
+                       f"g{_E}(?:h{_E}[pousr]{_E}_" + _run("[A-Za-z0-9]", "{36}")
+                       + f"|{_lit('ithub_pat_')}" + _run("[A-Za-z0-9_]", "{22}") + ")"),),
     "gitlab": (Pattern(r"glpat-(?<![A-Za-z0-9_-]glpat-)[A-Za-z0-9_.-]{20,250}(?![A-Za-z0-9_-])", ("-", "glpat-"),
                        _lit("glpat-") + _run("[A-Za-z0-9_.-]", "{20}")),),
     "slack": (Pattern(r"xox(?<![A-Za-z0-9-]xox)[abprs]-[A-Za-z0-9]+-[A-Za-z0-9-]{6,250}(?![A-Za-z0-9-])",
@@ -88,24 +101,25 @@ PRESETS: Dict[str, Tuple[Pattern, ...]] = {
     # header.payload.signature, base64url; the first two are JSON objects ("eyJ" is '{"').
     "jwt": (Pattern(r"eyJ(?<![A-Za-z0-9_-]eyJ)[A-Za-z0-9_-]{2,200}\.eyJ[A-Za-z0-9_-]{2,500}\.[A-Za-z0-9_-]{0,300}"
                     r"(?![A-Za-z0-9_-])", (".", "J", "eyJ"),
-                    _lit("eyJ") + _run("[A-Za-z0-9_-]", "{2,200}") + f"{_E}\\.{_E}" + _lit("eyJ")
-                    + _run("[A-Za-z0-9_-]", "{2}")),),
+                    "J" + _run("[A-Za-z0-9_-]", "{2,200}") + f"{_E}\\.{_E}" + _lit("eyJ")
+                    + _run("[A-Za-z0-9_-]", "{2}"), "ey"),),
     # The header as written in curl commands, HTTP dumps and JSON: the token goes, the words
     # stay. "Authorization", "authorization" or "AUTHORIZATION"; "Bearer" in any case.
     "bearer": (Pattern(r"uthorization(?<=[Aa]uthorization)" + _BEARER, ("z", "uthorization"),
-                       _lit("uthorization")),
+                       _lit("zation") + _BEARER_RAW, "[Aa]uthori"),
                Pattern(r"UTHORIZATION(?<=AUTHORIZATION)" + _BEARER, ("Z", "UTHORIZATION"),
-                       _lit("UTHORIZATION"))),
+                       _lit("ZATION") + _BEARER_RAW, "AUTHORI")),
     "pem": (Pattern(r"-----BEGIN (?:[A-Z0-9]+ ){0,4}PRIVATE KEY-----", ("V", "-----BEGIN "),
-                    _lit("-----BEGIN ")),),
+                    _lit("BEGIN "), "-----"),),
     # 10/8, 172.16/12, 192.168/16, not inside a longer dotted string (a version number).
     "private-ip": (Pattern((
         r"1(?<![0-9]1)(?<![0-9]\.1)(?:0(?:\.{o}){{3}}|72\.(?:1[6-9]|2[0-9]|3[01])(?:\.{o}){{2}}"
         r"|92\.168(?:\.{o}){{2}})(?!\.?[0-9])"
     ).format(o=_OCTET), (".",),
-        f"1{_E}(?:0{_E}\\.{_OCTET_RAW}{_E}\\.{_OCTET_RAW}{_E}\\.{_OCTET_RAW}"
-        f"|{_lit('72.')}{_OCTET_RAW}{_E}\\.{_OCTET_RAW}{_E}\\.{_OCTET_RAW}"
-        f"|{_lit('92.168.')}{_OCTET_RAW}{_E}\\.{_OCTET_RAW})"),),
+        # from the dot after the first number, which must be followed by a digit: there are
+        # fewer dots than ones, and most are followed by something else
+        f"\\.(?=[0-9\x1b]){_OCTET_RAW}{_E}\\.(?=[0-9\x1b]){_OCTET_RAW}{_E}\\.{_OCTET_RAW}",
+        "(?:10|172|192)"),),
 }
 
 #: the preset whose match opens a block rather than being the secret

@@ -5,8 +5,11 @@ with ``--rec``, ``rec`` end to end with every preset against without.
     python3 bench/bench_redact.py --rec [--size MB] [--repeat N] [--kind log|base64] [--pyz FILE]
 
 Generates the same deterministic coloured output as bench_txt.py (log lines with SGR
-colours, ``ls --color`` listings, compiler diagnostics with ``ESC[K``), or with ``--kind
-base64`` the lines of base64 text that bench_rec.py records, with a secret of one preset's
+colours, ``ls --color`` listings, compiler diagnostics with ``ESC[K``), with ``--kind
+base64`` the lines of base64 text that bench_rec.py records, or with ``--kind source`` the
+standard library's Python files as a highlighting pager prints them (every letter and sign
+of ASCII, which the generated logs lack: the rarer characters that some presets' raw
+patterns start with are there), with a secret of one preset's
 kind or another every ``--secret-every`` characters (1 MiB), cuts it into reads of
 ``--chunk`` characters (the session reads up to 64 KiB at a time under bulk output; a pty
 gives 4 KiB or less when the program writes slowly) and measures, best of ``--repeat``
@@ -36,6 +39,7 @@ import argparse
 import base64
 import os
 import random
+import re
 import shutil
 import statistics
 import sys
@@ -77,9 +81,39 @@ def with_secrets(text: str, every: int, seed: int) -> str:
     return "".join(out)
 
 
+_KEYWORDS = re.compile(r"\b(def|class|return|import|from|if|elif|else|for|while|try|except|with|as|in|not|and|or|is|None|True|False|self)\b")
+
+
+def highlighted_source(size: int) -> str:
+    """Python's standard library as a highlighting pager prints it: a dim line number, keywords
+    in colour, strings in another (all letters, upper and lower case, and every ASCII sign)."""
+    import sysconfig
+
+    files = sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py"))
+    out: List[str] = []
+    total = 0
+    while total < size:
+        for path in files:
+            try:
+                lines = path.read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError):
+                continue
+            for n, line in enumerate(lines, 1):
+                line = _KEYWORDS.sub("\x1b[1;34m\\1\x1b[0m", line)
+                line = re.sub(r"(\"[^\"]*\"|'[^']*')", "\x1b[32m\\1\x1b[0m", line)
+                piece = f"\x1b[2m{n:5d}\x1b[0m {line}\x1b[K\r\n"
+                out.append(piece)
+                total += len(piece)
+                if total >= size:
+                    return "".join(out)
+    return "".join(out)
+
+
 def make_output(kind: str, size: int, every: int, seed: int) -> str:
     if kind == "base64":
         plain = base64.encodebytes(random.Random(seed).randbytes(size * 3 // 4)).decode().replace("\n", "\r\n")
+    elif kind == "source":
+        plain = highlighted_source(size)
     else:
         plain = make_stream(size, seed)
     return with_secrets(plain, every, seed)
@@ -132,8 +166,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--secret-every", type=int, default=1 << 20, metavar="CHARS",
                     help="put a secret in after this many characters of output (default 1 MiB)")
-    ap.add_argument("--kind", choices=["log", "base64"], default="log",
-                    help="coloured logs, listings and diagnostics (default), or base64 text as bench_rec.py records")
+    ap.add_argument("--kind", choices=["log", "base64", "source"], default="log",
+                    help="coloured logs, listings and diagnostics (default), base64 text as bench_rec.py records, "
+                         "or Python source highlighted as a pager shows it")
     ap.add_argument("--rec", action="store_true", help="time rec end to end instead of the filter alone")
     ap.add_argument("--pyz", help="with --rec: time this archive instead of the source tree")
     args = ap.parse_args()

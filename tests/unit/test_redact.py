@@ -417,6 +417,58 @@ def test_presets_alone_no_secret_survives_and_nothing_else_changes(session: Tupl
     assert got == redacted(ungated(Patterns([], ALL)), reads)
 
 
+@settings(max_examples=200, deadline=None)
+@given(sessions(PRESET_SECRETS, st.sampled_from(ESCAPES + ["", "\x1b[1m\x1b[K"])), st.sampled_from([1, 5, 40, 300]))
+def test_a_small_window_changes_nothing(session: Tuple[str, str, List[str]], window: int) -> None:
+    # where a match can start, the visible text is made of a window's worth of output and the
+    # rest looked at again: with windows this small, every secret is cut by one
+    import asciinema.redact as redact
+
+    text, want, reads = session
+    old = redact.WINDOW
+    redact.WINDOW = window
+    try:
+        got = redacted(Patterns([], ALL), reads)
+    finally:
+        redact.WINDOW = old
+    assert got == want
+
+
+def test_windows_leave_the_output_between_secrets_unparsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    # one read, a secret at each end: the output between them is not made into visible text
+    import asciinema.redact as redact
+
+    parsed = []
+    original = redact._ESCAPE
+
+    class Counting:
+        def sub(self, repl: str, text: str) -> str:
+            parsed.append(len(text))
+            return original.sub(repl, text)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(original, name)
+
+    monkeypatch.setattr(redact, "_ESCAPE", Counting())
+    filler = "\x1b[32mok\x1b[0m build\r\n" * 20000
+    text = "10.1.2.3 " + filler + " AKIAIOSFODNN7EXAMPLE " + filler
+    assert redacted(Patterns([], ALL), [text]) == "******** " + filler + " " + "*" * 20 + " " + filler
+    assert sum(parsed) < 4 * (redact.WINDOW + HOLD)
+
+
+@pytest.mark.parametrize("lead", ["10", "172", "192"])
+def test_a_lead_cut_by_many_escape_sequences_is_found(lead: str) -> None:
+    # the raw pattern of private-ip starts at the dot; what comes before it is read back
+    # through escape sequences far longer than the lead
+    rest = {"10": ".0.0.1", "172": ".16.0.1", "192": ".168.0.1"}[lead]
+    esc = "\x1b[38;5;208m" * 12
+    text = "x " + esc.join(lead) + esc + rest + " y"
+    want = "x " + esc.join("*" * len(lead)) + esc + "*" * len(rest) + " y"
+    p = Patterns([], ["private-ip"])
+    assert p.redact_text(text) == want
+    assert redacted(p, ["\x1b[32mok\x1b[0m " * 300, text, "\x1b[32mok\x1b[0m " * 300]).count("*") == len(lead + rest)
+
+
 @settings(max_examples=300, deadline=None)
 @given(sessions())
 def test_no_secret_survives_and_nothing_else_changes(session: Tuple[str, str, List[str]]) -> None:
