@@ -46,8 +46,14 @@ _E = ESCAPES
 
 
 def _lit(text: str) -> str:
-    """``text`` with any escape sequences between its characters."""
-    return _E.join(c if c.isalnum() or c in "-_ " else re.escape(c) for c in text)
+    """``text`` with any escape sequences between its characters, or a little more: its first
+    character, then as many of the others in any order (one copy of :data:`ESCAPES` to
+    compile rather than one for each character: the raw patterns only need to match at
+    least where the presets do)."""
+    first = text[0] if text[0].isalnum() or text[0] in "_ " else re.escape(text[0])
+    if len(text) == 1:
+        return first
+    return first + _run("[" + "".join(re.escape(c) for c in sorted(set(text[1:]))) + "]", f"{{{len(text) - 1}}}")
 
 
 def _run(chars: str, count: str) -> str:
