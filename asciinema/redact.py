@@ -12,8 +12,10 @@ Taking the escape sequences out costs about a quarter of a microsecond each, mos
 time spent on coloured output. Each preset also has a *raw* pattern that finds, in the
 output with its escape sequences still in, every place where a match of it could start (see
 :mod:`asciinema.redact_presets`): where none is found the output goes on as it is, and
-otherwise the visible text is made from the first such place on. A user's ``--redact``
-pattern says nothing of the kind, so with one the visible text is made of all the output.
+otherwise the visible text is made from there, for a :data:`WINDOW` of output, and the
+rest is looked at again. A user's ``--redact`` pattern that starts with a fixed string
+(``hunter[0-9]+``) gets a raw pattern from it; with one that doesn't (``[a-z]+=secret``),
+the visible text is made of all the output.
 
 Text comes in pieces (reads) and a secret can be split between them, so each stream (output
 and input separately) holds back its last :data:`HOLD` characters (escape sequences
@@ -49,7 +51,7 @@ from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Pattern, Seque
 
 from asciinema.asciicast import INPUT, OUTPUT, Event, Header, make_event
 from asciinema.errors import AsciinemaError
-from asciinema.redact_presets import BLOCK_PRESET, ESCAPE, ESCAPES, LEAD_MAX, PRESETS
+from asciinema.redact_presets import BLOCK_PRESET, ESCAPE, ESCAPES, LEAD_MAX, PRESETS, raw_literal
 
 if TYPE_CHECKING:
     from asciinema.capture import Filter
@@ -96,6 +98,38 @@ def compile_pattern(regex: str) -> Pattern[str]:
     if compiled.fullmatch("") is not None:
         raise ValueError("it matches the empty string")
     return compiled
+
+
+# What ends the fixed string at the start of a pattern; a quantifier also takes back the
+# character before it.
+_SPECIAL = frozenset(".^$*+?{}[]()|\\")
+_QUANTIFIERS = frozenset("*?{")
+# Inline flags change how the fixed string matches (ignore case, verbose).
+_INLINE_FLAGS = re.compile(r"\(\?[aiLmsux-]*[aiLmsux]")
+
+
+def literal_prefix(regex: str) -> str:
+    """The fixed string every match of ``regex`` starts with, as far as a plain reading of it
+    tells; "" where it can't (alternatives, inline flags, a class or a group first)."""
+    if "|" in regex or _INLINE_FLAGS.search(regex):
+        return ""
+    prefix: List[str] = []
+    i = 0
+    while i < len(regex):
+        c = regex[i]
+        if c == "\\":
+            if i + 1 >= len(regex) or regex[i + 1].isalnum():  # \d, \b, \1, \x41...
+                break
+            c = regex[i + 1]
+            i += 2
+        elif c in _SPECIAL:
+            break
+        else:
+            i += 1
+        if i < len(regex) and regex[i] in _QUANTIFIERS:  # this one may not be there at all
+            break
+        prefix.append(c)
+    return "".join(prefix)
 
 
 def mask(text: str) -> str:
@@ -174,12 +208,19 @@ class Patterns:
         self.matchers: List[Tuple[Pattern[str], Optional[str], bool]] = []
         #: what each match of a matcher contains (see :mod:`asciinema.redact_presets`)
         self.needles: List[Tuple[str, ...]] = []
-        #: where the matches of the presets can start in the output with its escape sequences
-        #: in (see :meth:`first_start`); None if a pattern can't tell (a user's)
+        #: where the matches can start in the output with its escape sequences in (see
+        #: :meth:`first_start`); None if a pattern can't tell (a user's that doesn't start
+        #: with a fixed string)
         self.gates: Optional[List[_Gate]] = None
         #: (first character, lead) -> the one-character needles and the rest of each raw
-        #: pattern: one search for the presets that start with the same character
+        #: pattern: one search for the patterns that start with the same character
         gates: Dict[Tuple[str, str], List[Tuple[Tuple[str, ...], str]]] = {}
+        gated = True
+
+        def gate(raw: str, lead: str, needles: Iterable[str]) -> None:
+            first = raw[:2] if raw[0] == "\\" else raw[0]
+            gates.setdefault((first, lead), []).append((tuple(n for n in needles if len(n) == 1), raw[len(first):]))
+
         for name in dict.fromkeys(presets):
             if name not in PRESETS:
                 raise PatternError(f"unknown redaction preset {name!r} (known: {', '.join(PRESETS)})")
@@ -187,17 +228,20 @@ class Patterns:
                 compiled = re.compile(pattern.regex)
                 self.matchers.append((compiled, "s" if "s" in compiled.groupindex else None, name == BLOCK_PRESET))
                 self.needles.append(pattern.needles)
-                first = pattern.raw[:2] if pattern.raw[0] == "\\" else pattern.raw[0]
-                gates.setdefault((first, pattern.lead), []).append(
-                    (tuple(n for n in pattern.needles if len(n) == 1), pattern.raw[len(first):]))
+                gate(pattern.raw, pattern.lead, pattern.needles)
         for regex in regexes:
             try:
                 compiled = compile_pattern(regex)
             except ValueError as e:
                 raise PatternError(f"invalid --redact pattern {regex!r}: {e}") from None
             self.matchers.append((compiled, None, False))
-            self.needles.append(())
-        if not regexes:
+            prefix = literal_prefix(regex)
+            self.needles.append((prefix,) if prefix else ())
+            if prefix:  # its raw pattern: the fixed string with escape sequences anywhere
+                gate(raw_literal(prefix), "", dict.fromkeys(prefix))
+            else:
+                gated = False
+        if gated:
             self.gates = [_Gate([chars for chars, _ in group], first, _alternatives([r for _, r in group]), lead)
                           for (first, lead), group in gates.items()]
 

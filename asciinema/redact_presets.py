@@ -45,7 +45,7 @@ ESCAPES = f"(?:{ESCAPE})*" + ("+" if sys.version_info >= (3, 11) else "")
 _E = ESCAPES
 
 
-def _lit(text: str) -> str:
+def raw_literal(text: str) -> str:
     """``text`` with any escape sequences between its characters, or a little more: its first
     character, then as many of the others in any order (one copy of :data:`ESCAPES` to
     compile rather than one for each character: the raw patterns only need to match at
@@ -91,32 +91,32 @@ LEAD_MAX = 8
 PRESETS: Dict[str, Tuple[Pattern, ...]] = {
     # Access key IDs (long-term AKIA, temporary ASIA, and the other documented prefixes).
     "aws": (Pattern(r"A(?<![A-Za-z0-9]A)(?:KIA|SIA|BIA|CCA)[A-Z0-9]{16}(?![A-Za-z0-9])", ("A",),
-                    f"A{_E}(?:{_lit('KIA')}|{_lit('SIA')}|{_lit('BIA')}|{_lit('CCA')})" + _run("[A-Z0-9]", "{16}")),),
+                    f"A{_E}(?:{raw_literal('KIA')}|{raw_literal('SIA')}|{raw_literal('BIA')}|{raw_literal('CCA')})" + _run("[A-Z0-9]", "{16}")),),
     # Classic tokens (ghp_ personal, gho_ OAuth, ghu_ user-to-server, ghs_ server-to-server,
     # ghr_ refresh: 36 characters today, up to 255 announced) and fine-grained ones.
     "github": (Pattern(r"g(?<![A-Za-z0-9_]g)(?:h[pousr]_[A-Za-z0-9]{36,251}|ithub_pat_[A-Za-z0-9_]{22,244})"
                        r"(?![A-Za-z0-9_])", ("_",),
                        f"g{_E}(?:h{_E}[pousr]{_E}_" + _run("[A-Za-z0-9]", "{36}")
-                       + f"|{_lit('ithub_pat_')}" + _run("[A-Za-z0-9_]", "{22}") + ")"),),
+                       + f"|{raw_literal('ithub_pat_')}" + _run("[A-Za-z0-9_]", "{22}") + ")"),),
     "gitlab": (Pattern(r"glpat-(?<![A-Za-z0-9_-]glpat-)[A-Za-z0-9_.-]{20,250}(?![A-Za-z0-9_-])", ("-", "glpat-"),
-                       _lit("glpat-") + _run("[A-Za-z0-9_.-]", "{20}")),),
+                       raw_literal("glpat-") + _run("[A-Za-z0-9_.-]", "{20}")),),
     "slack": (Pattern(r"xox(?<![A-Za-z0-9-]xox)[abprs]-[A-Za-z0-9]+-[A-Za-z0-9-]{6,250}(?![A-Za-z0-9-])",
                       ("-", "x", "xox"),
-                      _lit("xox") + f"{_E}[abprs]{_E}-" + _run("[A-Za-z0-9]", "+") + f"{_E}-"
+                      raw_literal("xox") + f"{_E}[abprs]{_E}-" + _run("[A-Za-z0-9]", "+") + f"{_E}-"
                       + _run("[A-Za-z0-9-]", "{6}")),),
     # header.payload.signature, base64url; the first two are JSON objects ("eyJ" is '{"').
     "jwt": (Pattern(r"eyJ(?<![A-Za-z0-9_-]eyJ)[A-Za-z0-9_-]{2,200}\.eyJ[A-Za-z0-9_-]{2,500}\.[A-Za-z0-9_-]{0,300}"
                     r"(?![A-Za-z0-9_-])", (".", "J", "eyJ"),
-                    "J" + _run("[A-Za-z0-9_-]", "{2,200}") + f"{_E}\\.{_E}" + _lit("eyJ")
+                    "J" + _run("[A-Za-z0-9_-]", "{2,200}") + f"{_E}\\.{_E}" + raw_literal("eyJ")
                     + _run("[A-Za-z0-9_-]", "{2}"), "ey"),),
     # The header as written in curl commands, HTTP dumps and JSON: the token goes, the words
     # stay. "Authorization", "authorization" or "AUTHORIZATION"; "Bearer" in any case.
     "bearer": (Pattern(r"uthorization(?<=[Aa]uthorization)" + _BEARER, ("z", "uthorization"),
-                       _lit("zation") + _BEARER_RAW, "[Aa]uthori"),
+                       raw_literal("zation") + _BEARER_RAW, "[Aa]uthori"),
                Pattern(r"UTHORIZATION(?<=AUTHORIZATION)" + _BEARER, ("Z", "UTHORIZATION"),
-                       _lit("ZATION") + _BEARER_RAW, "AUTHORI")),
+                       raw_literal("ZATION") + _BEARER_RAW, "AUTHORI")),
     "pem": (Pattern(r"-----BEGIN (?:[A-Z0-9]+ ){0,4}PRIVATE KEY-----", ("V", "-----BEGIN "),
-                    _lit("BEGIN "), "-----"),),
+                    raw_literal("BEGIN "), "-----"),),
     # 10/8, 172.16/12, 192.168/16, not inside a longer dotted string (a version number).
     "private-ip": (Pattern((
         r"1(?<![0-9]1)(?<![0-9]\.1)(?:0(?:\.{o}){{3}}|72\.(?:1[6-9]|2[0-9]|3[01])(?:\.{o}){{2}}"

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from asciinema.asciicast import Event
 from asciinema.capture import Capture
-from asciinema.redact import HOLD, HOLD_US, MAX_MATCH, Patterns, PatternError, RedactFilter, mask
+from asciinema.redact import HOLD, HOLD_US, MAX_MATCH, Patterns, PatternError, RedactFilter, literal_prefix, mask
 from asciinema.redact_presets import PRESETS
 from asciinema.strip_osc import StripOscFilter
 
@@ -124,15 +124,21 @@ def test_held_text_goes_at_the_deadline() -> None:
     assert text_of(f.feed((2 * HOLD_US, "o", "ter2")) + f.flush()) == "ter2"
 
 
-def test_only_the_last_hold_characters_are_held() -> None:
-    f = RedactFilter(Patterns(["hunter2"]))
+@pytest.mark.parametrize("gated", [True, False])
+def test_only_the_last_hold_characters_are_held(gated: bool) -> None:
+    patterns = Patterns(["hunter2"])
+    assert patterns.gates is not None  # it starts with a fixed string
+    f = RedactFilter(patterns if gated else ungated(patterns))
     out = f.feed((0, "o", "a" * (HOLD + 100)))
     assert text_of(out) == "a" * 100
     escapes = "\x1b[31m" * 10000
     out += f.feed((1, "o", escapes + "b"))  # escape sequences count in what is held
     assert HOLD <= f.streams["o"].held < HOLD + 5
-    out += f.feed((2, "o", escapes))  # but no match can start in them alone
-    assert f.streams["o"].held == 0
+    out += f.feed((2, "o", escapes))
+    # made into visible text, the held escape sequences can't start a match on their own;
+    # told by the raw patterns, they are held as any output is
+    assert (HOLD <= f.streams["o"].held < HOLD + 5) if gated else f.streams["o"].held == 0
+    out += f.flush()
     assert text_of(out) == "a" * (HOLD + 100) + escapes + "b" + escapes
     # held text is never cut inside an escape sequence
     f = RedactFilter(Patterns(["hunter2"]))
@@ -367,6 +373,45 @@ def test_coloured_output_without_secrets_is_not_parsed(monkeypatch: pytest.Monke
     assert sum(parsed) < len("".join(reads)) // 20
 
 
+@pytest.mark.parametrize("regex,prefix", [
+    ("hunter[0-9]+", "hunter"), ("hunter2", "hunter2"), ("password=\\S+", "password="),
+    ("sk\\-live_[A-Za-z0-9]{20}", "sk-live_"), ("ab+c", "ab"), ("秘密", "秘密"),
+    # a character that a quantifier may take away is not part of it
+    ("ab*c", "a"), ("ab?", "a"), ("ab{0,3}", "a"), ("a{2}", ""),
+    # where a plain reading can't tell
+    ("a|b", ""), ("(?i)abc", ""), ("x(?i:y)", ""), ("^abc", ""), ("\\bkey", ""), ("[ab]c", ""),
+    ("(?:ab)c", ""), ("\\x41b", ""), ("\\d+", ""),
+])
+def test_literal_prefix(regex: str, prefix: str) -> None:
+    assert literal_prefix(regex) == prefix
+    for m in re.finditer(regex, "abc hunter22 password=x sk-live_" + "a" * 20 + " 秘密 abbc aaac AbC"):
+        assert m.group().startswith(prefix)
+
+
+def test_a_user_pattern_with_a_fixed_start_leaves_coloured_output_unparsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asciinema.redact as redact
+
+    parsed = []
+    original = redact._ESCAPE
+
+    class Counting:
+        def sub(self, repl: str, text: str) -> str:
+            parsed.append(len(text))
+            return original.sub(repl, text)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(original, name)
+
+    monkeypatch.setattr(redact, "_ESCAPE", Counting())
+    reads = ["\x1b[32mok\x1b[0m build\r\n" * 400] * 20 + ["\x1b[1mhun\x1b[Kter42\x1b[0m\r\n"]
+    assert redacted(Patterns(["hunter[0-9]+"]), reads) == "".join(reads[:-1]) + "\x1b[1m***\x1b[K*****\x1b[0m\r\n"
+    assert sum(parsed) < len("".join(reads)) // 10
+    # one that doesn't start with one makes the visible text of all the output
+    parsed.clear()
+    assert redacted(Patterns(["[h]unter[0-9]+"]), reads) == "".join(reads[:-1]) + "\x1b[1m***\x1b[K*****\x1b[0m\r\n"
+    assert sum(parsed) >= len("".join(reads)) // 2
+
+
 # -- property: random output, random secrets, random reads -------------------------------------
 
 SECRETS = [t for n in ALL if n != "pem" for t, w in POSITIVE[n] if w == "*" * len(t)] + ["s3cr3t-1234"]
@@ -473,8 +518,11 @@ def test_a_lead_cut_by_many_escape_sequences_is_found(lead: str) -> None:
 @given(sessions())
 def test_no_secret_survives_and_nothing_else_changes(session: Tuple[str, str, List[str]]) -> None:
     text, want, reads = session
-    got = redacted(Patterns(["s3cr3t-[0-9]{4}"], ALL), reads)
+    patterns = Patterns(["s3cr3t-[0-9]{4}"], ALL)
+    assert patterns.gates is not None  # the user's pattern starts with a fixed string
+    got = redacted(patterns, reads)
     assert got == want
+    assert got == redacted(ungated(Patterns(["s3cr3t-[0-9]{4}"], ALL)), reads)
     visible = ESC_RE.sub("", got)
     for secret in SECRETS:
         assert secret not in visible
