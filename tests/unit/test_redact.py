@@ -348,25 +348,29 @@ def test_a_string_ended_by_the_next_escape_is_left_out_wherever_the_output_is_cu
                 assert redacted(p, [text[:cut], text[cut:]]) == text, (string, cut)
 
 
-def test_coloured_output_without_secrets_is_not_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
-    # taking the escape sequences out costs most of the time on coloured output: only the
-    # characters around the cut (for the look-behinds) are parsed, not all of the output
+@pytest.fixture
+def parsed(monkeypatch: pytest.MonkeyPatch) -> List[int]:
+    """The length of each piece of output made into visible text (escape sequences taken out)."""
     import asciinema.redact as redact
 
-    parsed = []
+    lengths: List[int] = []
+    original = redact._ESCAPE
 
     class Counting:
-        def __init__(self, pattern: "re.Pattern[str]") -> None:
-            self.pattern = pattern
-
         def sub(self, repl: str, text: str) -> str:
-            parsed.append(len(text))
-            return self.pattern.sub(repl, text)
+            lengths.append(len(text))
+            return original.sub(repl, text)
 
         def __getattr__(self, name: str) -> object:
-            return getattr(self.pattern, name)
+            return getattr(original, name)
 
-    monkeypatch.setattr(redact, "_ESCAPE", Counting(redact._ESCAPE))
+    monkeypatch.setattr(redact, "_ESCAPE", Counting())
+    return lengths
+
+
+def test_coloured_output_without_secrets_is_not_parsed(parsed: List[int]) -> None:
+    # taking the escape sequences out costs most of the time on coloured output: only the
+    # characters around the cut (for the look-behinds) are parsed, not all of the output
     line = "\x1b[2m12:00:01.5\x1b[0m \x1b[32mINFO\x1b[0m [\x1b[35mworker-1\x1b[0m] cache_miss index=3 v1.2\r\n"
     reads = [line * 200] * 20
     assert redacted(Patterns([], ALL), reads) == "".join(reads)
@@ -388,21 +392,7 @@ def test_literal_prefix(regex: str, prefix: str) -> None:
         assert m.group().startswith(prefix)
 
 
-def test_a_user_pattern_with_a_fixed_start_leaves_coloured_output_unparsed(monkeypatch: pytest.MonkeyPatch) -> None:
-    import asciinema.redact as redact
-
-    parsed = []
-    original = redact._ESCAPE
-
-    class Counting:
-        def sub(self, repl: str, text: str) -> str:
-            parsed.append(len(text))
-            return original.sub(repl, text)
-
-        def __getattr__(self, name: str) -> object:
-            return getattr(original, name)
-
-    monkeypatch.setattr(redact, "_ESCAPE", Counting())
+def test_a_user_pattern_with_a_fixed_start_leaves_coloured_output_unparsed(parsed: List[int]) -> None:
     reads = ["\x1b[32mok\x1b[0m build\r\n" * 400] * 20 + ["\x1b[1mhun\x1b[Kter42\x1b[0m\r\n"]
     assert redacted(Patterns(["hunter[0-9]+"]), reads) == "".join(reads[:-1]) + "\x1b[1m***\x1b[K*****\x1b[0m\r\n"
     assert sum(parsed) < len("".join(reads)) // 10
@@ -479,22 +469,10 @@ def test_a_small_window_changes_nothing(session: Tuple[str, str, List[str]], win
     assert got == want
 
 
-def test_windows_leave_the_output_between_secrets_unparsed(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_windows_leave_the_output_between_secrets_unparsed(parsed: List[int]) -> None:
     # one read, a secret at each end: the output between them is not made into visible text
     import asciinema.redact as redact
 
-    parsed = []
-    original = redact._ESCAPE
-
-    class Counting:
-        def sub(self, repl: str, text: str) -> str:
-            parsed.append(len(text))
-            return original.sub(repl, text)
-
-        def __getattr__(self, name: str) -> object:
-            return getattr(original, name)
-
-    monkeypatch.setattr(redact, "_ESCAPE", Counting())
     filler = "\x1b[32mok\x1b[0m build\r\n" * 20000
     text = "10.1.2.3 " + filler + " AKIAIOSFODNN7EXAMPLE " + filler
     assert redacted(Patterns([], ALL), [text]) == "******** " + filler + " " + "*" * 20 + " " + filler
