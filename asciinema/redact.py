@@ -150,7 +150,7 @@ def mask(text: str) -> str:
 
 
 class _Gate:
-    """Where the matches of presets whose raw patterns start with the same character (and
+    """Where the matches of patterns whose raw patterns start with the same character (and
     have the same lead) can be in the output; compiled when first needed (they are long, and
     the needles often keep them idle).
 
@@ -161,7 +161,7 @@ class _Gate:
     """
 
     def __init__(self, needles: List[Tuple[str, ...]], first: str, rest: str, lead: str) -> None:
-        self.needles = needles  #: one-character needles of each preset: one of them all there
+        self.needles = needles  #: one-character needles of each pattern: one of them all there
         self.char = first[-1]  #: the first character (``first`` may be escaped)
         self.source = first + rest
         self.regex: Optional[Pattern[str]] = None
@@ -251,7 +251,7 @@ class Patterns:
 
     def first_start(self, output: str) -> int:
         """The first place in ``output`` (escape sequences in) where a match in its visible
-        text could start, or ``len(output)`` where none can. Only for presets (``gates``).
+        text could start, or ``len(output)`` where none can. Only where every pattern has a raw one (``gates``).
 
         A character missing from the output is missing from its visible text too, so the
         one-character needles are looked for first, at the speed of ``memchr``.
