@@ -251,7 +251,8 @@ class Patterns:
 
     def first_start(self, output: str) -> int:
         """The first place in ``output`` (escape sequences in) where a match in its visible
-        text could start, or ``len(output)`` where none can. Only where every pattern has a raw one (``gates``).
+        text could start, or ``len(output)`` where none can. Only where every pattern has a
+        raw one (``gates``).
 
         A character missing from the output is missing from its visible text too, so the
         one-character needles are looked for first, at the speed of ``memchr``.
