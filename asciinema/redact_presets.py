@@ -91,7 +91,8 @@ LEAD_MAX = 8
 PRESETS: Dict[str, Tuple[Pattern, ...]] = {
     # Access key IDs (long-term AKIA, temporary ASIA, and the other documented prefixes).
     "aws": (Pattern(r"A(?<![A-Za-z0-9]A)(?:KIA|SIA|BIA|CCA)[A-Z0-9]{16}(?![A-Za-z0-9])", ("A",),
-                    f"A{_E}(?:{raw_literal('KIA')}|{raw_literal('SIA')}|{raw_literal('BIA')}|{raw_literal('CCA')})" + _run("[A-Z0-9]", "{16}")),),
+                    # KIA, SIA, BIA or CCA, and a few more
+                    f"A{_E}[KSBC]" + _run("[IC]", "") + _run("A", "") + _run("[A-Z0-9]", "{16}")),),
     # Classic tokens (ghp_ personal, gho_ OAuth, ghu_ user-to-server, ghs_ server-to-server,
     # ghr_ refresh: 36 characters today, up to 255 announced) and fine-grained ones.
     "github": (Pattern(r"g(?<![A-Za-z0-9_]g)(?:h[pousr]_[A-Za-z0-9]{36,251}|ithub_pat_[A-Za-z0-9_]{22,244})"
