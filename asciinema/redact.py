@@ -422,10 +422,8 @@ class _Stream:
             start = _sync(body, start)
             context = _visible_before(body, start, self.context)
             if start + WINDOW < hold:  # go up to the window's end, then look at the rest again
-                hold = _sync(body, start + WINDOW)
-                if hold <= start:  # an escape sequence longer than the window
-                    hold = _after_escape(body, start + WINDOW)
-                end = min(len(body), _after_escape(body, hold + HOLD))
+                hold = _boundary(body, start + WINDOW, start)
+                end = min(len(body), _boundary(body, hold + HOLD, len(body)))
                 final, more = False, True
         if not escapes:
             visible = body
@@ -554,24 +552,32 @@ def _alternatives(rests: List[str]) -> str:
     return "(?:" + "|".join(rests) + ")"
 
 
+def _visible_tail(body: str, end: int, count: int) -> Tuple[int, str]:
+    """A place before ``body[end]``, not inside an escape sequence, and the visible text from
+    there to ``end``: at least ``count`` characters of it, or all there is from the start."""
+    start, step = end, 4 * count
+    while True:
+        start = _sync(body, max(0, start - step))
+        visible = _ESCAPE.sub("", body[start:end])
+        if start == 0 or len(visible) >= count:
+            return start, visible
+        step *= 2
+
+
 def _lead_start(body: str, end: int, lead: Pattern[str]) -> Optional[int]:
     """Where, at the latest, the visible text that ``lead`` matches right before ``body[end]``
     starts in ``body``, or None if it doesn't end so (or not within ``body``: a match that
     starts in text already let go can't be masked)."""
-    start, step = end, 4 * LEAD_MAX
-    while True:
-        start = _sync(body, max(0, start - step))
-        visible = _ESCAPE.sub("", body[start:end])
-        if start == 0 or len(visible) >= LEAD_MAX:
-            return start if lead.search(visible) else None
-        step *= 2
+    start, visible = _visible_tail(body, end, LEAD_MAX)
+    return start if lead.search(visible) else None
 
 
-def _after_escape(body: str, pos: int) -> int:
-    """``pos``, or the end of the escape sequence that it is inside."""
+def _boundary(body: str, pos: int, floor: int) -> int:
+    """``pos``, or if it is inside an escape sequence, where that starts, or where it ends
+    if it starts at or before ``floor``."""
     x = _sync(body, pos)
-    if x == pos:
-        return pos
+    if x == pos or x > floor:
+        return x
     m = _ESCAPE.match(body, x)
     return m.end() if m is not None else pos
 
@@ -579,15 +585,8 @@ def _after_escape(body: str, pos: int) -> int:
 def _visible_before(body: str, end: int, context: str) -> str:
     """The last :data:`_CONTEXT` visible characters before ``body[end]`` (not inside an
     escape sequence); ``context`` holds those before ``body``."""
-    start, step = end, 4 * _CONTEXT
-    while True:
-        start = _sync(body, max(0, start - step))
-        visible = _ESCAPE.sub("", body[start:end])
-        if start == 0:
-            return (context + visible)[-_CONTEXT:]
-        if len(visible) >= _CONTEXT:
-            return visible[-_CONTEXT:]
-        step *= 2
+    start, visible = _visible_tail(body, end, _CONTEXT)
+    return ((context + visible) if start == 0 else visible)[-_CONTEXT:]
 
 
 def _blocks(body: str, start: int, end: int) -> List[Tuple[int, int]]:
@@ -596,15 +595,7 @@ def _blocks(body: str, start: int, end: int) -> List[Tuple[int, int]]:
     blocks = []
     r = start
     while r < end:
-        e = r + _BLOCK
-        if e >= end:
-            e = end
-        else:
-            x = body.rfind("\x1b", r, e + 1)
-            if x >= 0:
-                m = _ESCAPE.match(body, x)
-                if m is not None and m.end() > e:
-                    e = x if x > r else m.end()
+        e = end if r + _BLOCK >= end else _boundary(body, r + _BLOCK, r)
         blocks.append((r, e))
         r = e
     return blocks

@@ -39,9 +39,12 @@ ESCAPE = (r"\x1b(?:\[[0-?]*[ -/]*[@-~]"
           r"|\][^\x07\x1b]*(?:\x07|\x1b\\|(?=\x1b)|\Z)"
           r"|[PX^_][^\x1b]*(?:\x1b\\|(?=\x1b)|\Z)"
           r"|[ -/]*[0-~])")
-#: any escape sequences; possessive where the re module knows it (3.11), which saves the
-#: backtracking when the character after them doesn't fit: they are the same either way
-ESCAPES = f"(?:{ESCAPE})*" + ("+" if sys.version_info >= (3, 11) else "")
+# Possessive where the re module knows it (3.11): no backtracking into a repetition whose
+# end the pattern after it can't move.
+_POSSESSIVE = "+" if sys.version_info >= (3, 11) else ""
+#: any escape sequences (possessive: they are the same either way, and it saves the
+#: backtracking when the character after them doesn't fit)
+ESCAPES = f"(?:{ESCAPE})*{_POSSESSIVE}"
 _E = ESCAPES
 
 
@@ -82,8 +85,8 @@ _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _BEARER = r"[\"']?[ \t]*[:=][ \t]*[\"']?(?i:bearer)[ \t]+(?P<s>[A-Za-z0-9._~+/-]{1,900}=*)"
 _BEARER_RAW = f"(?:{_E}[\"'])?(?:{_E}[ \t])*{_E}[:=]"
 
-# possessive where the re module knows it: a run of digits is followed by no digit
-_OCTET_RAW = _run("[0-9]", "{1,3}" + ("+" if sys.version_info >= (3, 11) else ""))
+# possessive: a run of digits is followed by no digit
+_OCTET_RAW = _run("[0-9]", "{1,3}" + _POSSESSIVE)
 #: the longest a lead can be, in visible characters
 LEAD_MAX = 8
 

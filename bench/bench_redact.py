@@ -82,7 +82,9 @@ def with_secrets(text: str, every: int, seed: int) -> str:
     return "".join(out)
 
 
-_KEYWORDS = re.compile(r"\b(def|class|return|import|from|if|elif|else|for|while|try|except|with|as|in|not|and|or|is|None|True|False|self)\b")
+_KEYWORDS = re.compile(r"\b(def|class|return|import|from|if|elif|else|for|while|try|except|with|as|in|not"
+                       r"|and|or|is|None|True|False|self)\b")
+_STRINGS = re.compile(r"(\"[^\"]*\"|'[^']*')")
 
 
 def highlighted_source(size: int) -> str:
@@ -101,7 +103,7 @@ def highlighted_source(size: int) -> str:
                 continue
             for n, line in enumerate(lines, 1):
                 line = _KEYWORDS.sub("\x1b[1;34m\\1\x1b[0m", line)
-                line = re.sub(r"(\"[^\"]*\"|'[^']*')", "\x1b[32m\\1\x1b[0m", line)
+                line = _STRINGS.sub("\x1b[32m\\1\x1b[0m", line)
                 piece = f"\x1b[2m{n:5d}\x1b[0m {line}\x1b[K\r\n"
                 out.append(piece)
                 total += len(piece)
