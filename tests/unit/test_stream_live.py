@@ -460,6 +460,15 @@ def test_a_viewer_that_never_reads_costs_bounded_memory_and_changes_nothing_for_
         # live, not still being synced: output that comes while its Init is being made (slow
         # on a busy machine) is held apart, and its queue would never fill
         wait_for(lambda: states() == [LIVE], TIMEOUT, "the stalled viewer")
+
+        def pin_send_buffer() -> None:
+            # The kernel grows a loopback socket's send buffer to several MB (CI once took
+            # all 4 MB there, and the hub's queue never filled); a size set by hand stays.
+            (sub,) = out.hubs[0].subscribers
+            sock = sub.channel.transport.get_extra_info("socket")  # type: ignore[attr-defined]
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+
+        in_loop(out, pin_send_buffer)
         stats: List[object] = []
 
         def produce() -> None:
