@@ -353,8 +353,10 @@ def run(
     player: Player,
     write: Callable[[str], None],
     keys: KeyReader,
+    check: Callable[[], None] = lambda: None,
 ) -> None:
-    """Play until the end or ctrl+c; raises the event source's error after its output."""
+    """Play until the end or ctrl+c; raises the event source's error after its output.
+    ``check`` is called before each wait (it may raise to stop playback)."""
     clock = keys.clock
     us = 1e6
     out = player.start(clock() * us)
@@ -364,6 +366,7 @@ def run(
         deadline = player.deadline()
         if player.done:
             break
+        check()
         data = keys.wait(None if deadline is None else deadline / us)
         now = clock() * us
         if data is None:

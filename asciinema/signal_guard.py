@@ -35,6 +35,7 @@ class SignalGuard:
         self.armed = False
         #: the first signal received (a later one replaces SIGINT: it asks for more than ctrl+c)
         self.received: Optional[int] = None
+        self._raised: Optional[int] = None  #: raised from the handler, for :meth:`check`
         self._saved: List[Tuple[int, _Handler]] = []
 
     def install(self) -> "SignalGuard":
@@ -69,11 +70,26 @@ class SignalGuard:
     def __exit__(self, *exc: object) -> None:
         self.restore()
 
+    def check(self) -> None:
+        """Raise again what the handler raised, once. Python runs a handler wherever the main
+        thread is, also in a finalizer or a callback whose exceptions it only prints; a loop
+        that calls this before each wait then still stops instead of sleeping on. Call it
+        only from the guarded work: what the handler raised is not forgotten when caught."""
+        signum = self._raised
+        if signum is not None:
+            self._raised = None
+            _raise(signum)
+
     def _handler(self, signum: int, frame: object) -> None:
         if self.received is None or self.received == signal.SIGINT:
             self.received = signum
         if self.armed:
             self.armed = False
-            if signum == signal.SIGINT:
-                raise KeyboardInterrupt
-            raise Signalled(signum)
+            self._raised = signum
+            _raise(signum)
+
+
+def _raise(signum: int) -> None:
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise Signalled(signum)

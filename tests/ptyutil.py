@@ -347,3 +347,21 @@ def lateness(arrivals: Sequence[Tuple[float, float]]) -> Tuple[List[float], floa
     span_due = arrivals[-1][0] - arrivals[0][0]
     drift = (arrivals[-1][1] - arrivals[0][1]) - span_due
     return late, drift, span_due
+
+
+def communicate_or_dump(proc: "subprocess.Popen[bytes]", timeout: float) -> Tuple[bytes, bytes]:
+    """``proc.communicate(timeout)``; a process still running after it is stopped with SIGABRT
+    and the test fails with what it wrote: started with ``PYTHONFAULTHANDLER=1``, a Python
+    program then shows where every thread of it was waiting (a hang seen once in CI and
+    never here is otherwise a bare timeout)."""
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        try:
+            out, err = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+        raise AssertionError(f"still running after {timeout} s; stdout {out[-2000:]!r}; stderr:\n"
+                             + err[-8000:].decode("utf-8", "replace")) from None

@@ -235,6 +235,7 @@ def _play_passes(
     pause_on_markers: bool,
     write: Callable[[str], None],
     reader: "player.KeyReader",
+    check: Callable[[], None],
 ) -> bool:
     """Play once, or pass after pass with --loop; True when stopped with ctrl+c."""
     from asciinema import player
@@ -258,7 +259,7 @@ def _play_passes(
                 size=(header.cols, header.rows),
             )
             with stream:
-                player.run(p, write, reader)
+                player.run(p, write, reader, check)
                 if p.interrupted:
                     return True
                 if not args.loop:
@@ -303,6 +304,7 @@ def run(args: argparse.Namespace) -> int:
                         interrupted = _play_passes(
                             args, source, stream, recording, speed, cfg_limit, keys,
                             args.pause_on_markers and key_fd is not None, write, player.KeyReader(key_fd),
+                            guard.check,
                         )
                     finally:
                         guard.armed = False  # the terminal is being restored: signals only noted

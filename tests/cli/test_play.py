@@ -28,7 +28,7 @@ import pytest
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pty")
 
 if sys.platform != "win32":
-    from ptyutil import PtyProc, lateness, write_v2
+    from ptyutil import PtyProc, communicate_or_dump, lateness, write_v2
 
 from paths import CASTS  # noqa: E402
 
@@ -721,14 +721,15 @@ def test_memory_stays_flat_for_a_large_stream(cli, cli_argv, cli_env, tmp_path):
 @pytest.mark.parametrize("signum,code", [(signal.SIGINT, 0), (signal.SIGTERM, 128 + signal.SIGTERM)])
 def test_signals_without_a_terminal(cli, cli_argv, cli_env, tmp_path, signum, code):
     cast = write_v2(str(tmp_path / "long.cast"), [(0.01, "o", "started "), (60.0, "o", "never")])
+    env = dict(cli_env, PYTHONFAULTHANDLER="1")
     proc = subprocess.Popen(cli_argv + ["play", cast], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=cli_env, cwd=str(tmp_path), start_new_session=True)
+                            stderr=subprocess.PIPE, env=env, cwd=str(tmp_path), start_new_session=True)
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline().startswith(START)
         assert os.read(proc.stdout.fileno(), 100) == b"started "
         proc.send_signal(signum)
-        out, err = proc.communicate(timeout=30)
+        out, err = communicate_or_dump(proc, 30)
     finally:
         if proc.poll() is None:
             proc.kill()
