@@ -294,6 +294,16 @@ def test_a_viewer_that_never_reads_costs_bounded_memory_and_slows_no_one() -> No
         stalled.connect(("127.0.0.1", stream.port))
         stalled.sendall(handshake(stream.port))
         wait_for(lambda: stream.viewers() == 1, TIMEOUT, "the stalled viewer")
+
+        def pin_send_buffer() -> None:
+            # the kernel may grow a loopback socket's send buffer to several MB; a size set
+            # by hand stays (see test_stream_live's twin of this test, which CI once failed so)
+            server = stream.server.server
+            assert server is not None
+            (conn,) = server.handlers
+            conn.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+
+        stream.in_loop(pin_send_buffer)
         readers = [connect(stream.ws_url(), subprotocols=["v1.alis"], open_timeout=TIMEOUT, max_size=None)
                    for _ in range(3)]
         got: List[List[bytes]] = [[r.recv(timeout=TIMEOUT), r.recv(timeout=TIMEOUT)] for r in readers]
