@@ -1373,9 +1373,12 @@ class _Snapshot:
                     stub = True
             if x == cols and not wraps and len(text) > 1 and any(map(_combining, text[1:])):
                 # pyte wraps before it adds a combining mark in the last column, which this
-                # row did not: draw it with auto-wrap off.
+                # row did not: the marks go with auto-wrap off. Not the character before them:
+                # the cursor may wait at the end of the row above, which wrapped into this one
+                # (one column), and must wrap to it.
+                out.append(text[0])
                 self.set_modes(self.origin, False)
-                out.append(text)
+                out.append(text[1:])
                 self.set_modes(self.origin, True)
             else:
                 out.append(text)

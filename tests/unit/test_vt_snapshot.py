@@ -79,8 +79,10 @@ def state(t: Terminal) -> Dict[str, Any]:
         "alternate": _cells(t.alt_buffer, cols, rows) if t.alt_active else None,
         "alternate wraps": _wraps(t.alt_buffer, rows) if t.alt_active else None,
         "cursor": _cursor(s.cursor),
-        "alt saved": None if saved is None else (_cursor(saved.cursor), saved.origin, saved.wrap),
-        # DECRC takes the cursor back into the screen: where a resize left one outside does not matter
+        # DECRC, and leaving the alternate screen by 1049, take the cursor back into the screen
+        # (a cursor waiting to wrap to the last column too): where a resize left one outside
+        # (1047 left the alternate screen, so no reflow moved the one 1049 saved) does not matter
+        "alt saved": None if saved is None else (_cursor(saved.cursor, cols, rows), saved.origin, saved.wrap),
         "savepoints": [(_cursor(p.cursor, cols, rows), p.origin, p.wrap) for p in s.savepoints],
         "margins": tuple(s.margins or (0, rows - 1)),
         # DECTCEM follows the cursor's own flag, which DECRC may set apart from it
@@ -188,6 +190,16 @@ def test_soft_wrapped_lines_wrap_again() -> None:
 def test_wide_characters() -> None:
     t = term(12, 4, "中文字 ok\r\n😀 emoji 👨\u200d👩\r\n", "e\u0301 combining\r\n", "ab中文字中文字中文字")
     roundtrip(t, AFTER)
+
+
+def test_combining_mark_in_one_column_after_a_wrap() -> None:
+    # the marked character is drawn where the cursor waits at the end of the row above, which
+    # wraps into its row (found by the random sessions below)
+    t = term(1, 3, "ee\u0301")
+    t.resize(1, 2)
+    b = roundtrip(t)
+    assert [b.screen.buffer[y][0].data for y in range(2)] == ["e", "e\u0301"]  # was drawn over the "e"
+    roundtrip(t, ["x", "\u0302"])
 
 
 def test_alternate_screen_with_primary_beneath() -> None:
@@ -395,13 +407,20 @@ def _last_row_wrapped(t: Terminal) -> bool:
 def _marked_wide_before_pending_cursor(t: Terminal) -> bool:
     """The cursor waits to wrap after a wide character with combining marks: only a reflow
     makes that (drawing the marks after the character puts them on its right half), so no
-    output redraws it, and the snapshot leaves the marks out."""
-    line = t.screen.buffer.get(t.cursor.y)
-    cell = line.get(t.cols - 2) if line is not None and t.cursor.x == t.cols else None
-    if cell is None or not cell.data or wcwidth(cell.data[0]) != 2:
-        return False
-    stub = line.get(t.cols - 1)  # type: ignore[union-attr]
-    return len(cell.data) > 1 or (stub is not None and stub.data[:1] and not unicodedata.combining(stub.data[0]))
+    output redraws it, and the snapshot leaves the marks out. On the screen shown, or on the
+    primary one under the alternate screen, where the cursor saved by 1049 is put the same way."""
+    places = [(t.screen.buffer, t.cursor)]
+    if t.alt_active and t.alt_saved_cursor is not None:
+        places.append((t.primary_buffer, t.alt_saved_cursor.cursor))
+    for buffer, cursor in places:
+        line = buffer.get(cursor.y)
+        cell = line.get(t.cols - 2) if line is not None and cursor.x == t.cols else None
+        if cell is None or not cell.data or wcwidth(cell.data[0]) != 2:
+            continue
+        stub = line.get(t.cols - 1)  # type: ignore[union-attr]
+        if len(cell.data) > 1 or (stub is not None and stub.data[:1] and not unicodedata.combining(stub.data[0])):
+            return True
+    return False
 
 
 @settings(max_examples=int(__import__("os").environ.get("SNAP_EXAMPLES", "500")), deadline=None)
