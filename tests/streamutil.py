@@ -86,6 +86,14 @@ class Stream:
         return len(self.stats())
 
 
+def pin_send_buffer(transport) -> None:  # type: ignore[no-untyped-def]
+    """Keep the server's end of a viewer's connection at a 4 KiB send buffer. The kernel grows
+    a loopback socket's to several MB (CI once took all of a 4 MB test there, and the hub's
+    queue for a viewer that never reads never filled); a size set by hand stays. Call on the
+    server's loop."""
+    transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+
+
 def wait_for(cond: Callable[[], bool], timeout: float = 60, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while not cond():

@@ -33,7 +33,7 @@ from asciinema.stream.server import StreamServer
 from asciinema.vt import Terminal
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from streamutil import recv_all, wait_for  # noqa: E402
+from streamutil import pin_send_buffer, recv_all, wait_for  # noqa: E402
 
 TIMEOUT = 60
 THEME = Theme("#cccccc", "#000000", tuple(f"#{i:02x}{i:02x}{i:02x}" for i in range(0, 160, 10)))
@@ -461,14 +461,11 @@ def test_a_viewer_that_never_reads_costs_bounded_memory_and_changes_nothing_for_
         # on a busy machine) is held apart, and its queue would never fill
         wait_for(lambda: states() == [LIVE], TIMEOUT, "the stalled viewer")
 
-        def pin_send_buffer() -> None:
-            # The kernel grows a loopback socket's send buffer to several MB (CI once took
-            # all 4 MB there, and the hub's queue never filled); a size set by hand stays.
+        def pin() -> None:
             (sub,) = out.hubs[0].subscribers
-            sock = sub.channel.transport.get_extra_info("socket")  # type: ignore[attr-defined]
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+            pin_send_buffer(sub.channel.transport)  # type: ignore[attr-defined]
 
-        in_loop(out, pin_send_buffer)
+        in_loop(out, pin)
         stats: List[object] = []
 
         def produce() -> None:

@@ -24,7 +24,7 @@ from asciinema.stream.hub import Limits
 from asciinema.stream.server import StreamServer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from streamutil import Stream, get, raw_request, recv_all, replay, wait_for  # noqa: E402
+from streamutil import Stream, get, pin_send_buffer, raw_request, recv_all, replay, wait_for  # noqa: E402
 
 TIMEOUT = 60
 
@@ -294,16 +294,13 @@ def test_a_viewer_that_never_reads_costs_bounded_memory_and_slows_no_one() -> No
         stalled.connect(("127.0.0.1", stream.port))
         stalled.sendall(handshake(stream.port))
         wait_for(lambda: stream.viewers() == 1, TIMEOUT, "the stalled viewer")
-
-        def pin_send_buffer() -> None:
-            # the kernel may grow a loopback socket's send buffer to several MB; a size set
-            # by hand stays (see test_stream_live's twin of this test, which CI once failed so)
+        def pin() -> None:
             server = stream.server.server
             assert server is not None
             (conn,) = server.handlers
-            conn.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+            pin_send_buffer(conn.transport)
 
-        stream.in_loop(pin_send_buffer)
+        stream.in_loop(pin)
         readers = [connect(stream.ws_url(), subprotocols=["v1.alis"], open_timeout=TIMEOUT, max_size=None)
                    for _ in range(3)]
         got: List[List[bytes]] = [[r.recv(timeout=TIMEOUT), r.recv(timeout=TIMEOUT)] for r in readers]
